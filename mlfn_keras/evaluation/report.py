@@ -1,0 +1,113 @@
+"""Tables laid out like the paper's Tables 1-4, 6 and 7, and JSON records.
+
+The paper's tables group columns by data set / setting (``Market-1501 SQ``,
+``MQ``, ``CUHK03 Labelled``, ...) with ``R1`` and ``mAP`` under each group,
+one row per method. `format_table` prints that layout for any rows.
+
+Example:
+
+```python
+from mlfn_keras.evaluation.report import format_table
+
+print(format_table(
+    {"MLFN": {"Market-1501 SQ": {"R1": 90.0, "mAP": 74.3}}},
+    metrics=("R1", "mAP"),
+))
+```
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+Rows = Mapping[str, Mapping[str, Mapping[str, float]]]
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
+
+
+def format_table(
+    rows: Rows,
+    groups: Sequence[str] | None = None,
+    metrics: Sequence[str] = ("R1", "mAP"),
+    title: str | None = None,
+) -> str:
+    """Formats results as a grouped table like the paper's (values in %).
+
+    Args:
+        rows: ``{method: {group: {metric: value}}}``; missing values print
+            ``-`` as in the paper.
+        groups: Column groups in order; defaults to the order first seen.
+        metrics: Metrics under each group.
+        title: Optional caption printed under the table (as the paper does).
+
+    Returns:
+        A plain-text table (Markdown-compatible).
+    """
+    if groups is None:
+        groups = []
+        for per_group in rows.values():
+            groups.extend(g for g in per_group if g not in groups)
+    method_w = max([len("Method")] + [len(m) for m in rows])
+    cell_w = max([6] + [len(m) for m in metrics])
+    group_w = [max(len(g), len(metrics) * (cell_w + 3) - 3) for g in groups]
+
+    def line(first: str, cells: Sequence[str], widths: Sequence[int]) -> str:
+        return "| " + first.ljust(method_w) + " | " + " | ".join(
+            c.center(w) for c, w in zip(cells, widths)
+        ) + " |"
+
+    sub_w = []
+    for gw in group_w:
+        base = (gw - 3 * (len(metrics) - 1)) // len(metrics)
+        extra = gw - 3 * (len(metrics) - 1) - base * len(metrics)
+        sub_w.extend([base + (1 if i < extra else 0) for i in range(len(metrics))])
+    out = [
+        line("", list(groups), group_w),
+        line("Method", [m for _ in groups for m in metrics], sub_w),
+        "|" + "-" * (method_w + 2) + "|" + "|".join("-" * (w + 2) for w in sub_w) + "|",
+    ]
+    for method, per_group in rows.items():
+        cells = [
+            _fmt(per_group.get(g, {}).get(m)) for g in groups for m in metrics
+        ]
+        out.append(line(method, cells, sub_w))
+    if title:
+        out.append("")
+        out.append(title)
+    return "\n".join(out)
+
+
+def write_json(record: Mapping[str, Any], path: str | Path) -> Path:
+    """Writes a JSON record (adds a UTC timestamp if absent)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(record)
+    data.setdefault(
+        "created_utc", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    )
+    path.write_text(json.dumps(data, indent=2, default=_json_default))
+    return path
+
+
+def _json_default(obj: Any):
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")

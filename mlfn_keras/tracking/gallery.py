@@ -1,0 +1,192 @@
+"""Cross-camera identity gallery: gives tracks global ids by appearance.
+
+Every global identity keeps a small bank of appearance features (one smoothed,
+L2-normalised embedding per track that carried the identity), so a person
+seen from the side under one camera's lighting and from the front under
+another's are both on file. A track asking for an id is compared by cosine
+similarity with every identity (the best match in its bank); per camera, all
+requests of one tick are solved together with the Hungarian algorithm
+(``scipy.optimize.linear_sum_assignment``), so
+
+* a match must reach ``threshold``, otherwise a new identity is made;
+* one global id is never given to two tracks of the same camera at the same
+  time: identities already held by a live track in that camera are excluded,
+  and the assignment gives each identity to at most one request;
+* re-entry into the same camera is the same case as a hand-off: the track that
+  carried the identity has ended, so the identity is free there again;
+* identities unseen for ``expiry_seconds`` are forgotten.
+
+Example:
+
+    gallery = IdentityGallery(threshold=0.6)
+    ids = gallery.assign(camera=0, requests={("cam0", 3): feature}, now=1.2,
+                         busy=set())
+    gallery.observe(ids[("cam0", 3)].global_id, ("cam0", 3), feature, camera=0, now=1.2)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+_FORBIDDEN = -1e6
+
+
+@dataclass
+class Identity:
+    """One global identity.
+
+    Attributes:
+        global_id: the id shown to users (1, 2, ...).
+        bank: smoothed features keyed by the track that produced them.
+        first_seen: time (s) the identity was created.
+        last_seen: time (s) of the last observation.
+        last_camera: camera of the last observation.
+        cameras: every camera that has seen it.
+    """
+
+    global_id: int
+    bank: OrderedDict = field(default_factory=OrderedDict)
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    last_camera: int = -1
+    cameras: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The answer to one request.
+
+    Attributes:
+        global_id: the id given.
+        similarity: cosine similarity to the matched identity (``nan`` if new).
+        new: whether a new identity was created.
+        previous_camera: the camera that last saw a matched identity (-1 if new).
+    """
+
+    global_id: int
+    similarity: float
+    new: bool
+    previous_camera: int
+
+
+class IdentityGallery:
+    """The gallery of global identities.
+
+    Args:
+        threshold: minimum cosine similarity to reuse an identity.
+        expiry_seconds: identities unseen this long are removed.
+        bank_size: features kept per identity (oldest dropped first).
+    """
+
+    def __init__(self, threshold: float = 0.6, expiry_seconds: float = 300.0, bank_size: int = 8):
+        if not -1.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold is a cosine similarity in [-1, 1]; got {threshold}.")
+        if bank_size < 1:
+            raise ValueError(f"bank_size must be >= 1, got {bank_size}.")
+        self.threshold = float(threshold)
+        self.expiry_seconds = float(expiry_seconds)
+        self.bank_size = int(bank_size)
+        self.identities: dict[int, Identity] = {}
+        self._next_id = 1
+
+    def __len__(self) -> int:
+        return len(self.identities)
+
+    def similarities(self, features: np.ndarray) -> tuple[np.ndarray, list[int]]:
+        """Cosine similarity of each feature to each identity (best over its bank).
+
+        Args:
+            features: ``(N, d)`` L2-normalised features.
+
+        Returns:
+            ``(sim, ids)``: ``(N, G)`` similarities and the ``G`` global ids.
+        """
+        ids = list(self.identities)
+        features = np.asarray(features, np.float32).reshape(len(features), -1)
+        sim = np.full((len(features), len(ids)), -1.0, np.float32)
+        for j, gid in enumerate(ids):
+            bank = np.stack(list(self.identities[gid].bank.values())) if self.identities[gid].bank else None
+            if bank is not None and len(features):
+                sim[:, j] = (features @ bank.T).max(axis=1)
+        return sim, ids
+
+    def assign(
+        self,
+        camera: int,
+        requests: Mapping[Hashable, np.ndarray],
+        now: float,
+        busy: set[int] | frozenset[int] = frozenset(),
+    ) -> dict[Hashable, Assignment]:
+        """Gives each requesting track of one camera a global id.
+
+        Args:
+            camera: the camera all requests come from.
+            requests: track key → L2-normalised feature ``(d,)``.
+            now: current time in seconds.
+            busy: global ids held by other live tracks in this camera, which
+                these requests may not take.
+
+        Returns:
+            track key → :class:`Assignment`. Matched and new identities are
+            recorded as seen now in ``camera``; call :meth:`observe` to add
+            the track's feature to the bank.
+        """
+        keys = list(requests)
+        if not keys:
+            return {}
+        feats = np.stack([np.asarray(requests[k], np.float32).ravel() for k in keys])
+        sim, ids = self.similarities(feats)
+        score = sim.copy()
+        for j, gid in enumerate(ids):
+            if gid in busy:
+                score[:, j] = _FORBIDDEN
+        score[score < self.threshold] = _FORBIDDEN
+        out: dict[Hashable, Assignment] = {}
+        if ids:
+            rows, cols = linear_sum_assignment(score, maximize=True)
+            for r, c in zip(rows, cols):
+                if score[r, c] <= _FORBIDDEN / 2:
+                    continue
+                gid = ids[c]
+                ident = self.identities[gid]
+                out[keys[r]] = Assignment(gid, float(sim[r, c]), False, ident.last_camera)
+                ident.last_seen, ident.last_camera = now, camera
+                ident.cameras.add(camera)
+        for key in keys:
+            if key not in out:
+                gid = self._next_id
+                self._next_id += 1
+                self.identities[gid] = Identity(gid, first_seen=now, last_seen=now, last_camera=camera, cameras={camera})
+                out[key] = Assignment(gid, float("nan"), True, -1)
+        return out
+
+    def observe(self, global_id: int, track_key: Hashable, feature: np.ndarray, camera: int, now: float) -> None:
+        """Records a track's current (smoothed) feature for its identity."""
+        ident = self.identities.get(global_id)
+        if ident is None:  # expired while the track was away; bring it back
+            ident = Identity(global_id, first_seen=now)
+            self.identities[global_id] = ident
+        ident.bank[track_key] = np.asarray(feature, np.float32).ravel()
+        ident.bank.move_to_end(track_key)
+        while len(ident.bank) > self.bank_size:
+            ident.bank.popitem(last=False)
+        ident.last_seen, ident.last_camera = now, camera
+        ident.cameras.add(camera)
+
+    def touch(self, global_id: int, camera: int, now: float) -> None:
+        """Marks an identity as seen (its track is alive) without a new feature."""
+        ident = self.identities.get(global_id)
+        if ident is not None:
+            ident.last_seen, ident.last_camera = now, camera
+
+    def expire(self, now: float) -> list[int]:
+        """Removes identities unseen for ``expiry_seconds``; returns their ids."""
+        gone = [g for g, ident in self.identities.items() if now - ident.last_seen > self.expiry_seconds]
+        for g in gone:
+            del self.identities[g]
+        return gone
