@@ -39,7 +39,10 @@ class MLFNClassifier(keras.Model):
             x = keras.layers.BatchNormalization(
                 epsilon=BN_EPSILON, momentum=BN_MOMENTUM, center=False, name="bnneck"
             )(x)
-        logits = keras.layers.Dense(num_classes, use_bias=not bnneck, name="classifier")(x)
+        # float32 logits keep the softmax stable under mixed precision.
+        logits = keras.layers.Dense(
+            num_classes, use_bias=not bnneck, dtype="float32", name="classifier"
+        )(x)
         outputs = {"logits": logits, "embedding": embedding}
         super().__init__(inputs=images, outputs=outputs, **kwargs)
         self.backbone = backbone

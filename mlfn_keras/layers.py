@@ -16,6 +16,7 @@ Only two things here are not stock Keras:
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -27,9 +28,7 @@ class FactorSelectionGate(keras.layers.Layer):
     factor ``i`` owns the contiguous channels ``[i * C / K, (i + 1) * C / K)``
     (the layout of grouped convolution kernels in Keras and PyTorch alike).
     The gate computes ``M_n ×₄ S_n``: channel ``c`` is multiplied by
-    ``S_{n, c // (C / K)}``. It is expressed as a broadcast multiply in the
-    channels-last layout so that exported graphs need no NCHW↔NHWC transposes
-    around it.
+    ``S_{n, c // (C / K)}``. It has no weights.
 
     Args:
         num_factors: K_n, the number of factor modules in the block.
@@ -65,10 +64,17 @@ class FactorSelectionGate(keras.layers.Layer):
     def call(self, inputs):
         features, selection = inputs
         selection = ops.cast(selection, features.dtype)
-        # Group-major repeat: [s0, s0, ..., s1, s1, ...] matches grouped conv
-        # channel order, so no reshape of the feature map is needed.
-        scale = ops.repeat(selection, self.channels_per_factor, axis=-1)
-        return features * scale[:, None, None, :]
+        # Repeating S_n group-major ([s0, s0, ..., s1, s1, ...], the grouped
+        # conv's channel order) is written as a 1x1 conv with a constant 0/1
+        # kernel: converters keep such a graph in one layout, where a
+        # repeat/tile makes tf2onnx wrap every block in NCHW<->NHWC transposes
+        # (full `mlfn`: 375 ONNX nodes and 1 Transpose instead of 530 and 33).
+        expand = np.repeat(
+            np.eye(self.num_factors, dtype="float32"), self.channels_per_factor, axis=1
+        )
+        kernel = ops.convert_to_tensor(expand[None, None], dtype=features.dtype)
+        scale = ops.conv(ops.reshape(selection, (-1, 1, 1, self.num_factors)), kernel)
+        return features * scale
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
@@ -87,7 +93,9 @@ class GroupedConv2D(keras.layers.Conv2D):
     inference on the TensorFlow backend the convolution calls
     `tf.nn.convolution` directly instead of Keras's XLA-compiled wrapper, so
     SavedModel, ONNX and TFLite graphs contain a plain (grouped) ``Conv2D`` op.
-    In training (``training=True``) and on other backends it is `keras.ops.conv`.
+    CPU training convolves each group separately (TF has no CPU gradient
+    kernel for grouped convolution); GPU training and other backends use
+    Keras's own op.
 
     It has no bias: TensorFlow's graph optimiser fuses Conv2D + BiasAdd into a
     kernel that does not support groups on CPU (MLFN follows every grouped conv
@@ -104,26 +112,30 @@ class GroupedConv2D(keras.layers.Conv2D):
         super().__init__(filters, kernel_size, use_bias=False, **kwargs)
 
     def call(self, inputs, training=None):
-        # TF has no CPU kernel for the *gradient* of a grouped convolution
-        # outside XLA, so training keeps Keras's XLA-compiled op; inference and
-        # export use the plain op. Both compute the same convolution.
-        if training or keras.backend.backend() != "tensorflow":
-            return ops.conv(
-                inputs,
-                self.kernel,
-                strides=list(self.strides),
-                padding=self.padding,
-                dilation_rate=self.dilation_rate,
-                data_format=self.data_format,
-            )
+        # Inference and export use the plain grouped op. TF has no CPU kernel
+        # for the *gradient* of a grouped convolution, and Keras's XLA-compiled
+        # op is ~75x slower on CPU than one plain convolution per group, so CPU
+        # training splits the groups; GPU training keeps Keras's op.
+        if keras.backend.backend() != "tensorflow":
+            return super().call(inputs)
         import tensorflow as tf
 
+        if training and tf.config.list_logical_devices("GPU"):
+            return super().call(inputs)
         data_format = "NHWC" if self.data_format == "channels_last" else "NCHW"
-        return tf.nn.convolution(
-            inputs,
-            self.kernel,
-            strides=list(self.strides),
-            padding=self.padding.upper(),
-            dilations=list(self.dilation_rate),
-            data_format=data_format,
-        )
+
+        def conv(x, kernel):
+            return tf.nn.convolution(
+                x,
+                kernel,
+                strides=list(self.strides),
+                padding=self.padding.upper(),
+                dilations=list(self.dilation_rate),
+                data_format=data_format,
+            )
+
+        if not training:
+            return conv(inputs, self.kernel)
+        axis = -1 if self.data_format == "channels_last" else 1
+        pieces = zip(tf.split(inputs, self.groups, axis=axis), tf.split(self.kernel, self.groups, axis=-1))
+        return tf.concat([conv(x, k) for x, k in pieces], axis=axis)

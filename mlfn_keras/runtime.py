@@ -235,7 +235,6 @@ class OnnxEmbedder(Embedder):
 
         from mlfn_keras.export.onnx import read_onnx_metadata
 
-        super().__init__(read_onnx_metadata(path), batch_size)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -245,6 +244,7 @@ class OnnxEmbedder(Embedder):
         self.session = ort.InferenceSession(
             str(path), sess_options=options, providers=_resolve_providers(providers)
         )
+        super().__init__(read_onnx_metadata(self.session), batch_size)
         self._input = self.session.get_inputs()[0].name
         self._outputs = ["embedding"]
 

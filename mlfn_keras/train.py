@@ -54,7 +54,12 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["TrainConfig", "TrainResult", "build_optimizer", "load_init_weights", "main", "train"]
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+__all__ = ["LinearWarmup", "TimeBudget", "TrainConfig", "TrainResult", "build_optimizer", "load_init_weights", "main", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -202,9 +207,7 @@ class TrainResult:
 # --------------------------------------------------------------------------
 
 
-def _make_strategy(name: str):
-    import tensorflow as tf
-
+def _make_strategy(name: str) -> tf.distribute.Strategy:
     if name == "auto":
         if "TF_CONFIG" in os.environ:
             name = "multiworker"
@@ -226,8 +229,6 @@ def _make_strategy(name: str):
 
 
 def _learning_rate(config: TrainConfig):
-    import keras
-
     lr = float(config.learning_rate)
     warmup = int(config.warmup_steps)
     if config.schedule == "constant":
@@ -248,53 +249,42 @@ def _learning_rate(config: TrainConfig):
     return LinearWarmup(schedule, warmup) if warmup else schedule
 
 
-def _register_warmup():
-    import keras
+@keras.saving.register_keras_serializable(package="mlfn_keras")
+class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to the wrapped schedule's value over ``warmup_steps``.
 
-    @keras.saving.register_keras_serializable(package="mlfn_keras")
-    class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
-        """Linear warm-up from 0 over ``warmup_steps``, then ``after``."""
+    Args:
+        after: The schedule (or constant learning rate) used after warm-up.
+        warmup_steps: Length of the ramp.
+    """
 
-        def __init__(self, after, warmup_steps: int):
-            self.after = after
-            self.warmup_steps = int(warmup_steps)
+    def __init__(self, after: float | keras.optimizers.schedules.LearningRateSchedule, warmup_steps: int):
+        self.after = after
+        self.warmup_steps = int(warmup_steps)
 
-        def __call__(self, step):
-            from keras import ops
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        if callable(self.after):
+            after = self.after(step)
+            target = self.after(ops.cast(self.warmup_steps, "float32"))
+        else:
+            after = target = ops.cast(self.after, "float32")
+        ramp = target * (step + 1.0) / float(self.warmup_steps)
+        return ops.where(step < self.warmup_steps, ramp, after)
 
-            step = ops.cast(step, "float32")
-            after = self.after(step) if callable(self.after) else ops.cast(self.after, "float32")
-            target = self.after(ops.cast(self.warmup_steps, "float32")) if callable(self.after) else after
-            ramp = target * (step + 1.0) / float(self.warmup_steps)
-            return ops.where(step < self.warmup_steps, ramp, after)
+    def get_config(self) -> dict[str, Any]:
+        after = keras.saving.serialize_keras_object(self.after) if callable(self.after) else self.after
+        return {"after": after, "warmup_steps": self.warmup_steps}
 
-        def get_config(self):
-            after = keras.saving.serialize_keras_object(self.after) if callable(self.after) else self.after
-            return {"after": after, "warmup_steps": self.warmup_steps}
-
-        @classmethod
-        def from_config(cls, config):
-            after = config["after"]
-            if isinstance(after, dict):
-                after = keras.saving.deserialize_keras_object(after)
-            return cls(after, config["warmup_steps"])
-
-    return LinearWarmup
-
-
-def __getattr__(name: str):
-    # LinearWarmup needs keras; defined lazily so ``--help`` stays instant.
-    if name == "LinearWarmup":
-        return _register_warmup()
-    raise AttributeError(name)
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "LinearWarmup":
+        after = config["after"]
+        if isinstance(after, dict):
+            after = keras.saving.deserialize_keras_object(after)
+        return cls(after, config["warmup_steps"])
 
 
-def LinearWarmup(after, warmup_steps: int):  # noqa: N802 - factory named like the class it builds
-    """Linear warm-up learning-rate schedule (see ``_register_warmup``)."""
-    return _register_warmup()(after, warmup_steps)
-
-
-def build_optimizer(config: TrainConfig):
+def build_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     """The optimizer of a resolved config (Adam, or SGD with Nesterov momentum 0.9).
 
     Args:
@@ -303,8 +293,6 @@ def build_optimizer(config: TrainConfig):
     Returns:
         A Keras optimizer.
     """
-    import keras
-
     lr = _learning_rate(config)
     wd = float(config.weight_decay) or None
     if config.optimizer == "adam":
@@ -319,9 +307,11 @@ def _all_layers(model) -> dict[str, Any]:
     stack = list(getattr(model, "layers", []))
     while stack:
         layer = stack.pop()
-        if layer.weights:
+        children = getattr(layer, "layers", None)
+        if children:  # a nested model: match its layers, not the container
+            stack.extend(children)
+        elif layer.weights:
             out.setdefault(layer.name, layer)
-        stack.extend(getattr(layer, "layers", []))
     return out
 
 
@@ -343,8 +333,6 @@ def load_init_weights(model, path: str | Path) -> dict[str, list[str]]:
     Raises:
         FileNotFoundError: If ``path`` does not exist.
     """
-    import keras
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--init-weights: {path} does not exist (expected a .keras model file)")
@@ -364,24 +352,18 @@ def load_init_weights(model, path: str | Path) -> dict[str, list[str]]:
     return report
 
 
-class _TimeBudget:
-    """Stops ``fit`` cleanly once the wall-clock budget is spent."""
+class TimeBudget(keras.callbacks.Callback):
+    """Stops ``fit`` cleanly once ``minutes`` of wall-clock time are spent."""
 
-    def __new__(cls, minutes: float):
-        import keras
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.deadline = time.monotonic() + 60.0 * minutes
+        self.stopped = False
 
-        class TimeBudget(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.deadline = time.monotonic() + 60.0 * minutes
-                self.stopped = False
-
-            def on_train_batch_end(self, batch, logs=None):
-                if time.monotonic() >= self.deadline:
-                    self.stopped = True
-                    self.model.stop_training = True
-
-        return TimeBudget()
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() >= self.deadline:
+            self.stopped = True
+            self.model.stop_training = True
 
 
 def _previous_epoch(backup_dir: Path) -> int:
@@ -430,7 +412,7 @@ def _cifar_data(config: TrainConfig, seed: int):
             f"cifar100: {len(data.x_train)} train / {len(data.x_test)} test images")
 
 
-def train(config: TrainConfig) -> TrainResult:
+def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainResult:
     """Trains a preset and saves the embedding model.
 
     Builds ``MLFN.from_preset`` and ``MLFNClassifier`` inside the
@@ -440,14 +422,11 @@ def train(config: TrainConfig) -> TrainResult:
 
     Args:
         config: The run's configuration; ``None`` fields take the paper's values.
+        callbacks: Extra Keras callbacks for ``fit``.
 
     Returns:
         Paths and figures of the run.
     """
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
     import mlfn_keras
     from mlfn_keras.losses import BatchHardTripletLoss, IdentityCrossEntropy
 
@@ -479,10 +458,8 @@ def train(config: TrainConfig) -> TrainResult:
     use_triplet = config.triplet_weight > 0
 
     def to_targets(images, labels):
-        targets = {"logits": labels}
-        if use_triplet:
-            targets["embedding"] = labels
-        return images, targets
+        # Keras resolves targets for every named output, even loss-free ones.
+        return images, {"logits": labels, "embedding": labels}
 
     dataset = dataset.map(to_targets)
 
@@ -510,19 +487,26 @@ def train(config: TrainConfig) -> TrainResult:
 
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
-    budget = _TimeBudget(config.minutes) if config.minutes else None
+    budget = TimeBudget(config.minutes) if config.minutes else None
     callbacks = [
+        *callbacks,
         keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch", delete_checkpoint=False),
         keras.callbacks.CSVLogger(str(logs / "train.csv"), append=True),
-        keras.callbacks.TensorBoard(str(logs / "tensorboard"), update_freq="epoch", write_graph=False),
         keras.callbacks.TerminateOnNaN(),
     ]
+    try:
+        import tensorboard  # noqa: F401  (tf.summary needs it)
+
+        callbacks.append(keras.callbacks.TensorBoard(str(logs / "tensorboard"), update_freq="epoch",
+                                                     write_graph=False))
+    except ImportError:
+        logger.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
     if budget is not None:
         callbacks.append(budget)
 
     start = time.monotonic()
     history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-                        verbose=config.verbose)
+                        shuffle=False, verbose=config.verbose)
     seconds = time.monotonic() - start
     steps_done = int(model.optimizer.iterations.numpy())
     stopped_by_time = bool(budget is not None and budget.stopped)

@@ -80,6 +80,19 @@ class TestGroupedConv2D:
             keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(ref(x)), atol=1e-5
         )
 
+    def test_training_path_matches_keras_conv2d_and_its_gradient(self):
+        ref, ours = self._pair(strides=2)
+        x = tf.constant(np.random.default_rng(1).normal(size=(2, 6, 6, 8)).astype("float32"))
+        with tf.GradientTape(persistent=True) as tape:
+            y_ref = ref(x)
+            y_ours = ours(x, training=True)
+            loss_ref = tf.reduce_sum(y_ref * y_ref)
+            loss_ours = tf.reduce_sum(y_ours * y_ours)
+        np.testing.assert_allclose(y_ours.numpy(), y_ref.numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            tape.gradient(loss_ours, ours.kernel).numpy(), tape.gradient(loss_ref, ref.kernel).numpy(), rtol=1e-4, atol=1e-4
+        )
+
     def test_weight_count(self):
         _, ours = self._pair()
         # kernel 3x3x(8/4)x8, no bias

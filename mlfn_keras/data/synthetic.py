@@ -885,7 +885,19 @@ def generate_market_layout(
     identities = [sample_identity(pid, np.random.default_rng([seed, 1, pid])) for pid in range(1, num_identities + 1)]
     counts = {d: 0 for d in _SPLIT_DIRS}
     frame = np.zeros(num_cameras + 1, np.int64)
-    total = num_identities * images_per_identity_camera * (num_cameras + min_cameras) // 2
+    camera_sets = {}
+    for person in identities:
+        rng_cams = np.random.default_rng([seed, 3, person.pid])
+        n_cams = int(rng_cams.integers(min_cameras, num_cameras + 1))
+        camera_sets[person.pid] = sorted(
+            int(c) for c in rng_cams.choice(np.arange(1, num_cameras + 1), n_cams, replace=False)
+        )
+    num_queries = sum(
+        len(cams) if images_per_identity_camera > 1 else 1
+        for pid, cams in camera_sets.items() if pid > num_train_identities
+    )
+    total = (sum(len(c) for c in camera_sets.values()) * images_per_identity_camera
+             + num_queries * multi_query_images + num_distractors + num_junk)
     bar = tqdm(total=total, desc="generating identities", unit="img", disable=not progress)
 
     def emit(split: str, pid: int, cam: int, crop: np.ndarray, k: int = 1) -> None:
@@ -898,9 +910,7 @@ def generate_market_layout(
 
     for person in identities:
         pid = person.pid
-        rng_cams = np.random.default_rng([seed, 3, pid])
-        n_cams = int(rng_cams.integers(min_cameras, num_cameras + 1))
-        cams = sorted(int(c) for c in rng_cams.choice(np.arange(1, num_cameras + 1), n_cams, replace=False))
+        cams = camera_sets[pid]
         is_train = pid <= num_train_identities
         for ci, cam in enumerate(cams):
             rng = np.random.default_rng([seed, 4, pid, cam])

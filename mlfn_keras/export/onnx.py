@@ -30,13 +30,15 @@ DEFAULT_OPSET = 17
 def read_onnx_metadata(path_or_model) -> ExportMetadata:
     """Reads the ``mlfn_keras`` entry of an ONNX file's ``metadata_props``.
 
-    Reads with onnxruntime when given a path (no ``onnx`` package needed on
-    an edge box), or from an ``onnx.ModelProto``.
+    Accepts a path (read with onnxruntime: no ``onnx`` package needed on an
+    edge box), an ``onnxruntime.InferenceSession`` or an ``onnx.ModelProto``.
 
     Raises:
         ValueError: if the file carries no mlfn_keras metadata.
     """
-    if isinstance(path_or_model, (str, Path)):
+    if hasattr(path_or_model, "get_modelmeta"):
+        props = path_or_model.get_modelmeta().custom_metadata_map
+    elif isinstance(path_or_model, (str, Path)):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -88,7 +90,6 @@ def convert_to_onnx(model, metadata: ExportMetadata, opset: int = DEFAULT_OPSET,
         ValueError: for an opset below 17.
     """
     import onnx
-    import tensorflow as tf
     import tf2onnx
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
@@ -102,7 +103,9 @@ def convert_to_onnx(model, metadata: ExportMetadata, opset: int = DEFAULT_OPSET,
     serve = serving_function(model, metadata)
     frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
     input_name = frozen.inputs[0].name
-    output_names = [frozen.structured_outputs[name].name for name in metadata.outputs]
+    # The frozen function's outputs are the dict's values flattened in key order.
+    by_name = dict(zip(sorted(metadata.outputs), frozen.outputs))
+    output_names = [by_name[name].name for name in metadata.outputs]
     rename = {input_name: INPUT_NAME}
     rename.update(dict(zip(output_names, metadata.outputs)))
     onnx_model, _ = tf2onnx.convert.from_graph_def(

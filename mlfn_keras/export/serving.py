@@ -43,7 +43,7 @@ def load_export_source(
             `mlfn_keras.MLFNClassifier` works too: its backbone is exported).
         preset: a preset name, used when ``model_path`` is not given.
         weights: with ``preset``: Keras weights (``.weights.h5``) or a
-            torchreid checkpoint (``.pth`` / ``.pth.tar``). Without it the
+            torchreid MLFN state dict (``.pth`` / ``.pth.tar`` / ``.safetensors``). Without it the
             preset is randomly initialised (useful only for tests/benchmarks).
         include_factor_signature: also export Ŝ.
 
@@ -87,7 +87,7 @@ def load_export_source(
             if not wpath.exists():
                 raise FileNotFoundError(f"No weights file at {wpath}.")
             name = wpath.name
-            if name.endswith((".pth", ".pth.tar", ".pt")):
+            if name.endswith((".pth", ".pth.tar", ".pt", ".safetensors")):
                 from mlfn_keras import convert
 
                 model, _, _ = convert.convert_torchreid(
@@ -98,7 +98,7 @@ def load_export_source(
             else:
                 raise ValueError(
                     f"Unknown weights file {wpath}; expected .weights.h5 (Keras) "
-                    "or .pth/.pth.tar (torchreid)."
+                    "or a torchreid state dict (.pth/.pth.tar/.safetensors)."
                 )
             source, digest = str(wpath), sha256_file(wpath)
     metadata = metadata_from_model(

@@ -1,0 +1,92 @@
+"""Benchmark every MLFN runtime (and torchreid's, when installed) on this machine.
+
+For each backend and batch size: latency p50/p95 per call, images/s, peak
+memory of the measuring process, file size — one run, written as a markdown
+table and JSON. Every file is exported through its parity gate first. Each
+runtime runs in its own process with the same threads and the same crops;
+ONNX/TFLite processes do not import TensorFlow. Peers: torchreid's MLFN in
+PyTorch eager and its ONNX export in onnxruntime.
+
+Examples:
+    # The issue's figures: full mlfn preset at 256x128, 2 threads (~15 min on 2 cores):
+    python export/benchmark.py --preset mlfn --threads 2 --out-dir runs/export_benchmark
+    # A trained model, only the CPU runtimes you deploy:
+    python export/benchmark.py runs/market/model.keras --backends onnx tflite_fp32 tflite_int8
+    # Quick smoke run:
+    python export/benchmark.py --preset mlfn_tiny --min-seconds 0.5 --out-dir /tmp/bench --keep-files
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mlfn_keras.export.benchmark import (  # noqa: E402
+    DEFAULT_BATCH_SIZES,
+    OUR_BACKENDS,
+    PEER_BACKENDS,
+    run_benchmark,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Benchmark MLFN runtimes side by side with torchreid.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__[__doc__.index("Examples:") :],
+    )
+    parser.add_argument("model", nargs="?", help="a .keras model (default: --preset)")
+    parser.add_argument("--preset", default="mlfn", help="preset when no model is given (default mlfn)")
+    parser.add_argument(
+        "--backends", nargs="+", default=list(OUR_BACKENDS + PEER_BACKENDS),
+        choices=OUR_BACKENDS + PEER_BACKENDS, help="what to measure (default: all)",
+    )
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=list(DEFAULT_BATCH_SIZES))
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for every runtime")
+    parser.add_argument("--min-seconds", type=float, default=3.0, help="timed seconds per batch size")
+    parser.add_argument("--min-iterations", type=int, default=5, help="timed calls per batch size")
+    parser.add_argument(
+        "--out-dir", default="runs/export_benchmark",
+        help="where benchmark.md and benchmark.json go (default runs/export_benchmark)",
+    )
+    parser.add_argument(
+        "--keep-files", action="store_true",
+        help="keep the exported model files in OUT_DIR/files (default: temporary, deleted)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = out_dir / "files" if args.keep_files else Path(tempfile.mkdtemp(prefix="mlfn_bench_"))
+    try:
+        report = run_benchmark(
+            work,
+            preset=None if args.model else args.preset,
+            model_path=args.model,
+            backends=tuple(args.backends),
+            batch_sizes=tuple(args.batch_sizes),
+            threads=args.threads,
+            min_seconds=args.min_seconds,
+            min_iterations=args.min_iterations,
+        )
+    finally:
+        if not args.keep_files:
+            shutil.rmtree(work, ignore_errors=True)
+    (out_dir / "benchmark.json").write_text(json.dumps(report, indent=2))
+    (out_dir / "benchmark.md").write_text(report["markdown"])
+    print(report["markdown"])
+    print(f"wrote {out_dir / 'benchmark.md'} and {out_dir / 'benchmark.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Export an MLFN embedder to a TensorFlow SavedModel, checked against Keras.
+
+The directory's ``serving_default`` signature takes ``images``: uint8 RGB
+[batch, H, W, 3] (normalisation inside) and returns ``embedding`` (float32,
+not L2-normalised); the metadata is ``assets/mlfn_keras_metadata.json``.
+
+Examples:
+    python export/to_saved_model.py runs/market/model.keras --output exported/mlfn_savedmodel
+    python export/to_saved_model.py --preset mlfn --weights mlfn_market.pth.tar --output exported/mlfn_savedmodel
+    python export/to_saved_model.py --preset mlfn_tiny --output /tmp/tiny_savedmodel
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mlfn_keras.export.cli import add_source_arguments, load_source_and_images  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Export an MLFN embedder to a SavedModel (parity-gated).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__[__doc__.index("Examples:") :],
+    )
+    add_source_arguments(parser)
+    parser.add_argument("--output", "-o", required=True, help="the SavedModel directory to write")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    source, crops = load_source_and_images(args, parser)
+    from mlfn_keras.export.saved_model import export_saved_model
+
+    result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels)
+    print(result.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
