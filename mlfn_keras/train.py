@@ -385,6 +385,10 @@ def _reid_data(config: TrainConfig, image_shape, seed: int):
 
     if config.dataset == "synthetic":
         options = {"height": image_shape[0], "width": image_shape[1], **config.synthetic}
+        if config.data_root and (Path(config.data_root) / "meta.json").exists() and not config.synthetic:
+            # A folder made by `mlfn-synthetic` is used as generated, whatever
+            # its crop size (the pipeline resizes to the preset's input).
+            options = {}
         dataset = load_dataset("synthetic", config.data_root, progress=config.verbose != 0, **options)
     else:
         dataset = load_dataset(config.dataset, config.data_root)

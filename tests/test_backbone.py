@@ -121,6 +121,12 @@ class TestPresets:
         "mlfn_cifar": (8_187_296, 37_184),
         "mlfn_small": (863_760, 10_016),
         "mlfn_tiny": (5_600, 496),
+        "mlfn_small_no_fusion": (838_672, 9_504),
+        "mlfn_small_resnext": (721_280, 7_872),
+        "mlfn_small_resnet": (729_856, 6_528),
+        "mlfn_tiny_no_fusion": (5_280, 432),
+        "mlfn_tiny_resnext": (4_896, 368),
+        "mlfn_tiny_resnet": (4_368, 320),
     }
 
     def test_every_preset_is_tested(self):

@@ -19,22 +19,35 @@ print(result.metrics.to_dict())
 Command line: ``mlfn-eval --help`` (or ``python -m mlfn_keras.evaluation``).
 """
 
-from mlfn_keras.evaluation.distance import l2_normalize, pairwise_distance
-from mlfn_keras.evaluation.evaluator import (
-    EvaluationResult,
-    SplitFeatures,
-    compute_distances,
-    evaluate_features,
-    evaluate_model,
-    extract_split_features,
-    score_distances,
-)
-from mlfn_keras.evaluation.features import Features, extract_features, read_image
-from mlfn_keras.evaluation.protocols import PROTOCOLS, Protocol, multi_query_features
-from mlfn_keras.evaluation.rank import RankMetrics, evaluate_rank
-from mlfn_keras.evaluation.report import format_table, write_json
-from mlfn_keras.evaluation.rerank import re_ranking
-from mlfn_keras.evaluation.splits import DATASETS, EvalSplit, load_eval_split
+import importlib
+
+# Submodules load on first use: `python -m mlfn_keras.<pkg>.<module>` then
+# runs a module that was not imported yet, and light users skip heavy ones.
+_EXPORTS: dict[str, str] = {
+    "DATASETS": "mlfn_keras.evaluation.splits",
+    "EvalSplit": "mlfn_keras.evaluation.splits",
+    "EvaluationResult": "mlfn_keras.evaluation.evaluator",
+    "Features": "mlfn_keras.evaluation.features",
+    "PROTOCOLS": "mlfn_keras.evaluation.protocols",
+    "Protocol": "mlfn_keras.evaluation.protocols",
+    "RankMetrics": "mlfn_keras.evaluation.rank",
+    "SplitFeatures": "mlfn_keras.evaluation.evaluator",
+    "compute_distances": "mlfn_keras.evaluation.evaluator",
+    "evaluate_features": "mlfn_keras.evaluation.evaluator",
+    "evaluate_model": "mlfn_keras.evaluation.evaluator",
+    "evaluate_rank": "mlfn_keras.evaluation.rank",
+    "extract_features": "mlfn_keras.evaluation.features",
+    "extract_split_features": "mlfn_keras.evaluation.evaluator",
+    "format_table": "mlfn_keras.evaluation.report",
+    "l2_normalize": "mlfn_keras.evaluation.distance",
+    "load_eval_split": "mlfn_keras.evaluation.splits",
+    "multi_query_features": "mlfn_keras.evaluation.protocols",
+    "pairwise_distance": "mlfn_keras.evaluation.distance",
+    "re_ranking": "mlfn_keras.evaluation.rerank",
+    "read_image": "mlfn_keras.evaluation.features",
+    "score_distances": "mlfn_keras.evaluation.evaluator",
+    "write_json": "mlfn_keras.evaluation.report",
+}
 
 __all__ = [
     "DATASETS",
@@ -61,3 +74,15 @@ __all__ = [
     "score_distances",
     "write_json",
 ]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_EXPORTS))

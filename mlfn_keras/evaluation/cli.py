@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="trained model: .keras file (or any file mlfn_keras.runtime loads)")
     src.add_argument("--preset", help="evaluate an untrained preset (pipeline sanity check)")
-    parser.add_argument("--dataset", required=True, choices=DATASETS, help="test set name")
+    parser.add_argument("--dataset", required=True, choices=tuple(DATASETS), help="test set name")
     parser.add_argument("--root", required=True, help="data set folder (Market layout for synthetic)")
     parser.add_argument(
         "--protocol", nargs="+", default=["single_query"], choices=tuple(PROTOCOLS),
@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         + (", flip TTA" if args.flip else "") + (", re-ranked" if args.rerank else "") + ".",
     ))
     record = {
+        "name": name,
         "model": str(args.model) if args.model else None,
         "preset": preset,
         "dataset": args.dataset,

@@ -4,6 +4,13 @@ The paper's tables group columns by data set / setting (``Market-1501 SQ``,
 ``MQ``, ``CUHK03 Labelled``, ...) with ``R1`` and ``mAP`` under each group,
 one row per method. `format_table` prints that layout for any rows.
 
+`main` merges the ``metrics.json`` records that ``mlfn-eval`` writes (one
+per model and data set) into one such table:
+
+    python -m mlfn_keras.evaluation.report runs/*/metrics.json
+    python -m mlfn_keras.evaluation.report runs/market/metrics.json \
+        runs/duke/metrics.json --metrics R1 mAP mINP
+
 Example:
 
 ```python
@@ -18,9 +25,11 @@ print(format_table(
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +48,7 @@ def format_table(
     groups: Sequence[str] | None = None,
     metrics: Sequence[str] = ("R1", "mAP"),
     title: str | None = None,
+    row_header: str = "Method",
 ) -> str:
     """Formats results as a grouped table like the paper's (values in %).
 
@@ -48,6 +58,7 @@ def format_table(
         groups: Column groups in order; defaults to the order first seen.
         metrics: Metrics under each group.
         title: Optional caption printed under the table (as the paper does).
+        row_header: Header of the first column.
 
     Returns:
         A plain-text table (Markdown-compatible).
@@ -56,7 +67,7 @@ def format_table(
         groups = []
         for per_group in rows.values():
             groups.extend(g for g in per_group if g not in groups)
-    method_w = max([len("Method")] + [len(m) for m in rows])
+    method_w = max([len(row_header)] + [len(m) for m in rows])
     cell_w = max([6] + [len(m) for m in metrics])
     group_w = [max(len(g), len(metrics) * (cell_w + 3) - 3) for g in groups]
 
@@ -72,7 +83,7 @@ def format_table(
         sub_w.extend([base + (1 if i < extra else 0) for i in range(len(metrics))])
     out = [
         line("", list(groups), group_w),
-        line("Method", [m for _ in groups for m in metrics], sub_w),
+        line(row_header, [m for _ in groups for m in metrics], sub_w),
         "|" + "-" * (method_w + 2) + "|" + "|".join("-" * (w + 2) for w in sub_w) + "|",
     ]
     for method, per_group in rows.items():
@@ -111,3 +122,44 @@ def _json_default(obj: Any):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")
+
+
+def merge_records(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Rows ``{name: {"<dataset> <protocol label>": metrics}}`` from mlfn-eval records."""
+    from mlfn_keras.evaluation.cli import DATASET_TITLES
+    from mlfn_keras.evaluation.protocols import PROTOCOLS
+
+    rows: dict[str, dict[str, dict[str, float]]] = {}
+    for rec in records:
+        name = rec.get("name") or rec.get("preset") or str(rec.get("model"))
+        title = DATASET_TITLES.get(rec.get("dataset"), str(rec.get("dataset")))
+        for protocol, metrics in rec.get("metrics", {}).items():
+            label = PROTOCOLS[protocol].label if protocol in PROTOCOLS else protocol
+            rows.setdefault(name, {})[f"{title} {label}"] = metrics
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Prints one paper-style table from several ``metrics.json`` files."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mlfn_keras.evaluation.report",
+        description="Merge mlfn-eval metrics.json records into one table like the paper's.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  python -m mlfn_keras.evaluation.report runs/*/metrics.json\n"
+               "  python -m mlfn_keras.evaluation.report a/metrics.json b/metrics.json "
+               "--metrics R1 mAP mINP\n",
+    )
+    parser.add_argument("records", nargs="+", help="metrics.json files written by mlfn-eval")
+    parser.add_argument("--metrics", nargs="+", default=["R1", "mAP"], help="columns per group")
+    args = parser.parse_args(argv)
+    try:
+        records = [json.loads(Path(p).read_text()) for p in args.records]
+    except (OSError, json.JSONDecodeError) as err:
+        print(f"report: error: cannot read a metrics.json record: {err}", file=sys.stderr)
+        return 2
+    print(format_table(merge_records(records), metrics=tuple(args.metrics)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

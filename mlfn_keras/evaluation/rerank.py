@@ -128,7 +128,7 @@ def re_ranking(
     full = np.block(
         [[np.asarray(q_q_dist, np.float32), q_g], [q_g.T, np.asarray(g_g_dist, np.float32)]]
     )
-    full = np.square(full)
+    np.square(full, out=full)
     full /= np.maximum(full.max(axis=1, keepdims=True), 1e-12)
     n = full.shape[0]
 

@@ -108,6 +108,9 @@ def _ort_session(path: str, threads: int | None):
     if threads:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3
+    # Busy-waiting worker threads steal the CPU from the camera threads and the
+    # re-id model on small machines; sleeping costs little at these sizes.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
@@ -282,6 +285,8 @@ class BackgroundSubtractionDetector:
         history: frames in MOG2's background model.
         var_threshold: MOG2's variance threshold.
         downscale: process at this fraction of the frame size (speed).
+        max_width_ratio: blobs wider than this fraction of their height are
+            people side by side; they are cut at the emptiest columns.
     """
 
     def __init__(
@@ -291,7 +296,9 @@ class BackgroundSubtractionDetector:
         history: int = 300,
         var_threshold: float = 32.0,
         downscale: float = 0.5,
+        max_width_ratio: float = 0.6,
     ):
+        self.max_width_ratio = max_width_ratio
         self.min_area_frac = min_area_frac
         self.min_aspect = min_aspect
         self.history = history
@@ -321,11 +328,45 @@ class BackgroundSubtractionDetector:
             boxes = []
             min_area = self.min_area_frac * mask.shape[0] * mask.shape[1]
             for x, y, bw, bh, area in stats[1:n]:
-                if area >= min_area and bh >= self.min_aspect * bw:
-                    boxes.append([x, y, x + bw, y + bh])
+                if area < min_area:
+                    continue
+                for x0, x1 in _split_columns(mask[y : y + bh, x : x + bw], self.max_width_ratio):
+                    if bh >= self.min_aspect * (x1 - x0):
+                        boxes.append([x + x0, y, x + x1, y + bh])
             xyxy = np.asarray(boxes, np.float32).reshape(-1, 4) / self.downscale
             results.append(sv.Detections(xyxy=xyxy, confidence=np.full(len(xyxy), 0.9, np.float32)))
         return results
+
+
+def _split_columns(blob: np.ndarray, max_width_ratio: float) -> list[tuple[int, int]]:
+    """Cuts a wide foreground blob at columns with little foreground.
+
+    Returns ``(x0, x1)`` column ranges, one per person-shaped part.
+    """
+    h, w = blob.shape
+    if w <= max_width_ratio * h:
+        return [(0, w)]
+    cols = (blob > 0).sum(axis=0).astype(np.float32)
+    k = max(1, w // 20)
+    cols = np.convolve(cols, np.ones(k, np.float32) / k, mode="same")
+    low = cols < 0.35 * cols.max()
+    cuts, start = [], 0
+    min_part = int(0.2 * h)
+    x = 0
+    while x < w:
+        if low[x]:
+            end = x
+            while end < w and low[end]:
+                end += 1
+            if x - start >= min_part:
+                cuts.append((start, x))
+            start = end
+            x = end
+        else:
+            x += 1
+    if w - start >= min_part:
+        cuts.append((start, w))
+    return cuts or [(0, w)]
 
 
 # ------------------------------------------------------------------------- GT

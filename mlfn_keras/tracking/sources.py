@@ -39,6 +39,8 @@ VIDEO_EXTENSIONS: tuple[str, ...] = (
     ".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts",
 )
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: Frame rate assumed for sources that do not report one (image folders, some streams).
+DEFAULT_FPS = 15.0
 URL_SCHEMES: tuple[str, ...] = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 ACCEPTED_CAMS_HELP = (
@@ -400,7 +402,7 @@ class CameraStream:
                 if self.spec.live:
                     timestamp = time.monotonic() - start_wall
                 else:
-                    timestamp = index / (self.fps or 25.0)
+                    timestamp = index / (self.fps or DEFAULT_FPS)
                 self.stats.frames_read += 1
                 self._put(FramePacket(self.camera, index, frame, timestamp, decode_s))
                 index += 1

@@ -1,0 +1,224 @@
+"""Scoring tracking runs against ground truth: per-camera HOTA/MOTA/IDF1, cross-camera IDF1.
+
+Per-camera scores use TrackEval's own metric classes (``HOTA``, ``CLEAR``,
+``Identity``) on boxes read from MOT-format files, with box IoU as the
+similarity (as TrackEval's MOTChallenge 2D box evaluation does; our generated
+ground truth has only pedestrians and no distractor classes, so the
+MOTChallenge preprocessing has nothing to remove).
+
+**Cross-camera IDF1** (Ristani et al., ECCV 2016 workshop, the MTMC measure of
+DukeMTMC) treats all cameras as one long sequence: every (camera, frame) pair
+is a time step, ground-truth ids are people and predicted ids are the
+tracker's *global* ids. IDF1 = 2·IDTP / (2·IDTP + IDFP + IDFN) under the single
+best one-to-one mapping between people and global ids over all cameras
+together. So a person tracked perfectly in each camera but given a different
+global id in each only gets credit for one camera's boxes, and two people
+merged under one global id only for one of them: the score measures exactly
+whether the same person keeps the same id across cameras (and on re-entry).
+
+MOT rows are ``frame, id, x, y, w, h, conf, ...`` with 1-based frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _trackeval_metrics():
+    # TrackEval prints an import warning for an optional dataset (BURST) on stdout.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        import trackeval.metrics as tm
+    return tm
+
+
+def read_mot(path: str) -> np.ndarray:
+    """Reads a MOT file into an ``(N, 6)`` float array ``frame, id, x, y, w, h``.
+
+    Raises:
+        ValueError: for a row with fewer than 6 comma-separated numbers.
+    """
+    rows = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            parts = line.split(",")
+            if len(parts) < 6:
+                raise ValueError(f"{path}:{n}: expected 'frame,id,x,y,w,h,...', got {line!r}.")
+            rows.append([float(v) for v in parts[:6]])
+    return np.asarray(rows, np.float64).reshape(-1, 6)
+
+
+def _iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    ax1, ay1, ax2, ay2 = a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx1, by1, bx2, by2 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(ax1[:, None], bx1[None]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(ay1[:, None], by1[None]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def build_sequence(gt_parts: Sequence[np.ndarray], pred_parts: Sequence[np.ndarray]) -> dict:
+    """Builds TrackEval's per-sequence data dict from one or more camera parts.
+
+    Parts are concatenated in time (camera after camera), with ids shared
+    across parts: that is what makes the cross-camera measure global.
+
+    Args:
+        gt_parts: per part, ``(N, 6)`` ground-truth rows.
+        pred_parts: per part, ``(M, 6)`` predicted rows.
+    """
+    if len(gt_parts) != len(pred_parts):
+        raise ValueError(f"Got {len(gt_parts)} ground-truth parts but {len(pred_parts)} prediction parts.")
+    gt_id_map: dict[int, int] = {}
+    tr_id_map: dict[int, int] = {}
+    gt_ids, tr_ids, sims = [], [], []
+    for gt, pred in zip(gt_parts, pred_parts):
+        gt, pred = np.asarray(gt).reshape(-1, 6), np.asarray(pred).reshape(-1, 6)
+        last = int(max(gt[:, 0].max(initial=0), pred[:, 0].max(initial=0)))
+        for frame in range(1, last + 1):
+            g = gt[gt[:, 0] == frame]
+            p = pred[pred[:, 0] == frame]
+            gt_ids.append(np.array([gt_id_map.setdefault(int(i), len(gt_id_map)) for i in g[:, 1]], int))
+            tr_ids.append(np.array([tr_id_map.setdefault(int(i), len(tr_id_map)) for i in p[:, 1]], int))
+            sims.append(_iou_xywh(g[:, 2:6], p[:, 2:6]))
+    return {
+        "num_timesteps": len(gt_ids),
+        "num_gt_ids": len(gt_id_map),
+        "num_tracker_ids": len(tr_id_map),
+        "num_gt_dets": int(sum(len(x) for x in gt_ids)),
+        "num_tracker_dets": int(sum(len(x) for x in tr_ids)),
+        "gt_ids": gt_ids,
+        "tracker_ids": tr_ids,
+        "similarity_scores": sims,
+    }
+
+
+def evaluate_sequence(gt: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """HOTA, DetA, AssA, MOTA, IDF1, IDSW and friends for one camera.
+
+    Args:
+        gt: ``(N, 6)`` ground-truth MOT rows.
+        pred: ``(M, 6)`` predicted MOT rows.
+
+    Returns:
+        Scores in [0, 1] (``MOTA`` can be negative); counts as floats.
+    """
+    tm = _trackeval_metrics()
+    data = build_sequence([gt], [pred])
+    hota = tm.HOTA().eval_sequence(data)
+    clear = tm.CLEAR({"PRINT_CONFIG": False}).eval_sequence(data)
+    ident = tm.Identity({"PRINT_CONFIG": False}).eval_sequence(data)
+    return {
+        "HOTA": float(np.mean(hota["HOTA"])),
+        "DetA": float(np.mean(hota["DetA"])),
+        "AssA": float(np.mean(hota["AssA"])),
+        "MOTA": float(clear["MOTA"]),
+        "IDF1": float(ident["IDF1"]),
+        "IDSW": float(clear["IDSW"]),
+        "FP": float(clear["CLR_FP"]),
+        "FN": float(clear["CLR_FN"]),
+        "GT_IDs": float(data["num_gt_ids"]),
+        "Pred_IDs": float(data["num_tracker_ids"]),
+    }
+
+
+def cross_camera_idf1(gts: Sequence[np.ndarray], preds: Sequence[np.ndarray]) -> dict[str, float]:
+    """IDF1 on global ids over all cameras together (see the module docstring).
+
+    Args:
+        gts: per camera, ground-truth rows whose ids are global person ids.
+        preds: per camera, predicted rows whose ids are the tracker's global ids.
+
+    Returns:
+        ``{"IDF1", "IDP", "IDR", "IDTP", "IDFP", "IDFN"}``.
+    """
+    tm = _trackeval_metrics()
+    data = build_sequence(list(gts), list(preds))
+    res = tm.Identity({"PRINT_CONFIG": False}).eval_sequence(data)
+    return {k: float(res[k]) for k in ("IDF1", "IDP", "IDR", "IDTP", "IDFP", "IDFN")}
+
+
+def _frames_processed(run_dir: str) -> list[int] | None:
+    import json
+    import os
+
+    path = os.path.join(run_dir, "summary.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return [int(c["frames"]) for c in json.load(f).get("cameras", [])]
+
+
+def evaluate_run(run_dir: str, gt_dir: str | None = None, max_frames: int | None = None) -> dict:
+    """Scores a demo run directory against MOT ground truth.
+
+    Args:
+        run_dir: a ``--output`` folder with ``mot/cam{i}.txt`` (global ids) and
+            ``mot_local/cam{i}.txt`` (per-camera track ids).
+        gt_dir: folder with ``cam{i}.txt`` ground truth (default ``run_dir/gt``).
+        max_frames: score only the first frames (default: the frames the run
+            processed, from ``summary.json``), so a shortened run is scored fairly.
+
+    Returns:
+        ``{"per_camera": {name: scores on global ids}, "per_camera_local":
+        {name: scores on per-camera track ids}, "cross_camera": IDF1 dict}``.
+
+    Raises:
+        FileNotFoundError: naming the missing folder or file.
+    """
+    import glob
+    import os
+
+    gt_dir = gt_dir or os.path.join(run_dir, "gt")
+    gt_files = sorted(glob.glob(os.path.join(gt_dir, "cam*.txt")))
+    if not gt_files:
+        raise FileNotFoundError(f"No ground truth cam*.txt in {gt_dir!r}; expected MOT files like {gt_dir}/cam0.txt.")
+    limits = _frames_processed(run_dir)
+    gts, preds, out = [], [], {"per_camera": {}, "per_camera_local": {}}
+    for i, gt_path in enumerate(gt_files):
+        name = os.path.splitext(os.path.basename(gt_path))[0]
+        pred_path = os.path.join(run_dir, "mot", f"{name}.txt")
+        local_path = os.path.join(run_dir, "mot_local", f"{name}.txt")
+        if not os.path.isfile(pred_path):
+            raise FileNotFoundError(f"Ground truth has {name} but the run has no {pred_path!r}.")
+        gt = read_mot(gt_path)
+        pred = read_mot(pred_path)
+        limit = max_frames if max_frames is not None else (limits[i] if limits and i < len(limits) else None)
+        if limit is not None:
+            gt, pred = gt[gt[:, 0] <= limit], pred[pred[:, 0] <= limit]
+        out["per_camera"][name] = evaluate_sequence(gt, pred)
+        if os.path.isfile(local_path):
+            local = read_mot(local_path)
+            if limit is not None:
+                local = local[local[:, 0] <= limit]
+            out["per_camera_local"][name] = evaluate_sequence(gt, local)
+        gts.append(gt)
+        preds.append(pred)
+    out["cross_camera"] = cross_camera_idf1(gts, preds)
+    return out
+
+
+def format_scores(scores: dict) -> str:
+    """A plain-text table of :func:`evaluate_run`'s result."""
+    lines = [f"{'camera':<10}{'ids':<8}{'HOTA':>7}{'DetA':>7}{'AssA':>7}{'MOTA':>7}{'IDF1':>7}{'IDSW':>6}"]
+    for kind, label in (("per_camera", "global"), ("per_camera_local", "local")):
+        for name, s in scores.get(kind, {}).items():
+            lines.append(
+                f"{name:<10}{label:<8}{s['HOTA'] * 100:7.1f}{s['DetA'] * 100:7.1f}{s['AssA'] * 100:7.1f}"
+                f"{s['MOTA'] * 100:7.1f}{s['IDF1'] * 100:7.1f}{int(s['IDSW']):6d}"
+            )
+    c = scores["cross_camera"]
+    lines.append(
+        f"cross-camera IDF1 (global ids, all cameras together): {c['IDF1'] * 100:.1f} "
+        f"(IDP {c['IDP'] * 100:.1f}, IDR {c['IDR'] * 100:.1f})"
+    )
+    return "\n".join(lines)

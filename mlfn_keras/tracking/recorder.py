@@ -1,0 +1,138 @@
+"""Writing a run: annotated videos, events JSONL, MOT files, summary.
+
+:class:`RunRecorder` writes into ``--output DIR``:
+
+* ``cam{i}.mp4``: each camera's frames with boxes labelled by global id;
+* ``events.jsonl``: one JSON object per event (``track_start``, ``track_end``,
+  ``global_id_assigned``, ``handoff``, ``reentry``, ``camera_message``);
+* ``mot/cam{i}.txt``: MOT rows with **global** ids (what the demo shows;
+  scored per camera and across cameras by ``demo/evaluate.py``);
+* ``mot_local/cam{i}.txt``: MOT rows with the per-camera tracker ids;
+* ``summary.json``: counts, timings and FPS, written by :meth:`close`.
+
+Every file is flushed as it goes, so an interrupted run leaves usable output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from mlfn_keras.tracking.pipeline import TrackedObject
+
+
+def colour_for(global_id: int | None) -> tuple[int, int, int]:
+    """A stable, distinct BGR colour per global id (grey while unassigned)."""
+    if global_id is None:
+        return (160, 160, 160)
+    hue = (global_id * 0.61803398875) % 1.0
+    import colorsys
+
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 1.0)
+    return (int(b * 255), int(g * 255), int(r * 255))
+
+
+def annotate(image: np.ndarray, objects: Sequence[TrackedObject], label: str = "", fps: float | None = None) -> np.ndarray:
+    """Draws boxes labelled ``ID g`` (or ``t<track>?`` before a global id) and a header."""
+    import cv2
+
+    out = image.copy()
+    for obj in objects:
+        x1, y1, x2, y2 = (int(round(v)) for v in obj.xyxy)
+        colour = colour_for(obj.global_id)
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2)
+        text = f"ID {obj.global_id}" if obj.global_id is not None else f"t{obj.track_id}?"
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.55, 1)
+        cv2.rectangle(out, (x1, max(0, y1 - th - 6)), (x1 + tw + 4, max(th + 6, y1)), colour, -1)
+        cv2.putText(out, text, (x1 + 2, max(th + 2, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    header = label + (f"  {fps:.1f} FPS" if fps is not None else "")
+    if header:
+        cv2.putText(out, header, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.65, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(out, header, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.65, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def tile(images: Sequence[np.ndarray | None], tile_width: int = 640) -> np.ndarray:
+    """Tiles camera images into one grid (missing cameras shown black)."""
+    import cv2
+
+    shown = [im for im in images if im is not None]
+    if not shown:
+        return np.zeros((tile_width * 3 // 4, tile_width, 3), np.uint8)
+    h0, w0 = shown[0].shape[:2]
+    th = int(round(tile_width * h0 / w0))
+    cells = [
+        cv2.resize(im, (tile_width, th)) if im is not None else np.zeros((th, tile_width, 3), np.uint8) for im in images
+    ]
+    cols = 1 if len(cells) == 1 else 2
+    while len(cells) % cols:
+        cells.append(np.zeros_like(cells[0]))
+    rows = [np.hstack(cells[i : i + cols]) for i in range(0, len(cells), cols)]
+    return np.vstack(rows)
+
+
+class RunRecorder:
+    """Writes a run's outputs under ``out_dir``.
+
+    Args:
+        out_dir: output folder (created).
+        camera_names: one name per camera.
+        fps: frame rate per camera for the videos.
+        write_video: write annotated ``.mp4`` files.
+    """
+
+    def __init__(self, out_dir: str, camera_names: Sequence[str], fps: Sequence[float], write_video: bool = True):
+        self.out_dir = out_dir
+        self.camera_names = list(camera_names)
+        self.fps = [float(f) if f else 15.0 for f in fps]
+        os.makedirs(os.path.join(out_dir, "mot"), exist_ok=True)
+        os.makedirs(os.path.join(out_dir, "mot_local"), exist_ok=True)
+        self._events = open(os.path.join(out_dir, "events.jsonl"), "w")
+        self._mot = [open(os.path.join(out_dir, "mot", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
+        self._mot_local = [open(os.path.join(out_dir, "mot_local", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
+        self._write_video = write_video
+        self._videos: list[Any] = [None] * len(camera_names)
+        self.closed = False
+
+    def events(self, events: Sequence[dict[str, Any]]) -> None:
+        """Appends events to ``events.jsonl``."""
+        for e in events:
+            self._events.write(json.dumps(e) + "\n")
+        if events:
+            self._events.flush()
+
+    def frame(self, camera: int, frame_index: int, objects: Sequence[TrackedObject], annotated: np.ndarray | None) -> None:
+        """Records one camera frame: MOT rows and (optionally) the annotated image."""
+        for obj in objects:
+            x1, y1, x2, y2 = (float(v) for v in obj.xyxy)
+            row = f"{frame_index + 1},{{}},{x1:.1f},{y1:.1f},{x2 - x1:.1f},{y2 - y1:.1f},{obj.score:.3f},-1,-1,-1\n"
+            self._mot_local[camera].write(row.format(obj.track_id))
+            if obj.global_id is not None:
+                self._mot[camera].write(row.format(obj.global_id))
+        if self._write_video and annotated is not None:
+            import cv2
+
+            if self._videos[camera] is None:
+                h, w = annotated.shape[:2]
+                path = os.path.join(self.out_dir, f"{self.camera_names[camera]}.mp4")
+                self._videos[camera] = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), self.fps[camera], (w, h))
+            self._videos[camera].write(annotated)
+
+    def close(self, summary: dict[str, Any]) -> str:
+        """Flushes and closes everything and writes ``summary.json``; returns its path."""
+        if self.closed:
+            return os.path.join(self.out_dir, "summary.json")
+        for f in self._mot + self._mot_local + [self._events]:
+            f.close()
+        for v in self._videos:
+            if v is not None:
+                v.release()
+        path = os.path.join(self.out_dir, "summary.json")
+        with open(path, "w") as f:
+            json.dump(summary, f, indent=1)
+        self.closed = True
+        return path

@@ -1,0 +1,293 @@
+"""The demo's main loop: cameras → detector → multi-camera tracker → window/files.
+
+:func:`run_multicam` owns the threads, the window and the files; the tracking
+logic lives in :class:`~mlfn_keras.tracking.pipeline.MultiCameraTracker`.
+One tick takes at most one frame per camera: offline sources (files, folders,
+generated scenes) are read frame by frame and stay in step, live sources
+contribute their freshest frame when one is ready. Detection runs on all of a
+tick's frames in one call, and so does re-id.
+
+A camera that fails is reported (stderr and ``events.jsonl``) and, if live,
+retried by its reader thread while the others keep running; the run ends when
+every stream has ended, after ``max_frames`` ticks, on ``q`` in the window, or
+on Ctrl-C, and always closes its files and writes the summary.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mlfn_keras.tracking.detectors import Detector
+from mlfn_keras.tracking.pipeline import MultiCameraTracker, PipelineConfig
+from mlfn_keras.tracking.reid import Embedder
+from mlfn_keras.tracking.recorder import RunRecorder, annotate, tile
+from mlfn_keras.tracking.sources import DEFAULT_FPS, CameraStream, SourceSpec
+
+STAGES = ("decode", "detect", "track", "embed", "associate", "output")
+
+
+def probe_fps(spec: SourceSpec, default: float = DEFAULT_FPS) -> float:
+    """The source's frame rate if it says so (files), else ``default``."""
+    if spec.fps:
+        return float(spec.fps)
+    if spec.kind == "file":
+        import cv2
+
+        cap = cv2.VideoCapture(spec.target)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        cap.release()
+        if 0 < fps < 1000:
+            return fps
+    return default
+
+
+@dataclass
+class RunOptions:
+    """How to run.
+
+    Attributes:
+        output_dir: write videos/events/MOT/summary here (``None``: nothing written).
+        show: open a live window (falls back to headless if OpenCV has no GUI).
+        max_frames: stop after this many ticks (``None``: until the streams end).
+        write_video: write annotated videos when ``output_dir`` is set.
+        progress: show a progress bar (offline sources with a known length).
+        total_frames: length for the progress bar.
+        queue_size: per-camera frame queue (live sources keep only the freshest).
+        log: where fault reports go (default: stderr).
+    """
+
+    output_dir: str | None = None
+    show: bool = False
+    max_frames: int | None = None
+    write_video: bool = True
+    progress: bool = True
+    total_frames: int | None = None
+    queue_size: int = 4
+    log: Callable[[str], None] | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did: returned by :func:`run_multicam` and written to ``summary.json``."""
+
+    cameras: list[dict[str, Any]] = field(default_factory=list)
+    ticks: int = 0
+    wall_seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    tracker_stats: dict[str, int] = field(default_factory=dict)
+    global_ids: int = 0
+    interrupted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cameras": self.cameras,
+            "ticks": self.ticks,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "tracker_stats": self.tracker_stats,
+            "global_ids": self.global_ids,
+            "interrupted": self.interrupted,
+        }
+
+
+def run_multicam(
+    specs: Sequence[SourceSpec],
+    detector: Detector,
+    embedder: Embedder,
+    config: PipelineConfig | None = None,
+    options: RunOptions | None = None,
+) -> RunSummary:
+    """Runs the multi-camera demo until the streams end (or a stop condition).
+
+    Args:
+        specs: the cameras.
+        detector: person detector for a batch of frames.
+        embedder: re-id embedder for a batch of crops.
+        config: multi-camera tracker settings.
+        options: outputs and stop conditions.
+
+    Returns:
+        The run's summary (also written to ``summary.json`` with an output dir).
+    """
+    options = options or RunOptions()
+    lock = threading.Lock()
+    pending_messages: list[str] = []
+    log = options.log or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def on_message(line: str) -> None:
+        log(line)
+        with lock:
+            pending_messages.append(line)
+
+    fps = [probe_fps(s) for s in specs]
+    streams = [
+        CameraStream(s, i, queue_size=1 if s.live else options.queue_size, on_message=on_message) for i, s in enumerate(specs)
+    ]
+    mct = MultiCameraTracker(len(specs), embedder, fps, config)
+    recorder = RunRecorder(options.output_dir, [s.name for s in specs], fps, options.write_video) if options.output_dir else None
+    show = options.show
+    want_images = show or (recorder is not None and options.write_video)
+    stage = dict.fromkeys(STAGES, 0.0)
+    frames_done = [0] * len(specs)
+    last_frame = [-1] * len(specs)
+    cam_fps = [0.0] * len(specs)
+    last_time = [0.0] * len(specs)
+    last_ts = [0.0] * len(specs)
+    ended = [False] * len(specs)
+    last_images: list[np.ndarray | None] = [None] * len(specs)
+    summary = RunSummary()
+    bar = None
+    if options.progress:
+        from tqdm import tqdm
+
+        total = options.total_frames
+        if options.max_frames is not None:
+            total = min(total or options.max_frames, options.max_frames)
+        bar = tqdm(total=total, desc="tracking", unit="tick", file=sys.stderr)
+
+    for s in streams:
+        s.start()
+    t_start = time.perf_counter()
+    try:
+        while not all(ended):
+            if options.max_frames is not None and summary.ticks >= options.max_frames:
+                break
+            packets = []
+            for i, stream in enumerate(streams):
+                if ended[i]:
+                    continue
+                if stream.spec.live:
+                    packet = stream.read(timeout=0)
+                else:
+                    packet = None
+                    while packet is None and not stream.finished:
+                        packet = stream.read(timeout=0.2)
+                if packet is None and stream.finished:
+                    ended[i] = True
+                    events = mct.end_camera(i, last_frame[i] + 1, last_ts[i])
+                    events.append({"event": "stream_end", "camera": i, "frame": last_frame[i] + 1})
+                    if recorder:
+                        recorder.events(events)
+                    continue
+                if packet is not None:
+                    packets.append(packet)
+            with lock:
+                messages, pending_messages[:] = list(pending_messages), []
+            if recorder and messages:
+                recorder.events([{"event": "camera_message", "message": m} for m in messages])
+            if not packets:
+                if any(s.spec.live for s in streams):
+                    time.sleep(0.005)
+                continue
+            stage["decode"] += sum(p.decode_s for p in packets)
+
+            t0 = time.perf_counter()
+            detections = detector([p.image for p in packets], [p.camera for p in packets], [p.index for p in packets])
+            t1 = time.perf_counter()
+            stage["detect"] += t1 - t0
+            result = mct.step(packets, detections)
+            for k in ("track", "embed", "associate"):
+                stage[k] += result.timings.get(k, 0.0)
+
+            t2 = time.perf_counter()
+            now = time.perf_counter()
+            for p in packets:
+                dt = now - last_time[p.camera] if frames_done[p.camera] else 0.0
+                if dt > 0:
+                    inst = 1.0 / dt
+                    cam_fps[p.camera] = inst if cam_fps[p.camera] == 0 else 0.9 * cam_fps[p.camera] + 0.1 * inst
+                last_time[p.camera] = now
+                frames_done[p.camera] += 1
+                last_frame[p.camera] = p.index
+                last_ts[p.camera] = p.timestamp
+                objs = [o for o in result.objects if o.camera == p.camera]
+                image = annotate(p.image, objs, specs[p.camera].name, cam_fps[p.camera] or None) if want_images else None
+                if recorder:
+                    recorder.frame(p.camera, p.index, objs, image)
+                if show:
+                    last_images[p.camera] = image
+            if recorder:
+                recorder.events(result.events)
+            if show:
+                shown = _show(tile(last_images))
+                if shown is None:  # 'q' pressed
+                    _close_windows()
+                    show = False
+                    break
+                show = shown
+            stage["output"] += time.perf_counter() - t2
+            summary.ticks += 1
+            if bar is not None:
+                bar.update(1)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        log("Interrupted: flushing outputs and closing cameras.")
+    finally:
+        summary.wall_seconds = time.perf_counter() - t_start
+        for s in streams:
+            s.stop()
+        for i in range(len(specs)):
+            if not ended[i]:
+                events = mct.end_camera(i, last_frame[i] + 1, last_ts[i])
+                if recorder:
+                    recorder.events(events)
+        if bar is not None:
+            bar.close()
+        if show:
+            _close_windows()
+        summary.stage_seconds = stage
+        summary.tracker_stats = dict(mct.stats)
+        summary.global_ids = int(mct.gallery._next_id - 1)
+        summary.cameras = [
+            {
+                "name": specs[i].name,
+                "source": str(specs[i].target) if specs[i].kind != "generator" else "generated",
+                "kind": specs[i].kind,
+                "frames": frames_done[i],
+                "fps": round(frames_done[i] / summary.wall_seconds, 2) if summary.wall_seconds > 0 else 0.0,
+                "dropped": streams[i].stats.frames_dropped,
+                "corrupt_skipped": streams[i].stats.corrupt_skipped,
+                "reconnects": streams[i].stats.reconnects,
+                "messages": streams[i].stats.messages,
+            }
+            for i in range(len(specs))
+        ]
+        if recorder:
+            recorder.close(summary.to_dict())
+    return summary
+
+
+_GUI_OK: bool | None = None
+
+
+def _show(image: np.ndarray) -> bool | None:
+    """Shows the tiled window; returns False if no GUI, None if 'q' was pressed."""
+    global _GUI_OK
+    import cv2
+
+    try:
+        cv2.imshow("mlfn-keras multicam", image)
+        key = cv2.waitKey(1) & 0xFF
+    except cv2.error:
+        if _GUI_OK is None:
+            print("This OpenCV build has no GUI (opencv-python-headless?); continuing headless.", file=sys.stderr)
+        _GUI_OK = False
+        return False
+    _GUI_OK = True
+    return None if key in (ord("q"), 27) else True
+
+
+def _close_windows() -> None:
+    import cv2
+
+    try:
+        cv2.destroyAllWindows()
+    except cv2.error:
+        pass
