@@ -8,7 +8,7 @@
 Each module has a command line: ``python -m mlfn_keras.analysis.<module> --help``.
 """
 
-import importlib
+from mlfn_keras._lazy import lazy_exports
 
 # Submodules load on first use: `python -m mlfn_keras.<pkg>.<module>` then
 # runs a module that was not imported yet, and light users skip heavy ones.
@@ -43,13 +43,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
