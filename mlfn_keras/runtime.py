@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlfn_keras.evaluation.distance import l2_normalize
 from mlfn_keras.export.metadata import ExportMetadata
 
 _PROVIDER_ALIASES = {
@@ -121,9 +122,7 @@ class Embedder(abc.ABC):
 
     def __call__(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
         """L2-normalised float32 embeddings ``(B, d)`` of the crops."""
-        raw = self.raw_embeddings(crops)
-        norms = np.linalg.norm(raw, axis=1, keepdims=True)
-        return (raw / np.maximum(norms, 1e-12)).astype(np.float32)
+        return l2_normalize(self.raw_embeddings(crops))
 
     @abc.abstractmethod
     def _run(self, batch: np.ndarray) -> np.ndarray:

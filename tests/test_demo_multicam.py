@@ -21,10 +21,14 @@ SHORT_SCENE = SceneConfig(
     num_people=6, num_frames=200, width=384, height=288, seed=0, pass_seconds=(2.5, 4.0), transit_seconds=(0.5, 1.5)
 )
 # Measured on this scene with the shipped weights and default settings (bgsub
-# detector, threshold 0.85): cross-camera IDF1 0.452, MOTA 0.596 / 0.552.
-# Bounds leave a margin for numeric differences between machines.
+# detector, threshold 0.85): cross-camera IDF1 0.460, MOTA 0.596 / 0.552.
+# Bounds leave a margin for numeric differences between machines. With bgsub
+# an untrained model still reaches 0.434 (the tracker does most of the work),
+# so re-id quality is checked with ground-truth boxes below.
 MIN_CROSS_CAMERA_IDF1 = 0.38
 MIN_MOTA = 0.45
+# With ground-truth boxes: shipped weights 0.574, an untrained mlfn_small 0.398.
+MIN_CROSS_CAMERA_IDF1_GT_BOXES = 0.50
 
 
 def _load(name):
@@ -76,6 +80,15 @@ def test_end_to_end_short_scene_keeps_ids_across_cameras(tmp_path):
     for cam in ("cam0", "cam1"):
         assert scores["per_camera"][cam]["MOTA"] > MIN_MOTA
     assert scores["cross_camera"]["IDF1"] >= MIN_CROSS_CAMERA_IDF1
+
+
+def test_trained_reid_carries_identities_across_cameras(tmp_path):
+    """Isolates re-id from detection: a model that has not learned fails this."""
+    _, scores = run_demo(
+        DemoConfig(reid=WEIGHTS, scene=SHORT_SCENE, output_dir=str(tmp_path / "gt"), progress=False,
+                   evaluate=True, write_video=False, detector="gt")
+    )
+    assert scores["cross_camera"]["IDF1"] >= MIN_CROSS_CAMERA_IDF1_GT_BOXES
 
 
 @pytest.mark.slow

@@ -3,30 +3,17 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-import mlfn_keras
 from mlfn_keras.export.calibration import calibration_images
 from mlfn_keras.export.metadata import metadata_from_model
 from mlfn_keras.export.onnx import export_onnx, read_onnx_metadata
 from mlfn_keras.export.parity import ParityError, run_parity_gate
 
-
-def _tiny(seed):
-    """mlfn_tiny with non-trivial BatchNorm statistics (as after training)."""
-    model = mlfn_keras.MLFN.from_preset("mlfn_tiny")
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if hasattr(layer, "moving_variance"):
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.2, beta.shape),
-                rng.normal(0, 0.2, mean.shape), rng.uniform(0.5, 2.0, var.shape),
-            ])
-    return model
+from model_fixtures import tiny_with_batchnorm_statistics
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    model = _tiny(0)
+    model = tiny_with_batchnorm_statistics(0)
     crops = calibration_images(model.image_shape, max_images=24)
     meta = metadata_from_model(model, source="test", include_factor_signature=True)
     path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
@@ -75,7 +62,7 @@ def test_metadata_travels_in_the_file(exported):
 
 def test_gate_fails_for_a_model_that_does_not_match(exported):
     _, crops, result = exported
-    other = _tiny(1)
+    other = tiny_with_batchnorm_statistics(1)
     with pytest.raises(ParityError, match="does not reproduce"):
         run_parity_gate(other, result.path, crops.images, crops.labels, "fp32")
 

@@ -2,24 +2,17 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-import mlfn_keras
 from mlfn_keras.export.calibration import calibration_images
 from mlfn_keras.export.metadata import metadata_from_model
 from mlfn_keras.export.parity import BOUNDS
 from mlfn_keras.export.tflite import embed_metadata, export_tflite, read_tflite_metadata
 
+from model_fixtures import tiny_with_batchnorm_statistics
+
 
 @pytest.fixture(scope="module")
 def source():
-    model = mlfn_keras.MLFN.from_preset("mlfn_tiny")
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if hasattr(layer, "moving_variance"):
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.2, beta.shape),
-                rng.normal(0, 0.2, mean.shape), rng.uniform(0.5, 2.0, var.shape),
-            ])
+    model = tiny_with_batchnorm_statistics(0)
     crops = calibration_images(model.image_shape, max_images=24)
     calibration = calibration_images(model.image_shape, max_images=32, seed=1)
     return model, crops, calibration

@@ -89,6 +89,7 @@ class ParityReport:
 
 
 def _l2_normalize(x: np.ndarray) -> np.ndarray:
+    # float64: the fp32 gate compares cosines to 1e-4, near float32's resolution.
     x = np.asarray(x, dtype=np.float64)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 

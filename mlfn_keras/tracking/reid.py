@@ -1,10 +1,9 @@
 """Re-identification features for tracks: loading an embedder, box quality, smoothing.
 
 * :func:`load_reid` loads anything :func:`mlfn_keras.runtime.load_embedder`
-  accepts (``.keras``, SavedModel, ``.onnx``, ``.tflite``); when that runtime
-  module is absent it falls back to a ``.keras`` file called on resized crops.
-  Either way the result maps a list of RGB ``uint8`` crops of any size to
-  L2-normalised ``(B, d)`` embeddings.
+  accepts (``.keras``, SavedModel, ``.onnx``, ``.tflite``): a callable from a
+  list of RGB ``uint8`` crops of any size to L2-normalised ``(B, d)``
+  embeddings.
 * :func:`good_box` says whether a box is worth embedding: tall enough,
   person-shaped and not cut by the frame border (a half-visible person gives
   a misleading feature).
@@ -19,38 +18,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from mlfn_keras.evaluation.distance import l2_normalize
+
 Embedder = Callable[[Sequence[np.ndarray]], np.ndarray]
-
-
-def _l2n(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
-class _KerasEmbedder:
-    """Fallback embedder: a saved ``.keras`` MLFN called on resized crops."""
-
-    def __init__(self, path: str):
-        import keras
-
-        import mlfn_keras  # noqa: F401  (registers the custom layers)
-        from mlfn_keras.preprocessing import resize_crops
-
-        self._resize = resize_crops
-        self.model = keras.models.load_model(path, compile=False)
-        shape = self.model.inputs[0].shape
-        self.image_size = (int(shape[1]), int(shape[2]))
-        import tensorflow as tf
-
-        self._fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
-
-    def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        if len(crops) == 0:
-            return np.zeros((0, 0), np.float32)
-        out = self._fn(self._resize(list(crops), self.image_size))
-        if isinstance(out, dict):
-            out = out["embedding"]
-        return _l2n(np.asarray(out))
 
 
 def load_reid(path: str) -> Embedder:
@@ -67,15 +37,9 @@ def load_reid(path: str) -> Embedder:
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"--reid got {path!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model.")
-    try:
-        from mlfn_keras.runtime import load_embedder
-    except ImportError:
-        load_embedder = None
-    if load_embedder is not None:
-        return load_embedder(path)
-    if not path.endswith(".keras"):
-        raise ValueError(f"Without mlfn_keras.runtime only .keras re-id models load; got {path!r}.")
-    return _KerasEmbedder(path)
+    from mlfn_keras.runtime import load_embedder
+
+    return load_embedder(path)
 
 
 def good_box(
@@ -120,10 +84,10 @@ class TrackAppearance:
 
     def update(self, embedding: np.ndarray) -> np.ndarray:
         """Folds in a new embedding and returns the smoothed, renormalised feature."""
-        e = _l2n(np.asarray(embedding, np.float32).ravel())
+        e = l2_normalize(np.asarray(embedding, np.float32).ravel())
         if self.feature is None:
             self.feature = e
         else:
-            self.feature = _l2n(self.momentum * self.feature + (1.0 - self.momentum) * e)
+            self.feature = l2_normalize(self.momentum * self.feature + (1.0 - self.momentum) * e)
         self.count += 1
         return self.feature
