@@ -103,10 +103,13 @@ def _check_model(model: keras.Model, inputs: list[np.ndarray], tmp_path: Path, r
     return _flat(predicted)
 
 
-def _check_mixed(mixed, reference: dict[str, np.ndarray], inputs: list[np.ndarray], name: str) -> None:
+def _check_mixed(mixed, reference: dict[str, np.ndarray], inputs: list[np.ndarray], name: str,
+                 float32_layers: Sequence[str] = ()) -> None:
     x = inputs if len(inputs) > 1 else inputs[0]
-    compute = {layer.compute_dtype for layer in _layers(mixed) if not isinstance(layer, keras.layers.InputLayer)}
-    assert compute == {"float16"}, f"{name}: mixed_float16 layers compute in {compute}"
+    compute = {layer.name: layer.compute_dtype for layer in _layers(mixed)
+               if not isinstance(layer, keras.layers.InputLayer)}
+    wrong = {n: d for n, d in compute.items() if d != ("float32" if n in float32_layers else "float16")}
+    assert not wrong, f"{name}: under mixed_float16 these layers compute in the wrong dtype: {wrong}"
     assert {v.dtype for v in mixed.weights} <= {"float32"}, f"{name}: mixed_float16 variables must stay float32"
     out = _flat(mixed(x, training=False))
     for key, ref in reference.items():
@@ -186,6 +189,7 @@ def run_model_test(
     rtol: float = 1e-5,
     atol: float = 1e-6,
     mixed_precision: bool = True,
+    float32_layers: Sequence[str] = (),
 ) -> keras.Model:
     """Checks a custom model: config JSON round trip, save/load, predict on tf.data, mixed_float16.
 
@@ -198,6 +202,7 @@ def run_model_test(
         expected_output_shape: ``{output: shape}`` (dict outputs) or a shape.
         rtol, atol: tolerance of float32 comparisons.
         mixed_precision: also check the ``mixed_float16`` policy.
+        float32_layers: layers meant to compute in float32 under it (e.g. logits).
 
     Returns:
         The model.
@@ -227,7 +232,7 @@ def run_model_test(
         mixed = build(dtype="mixed_float16")
         assert mixed.dtype_policy.name == "mixed_float16", f"{name}: dtype not recorded on the model"
         mixed.set_weights(model.get_weights())
-        _check_mixed(mixed, reference, inputs, name)
+        _check_mixed(mixed, reference, inputs, name, float32_layers)
         mixed_config = json_round_trip(keras.saving.serialize_keras_object(mixed))
         assert keras.saving.deserialize_keras_object(mixed_config).dtype_policy.name == "mixed_float16"
     return model
