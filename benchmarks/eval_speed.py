@@ -17,10 +17,12 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
+
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
 
 
 def market_like_ids(num_query: int, num_gallery: int, seed: int = 0):
@@ -36,10 +38,10 @@ def market_like_ids(num_query: int, num_gallery: int, seed: int = 0):
     return q_pids, g_pids, rs.randint(1, 7, num_query), rs.randint(1, 7, num_gallery)
 
 
+@cli_entry
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli_args.make_parser(
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.split("Examples:")[1:]).join(["examples:", ""]),
     )
     parser.add_argument("--queries", type=int, default=3368)

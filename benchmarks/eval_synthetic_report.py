@@ -17,16 +17,18 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
 
+
+@cli_entry
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli_args.make_parser(
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:" + __doc__.split("Examples:")[1],
     )
     parser.add_argument("--root", default="/tmp/synth_eval", help="generated data set folder")

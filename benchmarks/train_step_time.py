@@ -15,21 +15,18 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import mlfn_keras  # noqa: E402
-from mlfn_keras.losses import IdentityCrossEntropy  # noqa: E402
+import mlfn_keras
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
+from mlfn_keras.losses import IdentityCrossEntropy
 
 
 def time_preset(preset: str, batch_size: int, steps: int, warmup: int, mixed_precision: bool = False,
@@ -48,9 +45,8 @@ def time_preset(preset: str, batch_size: int, steps: int, warmup: int, mixed_pre
     Returns:
         ``{"median_s": .., "mean_s": .., "params": ..}``.
     """
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
     keras.utils.set_random_seed(0)
-    backbone = mlfn_keras.MLFN.from_preset(preset)
+    backbone = mlfn_keras.MLFN.from_preset(preset, dtype="mixed_float16" if mixed_precision else None)
     model = mlfn_keras.MLFNClassifier(backbone, num_classes=num_classes)
     model.compile(optimizer=keras.optimizers.Adam(3.5e-4), loss={"logits": IdentityCrossEntropy()},
                   jit_compile=xla)
@@ -66,13 +62,13 @@ def time_preset(preset: str, batch_size: int, steps: int, warmup: int, mixed_pre
         t = time.perf_counter()
         model.train_on_batch(x, y)
         times.append(time.perf_counter() - t)
-    keras.mixed_precision.set_global_policy("float32")
     return {"median_s": float(np.median(times)), "mean_s": float(np.mean(times)),
             "params": int(backbone.count_params())}
 
 
+@cli_entry
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli_args.make_parser(description=__doc__)
     parser.add_argument("--presets", nargs="+", default=["mlfn", "resnext50"])
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per preset")

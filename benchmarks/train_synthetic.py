@@ -15,23 +15,20 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import keras  # noqa: E402
-
-import mlfn_keras  # noqa: E402
-from mlfn_keras.data import synthetic_dataset  # noqa: E402
-from mlfn_keras.data.pipeline import make_inference_dataset  # noqa: E402
-from mlfn_keras.evaluation import evaluate_rank, pairwise_distance  # noqa: E402
-from mlfn_keras.training import TrainConfig, train  # noqa: E402
+import mlfn_keras
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
+from mlfn_keras.data import synthetic_dataset
+from mlfn_keras.data.pipeline import make_inference_dataset
+from mlfn_keras.evaluation import evaluate_rank, pairwise_distance
+from mlfn_keras.training import TrainConfig, train
 
 
 def embed(model, records, image_shape) -> np.ndarray:
@@ -54,8 +51,9 @@ def _score(dist, dataset) -> dict[str, float]:
     return {"R1": 100 * m.rank(1), "R5": 100 * m.rank(5), "mAP": 100 * m.mAP}
 
 
+@cli_entry
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli_args.make_parser(description=__doc__)
     parser.add_argument("--preset", default="mlfn_small")
     parser.add_argument("--minutes", type=float, default=8.0, help="training budget (default 8)")
     parser.add_argument("--steps", type=int, default=100_000, help="step cap (the budget usually ends first)")

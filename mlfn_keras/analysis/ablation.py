@@ -23,12 +23,13 @@ Command line:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
 
 #: Table 6's rows, bottom-up, and the paper's presets for them.
 PAPER_VARIANTS: dict[str, str] = {
@@ -164,40 +165,38 @@ _EPILOG = """examples:
 """
 
 
+@cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point (see the module docstring)."""
     from mlfn_keras.data.registry import dataset_title
     from mlfn_keras.evaluation.protocols import PROTOCOLS
     from mlfn_keras.evaluation.report import format_table, write_json
-    from mlfn_keras.evaluation.splits import DATASETS
 
-    parser = argparse.ArgumentParser(
-        prog="python -m mlfn_keras.analysis.ablation",
-        description="Train and evaluate ResNet / ResNeXt / MLFN-Fusion / MLFN with one recipe (paper Table 6).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=_EPILOG,
+    parser = cli_args.make_parser(
+        "python -m mlfn_keras.analysis.ablation",
+        "Train and evaluate ResNet / ResNeXt / MLFN-Fusion / MLFN with one recipe (paper Table 6).",
+        _EPILOG,
     )
     parser.add_argument("--base", default="mlfn",
                         help="MLFN preset the variants derive from (mlfn = the paper's presets; "
                              "mlfn_small / mlfn_tiny for CPUs)")
     parser.add_argument("--presets", nargs=4, metavar=("RESNET", "RESNEXT", "MLFN_FUSION", "MLFN"),
                         help="explicit presets for the four rows instead of --base")
-    parser.add_argument("--dataset", required=True, choices=tuple(DATASETS))
-    parser.add_argument("--root", required=True, help="data set folder")
+    cli_args.add_dataset_arguments(parser)
     parser.add_argument("--protocol", nargs="+", default=["single_query", "multi_query"],
                         choices=tuple(PROTOCOLS))
     parser.add_argument("--steps", type=int,
                         help="training steps per variant (default: paper recipe); equal steps = a fair table")
     parser.add_argument("--minutes", type=float,
                         help="wall-clock budget per variant (variants then see different numbers of steps)")
-    parser.add_argument("--batch-size", type=int)
+    cli_args.add_batch_size(parser, default=None)
     parser.add_argument("--lr", type=float, help="learning rate for every row (default: paper recipe)")
     parser.add_argument("--init-weights", help=".keras weights to initialise from (e.g. ImageNet ResNeXt)")
-    parser.add_argument("--output", required=True, help="run folder")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-progress", action="store_true")
+    cli_args.add_output(parser, required=True, help="run folder")
+    cli_args.add_seed(parser)
+    cli_args.add_progress(parser)
     args = parser.parse_args(argv)
-    try:
+    with cli_args.user_errors():
         variants = (dict(zip(PAPER_VARIANTS, args.presets)) if args.presets
                     else derived_variants(args.base))
         rows = run_ablation(
@@ -205,9 +204,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             steps=args.steps, minutes=args.minutes, batch_size=args.batch_size,
             learning_rate=args.lr, init_weights=args.init_weights, seed=args.seed, progress=not args.no_progress,
         )
-    except (FileNotFoundError, ValueError) as err:
-        print(f"ablation: error: {err}", file=sys.stderr)
-        return 2
     title = dataset_title(args.dataset)
     runs = {label: r.pop("_run") for label, r in rows.items()}
     table = {f"{label} ({runs[label]['preset']})": {f"{title} {k}": v for k, v in r.items()}

@@ -25,14 +25,15 @@ Command line:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
 
 AttributeTable = dict[int, dict[str, Any]]
 
@@ -219,36 +220,32 @@ _EPILOG = """examples:
 """
 
 
+@cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point (see the module docstring)."""
     from mlfn_keras.evaluation.models import load_model
     from mlfn_keras.evaluation.report import format_table, write_json
-    from mlfn_keras.evaluation.splits import DATASETS, load_eval_split
+    from mlfn_keras.evaluation.splits import load_eval_split
 
-    parser = argparse.ArgumentParser(
-        prog="python -m mlfn_keras.analysis.attributes",
-        description="Predict identity attributes with linear SVMs on Ŝ and on R (paper Sec. 4.4.2).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=_EPILOG,
+    parser = cli_args.make_parser(
+        "python -m mlfn_keras.analysis.attributes",
+        "Predict identity attributes with linear SVMs on Ŝ and on R (paper Sec. 4.4.2).",
+        _EPILOG,
     )
-    parser.add_argument("--model", required=True, help=".keras MLFN model")
-    parser.add_argument("--dataset", required=True, choices=tuple(DATASETS))
-    parser.add_argument("--root", required=True, help="data set folder")
+    cli_args.add_model_argument(parser)
+    cli_args.add_dataset_arguments(parser)
     parser.add_argument("--attributes", help="attributes.json or *_attribute.mat (default: ROOT/attributes.json)")
     parser.add_argument("--C", type=float, default=1.0, help="SVM regularisation (default 1)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--output", help="folder for attributes.json results")
-    parser.add_argument("--no-progress", action="store_true")
+    cli_args.add_batch_size(parser)
+    cli_args.add_output(parser, help="folder for attributes.json results")
+    cli_args.add_progress(parser)
     args = parser.parse_args(argv)
-    try:
+    with cli_args.user_errors():
         split = load_eval_split(args.dataset, args.root)
         table = load_attributes(args.attributes or Path(split.root) / "attributes.json")
         model, preset = load_model(args.model, None)
         result = run_attribute_analysis(model, split, table, C=args.C, batch_size=args.batch_size,
                                         progress=not args.no_progress)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"attributes: error: {err}", file=sys.stderr)
-        return 2
     columns = list(result)
     names = [a for a in next(iter(result.values())) if a != "mean"] + ["mean"]
     rows = {a: {"Accuracy (%)": {c: 100.0 * result[c][a] for c in columns}} for a in names}

@@ -17,11 +17,13 @@ Command line:
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
 
 
 def top_bottom(values: np.ndarray, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -133,29 +135,28 @@ _EPILOG = """examples:
 """
 
 
+@cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point (see the module docstring)."""
-    from mlfn_keras.evaluation.models import load_model
     from mlfn_keras.evaluation.features import extract_features
-    from mlfn_keras.evaluation.splits import DATASETS, load_eval_split
+    from mlfn_keras.evaluation.models import load_model
+    from mlfn_keras.evaluation.splits import load_eval_split
 
-    parser = argparse.ArgumentParser(
-        prog="python -m mlfn_keras.analysis.factor_grid",
-        description="Draw the images with the highest / lowest factor selection S_{n,i} (paper Fig. 3).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=_EPILOG,
+    parser = cli_args.make_parser(
+        "python -m mlfn_keras.analysis.factor_grid",
+        "Draw the images with the highest / lowest factor selection S_{n,i} (paper Fig. 3).",
+        _EPILOG,
     )
-    parser.add_argument("--model", required=True, help=".keras MLFN model")
-    parser.add_argument("--dataset", required=True, choices=tuple(DATASETS))
-    parser.add_argument("--root", required=True, help="data set folder (its test images are ranked)")
+    cli_args.add_model_argument(parser)
+    cli_args.add_dataset_arguments(parser, root_help="data set folder (its test images are ranked)")
     parser.add_argument("--factors", nargs="+", type=_parse_factor, help="BLOCK:FACTOR pairs, 1-based")
     parser.add_argument("--auto", type=int, default=4, help="without --factors: number of blocks drawn")
     parser.add_argument("--top", type=int, default=20, help="images per row (default 20)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--output", required=True, help="folder for factor_<n>_<i>.png")
-    parser.add_argument("--no-progress", action="store_true")
+    cli_args.add_batch_size(parser)
+    cli_args.add_output(parser, required=True, help="folder for factor_<n>_<i>.png")
+    cli_args.add_progress(parser)
     args = parser.parse_args(argv)
-    try:
+    with cli_args.user_errors():
         split = load_eval_split(args.dataset, args.root)
         model, _ = load_model(args.model, None)
         paths = [r[0] for r in list(split.query) + list(split.gallery)]
@@ -168,9 +169,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = draw_factor_grid(feats.selections, paths, block, factor,
                                    Path(args.output) / f"factor_{block}_{factor}.png", k=args.top)
             print(f"S_{block},{factor}: wrote {out}")
-    except (FileNotFoundError, ValueError) as err:
-        print(f"factor_grid: error: {err}", file=sys.stderr)
-        return 2
     return 0
 
 

@@ -22,14 +22,15 @@ Command line (prints Table 7's layout, SQ and MQ):
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.distance import cdist
+
+from mlfn_keras import cli_args
+from mlfn_keras.errors import cli_entry
 
 
 def sample_pairs(
@@ -247,40 +248,36 @@ _EPILOG = """examples:
 """
 
 
+@cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point (see the module docstring)."""
     from mlfn_keras.data.registry import dataset_title
     from mlfn_keras.evaluation.models import load_model
     from mlfn_keras.evaluation.protocols import PROTOCOLS
     from mlfn_keras.evaluation.report import format_table, write_json
-    from mlfn_keras.evaluation.splits import DATASETS, load_eval_split
+    from mlfn_keras.evaluation.splits import load_eval_split
 
-    parser = argparse.ArgumentParser(
-        prog="python -m mlfn_keras.analysis.fs_matching",
-        description="Re-id with the factor signature alone: linear SVM on |Ŝa - Ŝb| (paper Table 7).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=_EPILOG,
+    parser = cli_args.make_parser(
+        "python -m mlfn_keras.analysis.fs_matching",
+        "Re-id with the factor signature alone: linear SVM on |Ŝa - Ŝb| (paper Table 7).",
+        _EPILOG,
     )
-    parser.add_argument("--model", required=True, help=".keras MLFN model")
-    parser.add_argument("--dataset", required=True, choices=tuple(DATASETS))
-    parser.add_argument("--root", required=True, help="data set folder")
+    cli_args.add_model_argument(parser)
+    cli_args.add_dataset_arguments(parser)
     parser.add_argument("--protocol", nargs="+", default=["single_query", "multi_query"],
                         choices=("single_query", "multi_query"))
     parser.add_argument("--pairs", type=int, default=20000, help="balanced training pairs (default 20000)")
     parser.add_argument("--C", type=float, default=1.0, help="SVM regularisation (default 1)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--output", help="folder for fs_only.json")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-progress", action="store_true")
+    cli_args.add_batch_size(parser)
+    cli_args.add_output(parser, help="folder for fs_only.json")
+    cli_args.add_seed(parser)
+    cli_args.add_progress(parser)
     args = parser.parse_args(argv)
-    try:
+    with cli_args.user_errors():
         split = load_eval_split(args.dataset, args.root)
         model, preset = load_model(args.model, None)
         rows = run_fs_only(model, split, protocols=args.protocol, num_pairs=args.pairs, C=args.C,
                            batch_size=args.batch_size, progress=not args.no_progress, seed=args.seed)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"fs_matching: error: {err}", file=sys.stderr)
-        return 2
     svm = rows.pop("_svm")["fit"]
     labels = [PROTOCOLS[p].label for p in args.protocol]
     print(format_table(

@@ -30,12 +30,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlfn_keras.evaluation.distance import METRICS
-from mlfn_keras.evaluation.protocols import PROTOCOLS
+from mlfn_keras import cli_args
 from mlfn_keras.data.registry import dataset_title
 from mlfn_keras.errors import cli_entry
+from mlfn_keras.evaluation.distance import METRICS
 from mlfn_keras.evaluation.models import load_model
-from mlfn_keras.evaluation.splits import DATASETS
+from mlfn_keras.evaluation.protocols import PROTOCOLS
 
 _EPILOG = """examples:
   python -m mlfn_keras.data.synthetic --out /tmp/synth --identities 200 --multi-query 2
@@ -50,17 +50,13 @@ _EPILOG = """examples:
 
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of ``mlfn-eval``."""
-    parser = argparse.ArgumentParser(
-        prog="mlfn-eval",
-        description="Evaluate a re-id model (CMC R1/5/10/20, mAP, mINP) on a test set.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=_EPILOG,
+    parser = cli_args.make_parser(
+        "mlfn-eval", "Evaluate a re-id model (CMC R1/5/10/20, mAP, mINP) on a test set.", _EPILOG
     )
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="trained model: .keras file (or any file mlfn_keras.runtime loads)")
     src.add_argument("--preset", help="evaluate an untrained preset (pipeline sanity check)")
-    parser.add_argument("--dataset", required=True, choices=tuple(DATASETS), help="test set name")
-    parser.add_argument("--root", required=True, help="data set folder (Market layout for synthetic)")
+    cli_args.add_dataset_arguments(parser, root_help="data set folder (Market layout for synthetic)")
     parser.add_argument(
         "--protocol", nargs="+", default=["single_query"], choices=tuple(PROTOCOLS),
         help="one or more protocols (features are extracted once); default single_query",
@@ -69,13 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="distance (paper: euclidean)")
     parser.add_argument("--flip", action="store_true", help="flip test-time augmentation")
     parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (Zhong et al. 2017)")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per model call (default 64)")
+    cli_args.add_batch_size(parser)
     parser.add_argument("--max-rank", type=int, default=50, help="CMC length (default 50)")
     parser.add_argument("--name", help="method name in the table (default: model file stem or preset)")
-    parser.add_argument("--output", default=None, help="folder for metrics.json and PNGs (default: none written)")
+    cli_args.add_output(parser, help="folder for metrics.json and PNGs (default: none written)")
     parser.add_argument("--num-ranked", type=int, default=8, help="queries drawn in the ranked-list PNG")
-    parser.add_argument("--seed", type=int, default=0, help="seed for single-shot draws and shown queries")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    cli_args.add_seed(parser)
+    cli_args.add_progress(parser)
     return parser
 
 
@@ -152,7 +148,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 @cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mlfn-eval`` / ``python -m mlfn_keras.evaluation``."""
-    run(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    with cli_args.user_errors():
+        run(args)
     return 0
 
 

@@ -25,14 +25,14 @@ print(format_table(
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from mlfn_keras.errors import UserError, cli_entry
 
 Rows = Mapping[str, Mapping[str, Mapping[str, float]]]
 
@@ -139,24 +139,26 @@ def merge_records(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, d
     return rows
 
 
+@cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Prints one paper-style table from several ``metrics.json`` files."""
-    parser = argparse.ArgumentParser(
-        prog="python -m mlfn_keras.evaluation.report",
-        description="Merge mlfn-eval metrics.json records into one table like the paper's.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  python -m mlfn_keras.evaluation.report runs/*/metrics.json\n"
-               "  python -m mlfn_keras.evaluation.report a/metrics.json b/metrics.json "
-               "--metrics R1 mAP mINP\n",
+    from mlfn_keras import cli_args
+
+    parser = cli_args.make_parser(
+        "python -m mlfn_keras.evaluation.report",
+        "Merge mlfn-eval metrics.json records into one table like the paper's.",
+        "examples:\n  python -m mlfn_keras.evaluation.report runs/*/metrics.json\n"
+        "  python -m mlfn_keras.evaluation.report a/metrics.json b/metrics.json --metrics R1 mAP mINP\n",
     )
     parser.add_argument("records", nargs="+", help="metrics.json files written by mlfn-eval")
     parser.add_argument("--metrics", nargs="+", default=["R1", "mAP"], help="columns per group")
     args = parser.parse_args(argv)
-    try:
-        records = [json.loads(Path(p).read_text()) for p in args.records]
-    except (OSError, json.JSONDecodeError) as err:
-        print(f"report: error: cannot read a metrics.json record: {err}", file=sys.stderr)
-        return 2
+    records = []
+    for path in args.records:
+        try:
+            records.append(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError) as err:
+            raise UserError(f"cannot read {path} as a metrics.json record written by mlfn-eval: {err}") from err
     print(format_table(merge_records(records), metrics=tuple(args.metrics)))
     return 0
 

@@ -1,0 +1,64 @@
+"""Tests for mlfn_keras.cli_args and the command lines built on it (scripts included)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from mlfn_keras import cli_args
+from mlfn_keras.data.registry import dataset_names
+from mlfn_keras.errors import UserError
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted([*(REPO / "export").glob("*.py"), *(REPO / "benchmarks").glob("*.py")])
+
+
+def test_shared_arguments_parse_the_same_everywhere():
+    parser = cli_args.make_parser("prog", "what it does", "examples:\n  prog --dataset synthetic")
+    cli_args.add_model_argument(parser)
+    cli_args.add_dataset_arguments(parser)
+    cli_args.add_batch_size(parser)
+    cli_args.add_output(parser)
+    cli_args.add_seed(parser)
+    cli_args.add_progress(parser)
+    args = parser.parse_args(["--model", "m.keras", "--dataset", "cuhk03_detected", "--root", "/data"])
+    assert (args.model, args.dataset, args.root, args.batch_size, args.output, args.seed, args.no_progress) == (
+        "m.keras", "cuhk03_detected", "/data", 64, None, 0, False)
+    assert "examples:\n  prog --dataset synthetic" in parser.format_help()  # kept as written
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--model", "m", "--dataset", "imagenet", "--root", "/data"])
+    assert set(dataset_names()) >= {"market1501", "cuhk03_detected", "synthetic"}
+
+
+def test_user_errors_turns_bad_values_into_user_errors():
+    with pytest.raises(UserError, match="bad value"):
+        with cli_args.user_errors():
+            raise ValueError("bad value")
+    with pytest.raises(KeyError):  # anything else keeps its type (and traceback)
+        with cli_args.user_errors():
+            raise KeyError("bug")
+
+
+@pytest.mark.parametrize("module", ["attributes", "factor_grid", "fs_matching"])
+def test_analysis_cli_bad_input_is_two_lines_and_exit_2(module, tmp_path, capsys):
+    import importlib
+
+    main = importlib.import_module(f"mlfn_keras.analysis.{module}").main
+    argv = ["--model", str(tmp_path / "missing.keras"), "--dataset", "synthetic", "--root", str(tmp_path)]
+    if module == "factor_grid":
+        argv += ["--output", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "error:" in err[0] and "meta.json" in err[0] and "--debug" in err[1]
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_scripts_do_not_edit_sys_path_and_wrap_main(script):
+    tree = ast.parse(script.read_text())
+    edits = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "path"
+             and isinstance(n.value, ast.Name) and n.value.id == "sys"]
+    assert not edits, f"{script.name} touches sys.path (lines {edits}); the package is installed by setup.sh"
+    main = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main")
+    assert [ast.unparse(d) for d in main.decorator_list] == ["cli_entry"]
