@@ -119,7 +119,8 @@ _ALIASES: dict[str, str] = {}
 
 
 def _key(name: str) -> str:
-    return str(name).lower().replace("-", "").replace("_reid", "reid")
+    # "Market-1501", "market1501", "DukeMTMC-reID", "dukemtmc_reid": one key each.
+    return str(name).lower().replace("-", "").replace("_", "")
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
