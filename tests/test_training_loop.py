@@ -144,3 +144,12 @@ def test_one_step_of_full_mlfn_at_256x128():
     assert np.isfinite(logs["loss"])
     assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights[:3]))
     assert int(model.optimizer.iterations.numpy()) == 1
+
+
+def test_mixed_precision_is_the_models_policy_not_a_global_switch(data_root, tmp_path):
+    result = train(_config(data_root, tmp_path / "mixed", steps=1, mixed_precision=True))
+    assert keras.config.dtype_policy().name == "float32"
+    model = keras.models.load_model(result.model_path)
+    assert model.dtype_policy.name == "mixed_float16"
+    assert model.get_layer("block1_fm_conv1").compute_dtype == "float16"
+    assert np.isfinite(result.history["loss"]).all()
