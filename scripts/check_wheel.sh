@@ -34,7 +34,7 @@ rm -rf "$WORK/app" && mkdir -p "$WORK/app"
 cp -r "$REPO/demo" "$WORK/app/demo"
 cd "$WORK"
 echo "[wheel] demo: 20 frames of the built-in scene with --evaluate"
-MLFN_KERAS_CACHE="$WORK/cache" "$VPY" "$WORK/app/demo/multicam.py" --no-show --max-frames 20 \
+"$VPY" "$WORK/app/demo/multicam.py" --no-show --max-frames 20 \
     --output "$WORK/run" --evaluate
 "$VPY" - "$WORK/run" <<'PY'
 import json, sys
