@@ -7,8 +7,9 @@ normalisation inside the graph, metadata inside the file
 `mlfn_keras.runtime` and fails unless it reproduces Keras within the
 precision's bound (`mlfn_keras.export.parity`).
 
-Modules are imported lazily so that reading metadata or running an ONNX/TFLite
-file does not need TensorFlow.
+Imports point one way: exporters → `mlfn_keras.runtime` →
+`mlfn_keras.export.formats` (the per-format metadata readers) → metadata, so
+reading metadata or running an ONNX/TFLite file does not need TensorFlow.
 """
 
 from mlfn_keras.export.metadata import ExportMetadata
