@@ -12,9 +12,9 @@ def _person(top, bottom, h=90, w=40):
 
 def test_same_clothes_closer_than_other_clothes_at_any_size():
     emb = ColourHistogramEmbedder()
-    red_blue = _person((200, 30, 30), (30, 30, 200))
-    red_blue_small = _person((190, 40, 35), (35, 30, 190), h=40, w=18)
-    blue_red = _person((30, 30, 200), (200, 30, 30))
+    red_blue = _person((220, 30, 30), (30, 30, 220))
+    red_blue_small = _person((235, 40, 35), (35, 30, 235), h=40, w=18)
+    blue_red = _person((30, 30, 220), (220, 30, 30))
     f = emb([red_blue, red_blue_small, blue_red])
     assert f.shape == (3, 6 * 8 * 4 * 4)
     np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-5)
