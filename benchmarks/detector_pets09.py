@@ -14,6 +14,7 @@ Examples:
 
     python benchmarks/detector_pets09.py                      # default detector, every frame
     python benchmarks/detector_pets09.py --every 5 --detector ssdlite:1x1
+    python benchmarks/detector_pets09.py --every 8 --limit 400 --sweep 0.1,0.2,0.3   # how the threshold was chosen
     python benchmarks/detector_pets09.py --splits lr --video vtest.avi --json det.json
 """
 
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--every", type=int, default=1, help="score every N-th frame (default 1: all 795)")
     parser.add_argument("--limit", type=int, default=None, help="stop after this video frame index")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: its own)")
+    parser.add_argument("--sweep", default="", help="comma-separated score thresholds to also report (e.g. 0.2,0.3,0.5)")
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.every < 1:
@@ -77,9 +79,16 @@ def main(argv=None) -> int:
         camera_gt = [pets09.camera_ground_truth(gt, c) for c in cameras]
         n = (args.limit or pets09.NUM_FRAMES) // args.every
         frames = tqdm(_frames(video, args.every, args.limit), total=n, desc=split, file=sys.stderr, leave=False)
-        score = score_split(detector, frames, cameras, camera_gt, split, DEFAULT_RANGES)
+        try:
+            thresholds = [float(t) for t in args.sweep.split(",") if t.strip()]
+        except ValueError as e:
+            raise UserError(f"--sweep takes comma-separated numbers; got {args.sweep!r}") from e
+        score = score_split(detector, frames, cameras, camera_gt, split, DEFAULT_RANGES, thresholds=thresholds)
         for name, c in list(score.counts.items()) + [("all frames", score.total)]:
             rows.append(f"{split:6} {name:16} {100 * c.recall:7.1f} {100 * c.precision:9.1f} {c.tp:6d} {c.fp:5d} {c.fn:5d} {c.ignored:7d}")
+        for t, counts in score.sweep.items():
+            for name, c in counts.items():
+                rows.append(f"{split:6} {name + f' @{t:g}':16} {100 * c.recall:7.1f} {100 * c.precision:9.1f} {c.tp:6d} {c.fp:5d} {c.fn:5d} {c.ignored:7d}")
         rows.append(f"{split:6} {'time':16} {score.ms_per_frame:.1f} ms per camera frame, {score.ms_per_tick:.1f} ms per call "
                     f"({len(cameras)} camera(s) per call)")
         results[split] = {
@@ -87,6 +96,8 @@ def main(argv=None) -> int:
             "all": vars(score.total) | {"recall": score.total.recall, "precision": score.total.precision},
             "ms_per_camera_frame": score.ms_per_frame,
             "ms_per_call": score.ms_per_tick,
+            "sweep": {str(t): {k: vars(v) | {"recall": v.recall, "precision": v.precision} for k, v in c.items()}
+                      for t, c in score.sweep.items()},
         }
     print(header)
     print("\n".join(rows))

@@ -234,7 +234,9 @@ def test_score_split_cuts_cameras_and_counts_per_range():
     import supervision as sv
 
     frames = [(i, np.zeros((10, 20, 3), np.uint8)) for i in range(4)]
-    score = score_split(detector, frames, cams, [gt_left, gt_right], "lr", {"a": (0, 2), "b": (2, 4)})
+    score = score_split(detector, frames, cams, [gt_left, gt_right], "lr", {"a": (0, 2), "b": (2, 4)}, thresholds=[0.5, 2.0])
+    assert score.sweep[0.5]["a"] == score.counts["a"]
+    assert score.sweep[2.0]["a"].tp == 0 and score.sweep[2.0]["a"].fn == 4  # every detection filtered out
     assert seen[0] == ([12, 12], [0, 1], [0, 0])
     assert (score.counts["a"].tp, score.counts["a"].fn, score.counts["b"].tp) == (2, 2, 2)
     assert score.total.recall == pytest.approx(0.5) and score.total.precision == 1.0
@@ -266,7 +268,7 @@ def test_ssdlite_runs_all_tiles_of_all_frames_in_one_batch_and_maps_boxes_back()
         [(0.1, 0.6, 0.9, 0.7, 0.8), (0.1, 0.6, 0.9, 0.7, 0.05)],  # tile 1: x 150..162.5; the second is below threshold
         [(0.0, 0.0, 0.5, 0.1, 0.5)],  # second frame, whole (1 tile): x 0..5, y 0..25
     ])
-    det = SSDLiteDetector(tiles=(1, 2), overlap=0.4, runner=run)
+    det = SSDLiteDetector(tiles=(1, 2), overlap=0.4, min_height=0, runner=run)
     det.tiles = (1, 2)
     frame_a = np.zeros((100, 200, 3), np.uint8)
     frame_a[:, 75:] = (255, 0, 0)  # BGR blue on the right tile: RGB channel 2 in the batch
@@ -281,13 +283,16 @@ def test_ssdlite_runs_all_tiles_of_all_frames_in_one_batch_and_maps_boxes_back()
 
 
 def test_ssdlite_auto_layout_and_aspect_filter():
-    run, _ = _fake_network([[(0.1, 0.1, 0.9, 0.3, 0.9), (0.1, 0.5, 0.3, 0.9, 0.9)]])
+    run, _ = _fake_network([[(0.1, 0.1, 0.9, 0.3, 0.9), (0.1, 0.5, 0.3, 0.9, 0.9), (0.5, 0.8, 0.8, 0.85, 0.9)]])
     det = SSDLiteDetector(runner=run)  # auto: full-height tiles at most 448/576 as wide as high
     assert len(det.layout(416, 576)) == 1
     assert [(t.x0, t.x1) for t in det.layout(768, 576)] == [(0, 439), (329, 768)]
     assert [(t.y0, t.y1) for t in det.layout(1280, 720)] == [(0, 720)] * 3
-    (d,) = det([np.zeros((100, 100, 3), np.uint8)])
-    assert len(d) == 1  # the box wider than tall is dropped
+    (d,) = det([np.zeros((100, 70, 3), np.uint8)])  # narrower than 448/576: one tile
+    # kept: 80 px tall; dropped: the box wider than tall, and the one 30 px tall (min_height 45)
+    np.testing.assert_allclose(d.xyxy, [[7, 10, 21, 90]], atol=1e-4)
+    (d,) = SSDLiteDetector(min_height=0, runner=run)([np.zeros((100, 70, 3), np.uint8)])
+    assert len(d) == 2
     with pytest.raises(ValueError, match="tiles"):
         SSDLiteDetector(tiles=(0, 2), runner=run)
 

