@@ -85,9 +85,13 @@ def main(argv=None) -> int:
             raise UserError(f"--sweep takes comma-separated numbers; got {args.sweep!r}") from e
         score = score_split(detector, frames, cameras, camera_gt, split, DEFAULT_RANGES, thresholds=thresholds)
         for name, c in list(score.counts.items()) + [("all frames", score.total)]:
+            if c.tp + c.fp + c.fn + c.ignored == 0:
+                continue  # a range outside --limit
             rows.append(f"{split:6} {name:16} {100 * c.recall:7.1f} {100 * c.precision:9.1f} {c.tp:6d} {c.fp:5d} {c.fn:5d} {c.ignored:7d}")
         for t, counts in score.sweep.items():
             for name, c in counts.items():
+                if c.tp + c.fp + c.fn + c.ignored == 0:
+                    continue
                 rows.append(f"{split:6} {name + f' @{t:g}':16} {100 * c.recall:7.1f} {100 * c.precision:9.1f} {c.tp:6d} {c.fp:5d} {c.fn:5d} {c.ignored:7d}")
         rows.append(f"{split:6} {'time':16} {score.ms_per_frame:.1f} ms per camera frame (wall), {score.ms_per_tick:.1f} ms per call "
                     f"({len(cameras)} camera(s) per call); CPU {score.cpu_ms_per_frame:.1f} ms per camera frame (all threads)")
