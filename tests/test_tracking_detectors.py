@@ -302,3 +302,14 @@ def test_parse_tiles():
     for bad in ("2", "0x1", "ax2", "1x2x3"):
         with pytest.raises(ValueError, match="rows x columns"):
             parse_tiles(bad)
+
+
+def test_ssdlite_core_cut_fails_clearly_on_a_graph_without_its_tensors(tmp_path, monkeypatch):
+    from mlfn_keras.tracking.detection import ssdlite
+
+    path = tmp_path / "ssdlite_mobilenet_v2_pedestrian_x.onnx"
+    _constant_model(path, np.zeros((1, 6), np.float32))
+    monkeypatch.setattr(ssdlite, "convert_ssdlite_to_onnx", lambda cache_dir=None: str(path))
+    with pytest.raises(RuntimeError, match="Delete that file"):
+        ssdlite.ssdlite_core_onnx(str(tmp_path))
+    assert not (tmp_path / "ssdlite_mobilenet_v2_pedestrian_x_core.onnx").exists()

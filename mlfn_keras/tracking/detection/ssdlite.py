@@ -92,7 +92,15 @@ def ssdlite_core_onnx(cache_dir: str | None = None) -> str:
     if os.path.isfile(out):
         return out
     tmp = out + f".tmp{os.getpid()}"
-    onnx.utils.extract_model(full, tmp, [_CORE_INPUT], _CORE_OUTPUTS, check_model=False)
+    try:
+        onnx.utils.extract_model(full, tmp, [_CORE_INPUT], _CORE_OUTPUTS, check_model=False)
+    except Exception as e:  # onnx raises several types for a graph without these tensors
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise RuntimeError(
+            f"Could not cut the converted SSDLite graph {full} to its core: expected tensors {_CORE_INPUT} "
+            f"and {', '.join(_CORE_OUTPUTS)} ({e}). Delete that file to convert it again."
+        ) from e
     os.replace(tmp, out)
     return out
 
