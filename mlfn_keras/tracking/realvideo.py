@@ -250,6 +250,9 @@ def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
 
     if not config.reids:
         raise UserError("no re-id model given; expected at least one --reid PATH or 'hist'")
+    for reid in config.reids:  # a wrong path fails before any long step
+        if reid != HIST and not os.path.exists(reid):
+            raise InputPathError(f"--reid got {reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model, or 'hist'")
     if config.output_dir:
         root = check_output_dir(config.output_dir, ours=OUTPUT_NAMES, what="--output folder")
         tmp = None
@@ -257,9 +260,6 @@ def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
         tmp = tempfile.mkdtemp(prefix="mlfn-realvideo-")
         root = Path(tmp)
     try:
-        for reid in config.reids:  # a wrong path fails before any long step
-            if reid != HIST and not os.path.exists(reid):
-                raise InputPathError(f"--reid got {reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model, or 'hist'")
         settings = resolve_settings(config)
         embedders = [load_embedder(r) for r in config.reids]
         results = []
