@@ -208,3 +208,9 @@ def test_an_id_with_two_boxes_in_one_frame_counts_every_box():
     s = identity_scores([gt], [pred])
     assert (s["IDTP"], s["IDFP"], s["IDFN"]) == (10, 10, 10) and s["IDF1"] == pytest.approx(0.5)
     assert duplicate_ids(pred) == 10 and duplicate_ids(gt) == 0
+
+
+def test_recall_and_precision_are_undefined_without_ground_truth_or_predictions():
+    empty = GroundTruth(np.zeros((0, 6)), np.zeros(0, bool))
+    d = detection_scores(empty, np.zeros((0, 6)))
+    assert (d.tp, d.fp, d.fn) == (0, 0, 0) and np.isnan(d.recall) and np.isnan(d.precision)

@@ -127,7 +127,18 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "scores"}
         d["scores"] = self.scores.to_dict()
-        return d
+        return _no_nan(d)
+
+
+def _no_nan(value):
+    """NaN (undefined figures) as JSON null."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return value
 
 
 def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Sequence[str] | None = None) -> RunScores:
@@ -292,7 +303,7 @@ def write_results(results: Sequence[RunResult], out_dir: str | os.PathLike, conf
 
 
 def _pct(v: float) -> str:
-    return f"{100 * v:.1f}"
+    return "–" if v != v else f"{100 * v:.1f}"  # NaN: undefined (e.g. recall with no ground truth)
 
 
 def _per_cam(values: Sequence[float], fmt=_pct) -> str:

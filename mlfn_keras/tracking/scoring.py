@@ -182,11 +182,13 @@ class DetectionScores:
 
     @property
     def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        """NaN when there is nothing to find (no ground truth)."""
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
 
     @property
     def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        """NaN when nothing was predicted."""
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
 
 
 def detection_scores(gt: GroundTruth, pred: np.ndarray, iou_threshold: float = IOU_THRESHOLD) -> DetectionScores:
