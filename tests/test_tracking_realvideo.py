@@ -103,6 +103,9 @@ def test_one_tiny_run_end_to_end_with_ground_truth_boxes_and_the_histogram(tmp_p
     assert s.oracle > s.no_reid
     assert s.oracle > 0.85
     assert (tmp_path / "run" / "mot_local" / "cam1.txt").is_file()
+    # The raw detections were recorded and scored: ground-truth boxes find everyone.
+    assert (tmp_path / "run" / "detections" / "cam1.txt").is_file()
+    assert all(c.detector_recall == pytest.approx(1.0) and c.detector_precision == pytest.approx(1.0) for c in s.cameras)
 
 
 def test_format_table_puts_settings_side_by_side(tmp_path):

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from mlfn_keras.errors import InputPathError, UserError
-from mlfn_keras.tracking.scoring import RunScores, limit_frames, read_ground_truth, score_run
+from mlfn_keras.tracking.scoring import RunScores, detection_scores, limit_frames, read_ground_truth, score_run
 from mlfn_keras.tracking.sources import SourceSpec
 
 #: The re-id weights shipped with the demo (what ``demo/multicam.py`` uses by default).
@@ -141,11 +141,51 @@ def _no_nan(value):
     return value
 
 
-def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Sequence[str] | None = None) -> RunScores:
+class RecordingDetector:
+    """Passes a detector's output through and keeps every box, to score the detector on its own.
+
+    Args:
+        detector: the detector.
+        num_cameras: cameras in the run.
+    """
+
+    def __init__(self, detector, num_cameras: int):
+        self.detector = detector
+        self.rows: list[list[list[float]]] = [[] for _ in range(num_cameras)]
+
+    def __call__(self, frames, cameras=(), indices=()):
+        out = self.detector(frames, cameras, indices)
+        for det, cam, idx in zip(out, cameras, indices):
+            scores = det.confidence if det.confidence is not None else np.ones(len(det.xyxy))
+            for (x1, y1, x2, y2), score in zip(det.xyxy, scores):
+                self.rows[cam].append([idx + 1, -1, x1, y1, x2 - x1, y2 - y1, float(score)])
+        return out
+
+    def write(self, run_dir: str | os.PathLike) -> None:
+        """``detections/cam{i}.txt``: MOT rows ``frame, -1, x, y, w, h, score``."""
+        folder = Path(run_dir) / "detections"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, rows in enumerate(self.rows):
+            with open(folder / f"cam{i}.txt", "w") as f:
+                f.writelines(f"{int(r[0])},-1,{r[2]:.1f},{r[3]:.1f},{r[4]:.1f},{r[5]:.1f},{r[6]:.3f}\n" for r in rows)
+
+
+def _read_detections(path: Path) -> np.ndarray:
+    """``(N, 7)`` rows ``frame, id, x, y, w, h, score`` of a ``detections/cam{i}.txt`` file."""
+    if path.stat().st_size == 0:
+        return np.zeros((0, 7))
+    return np.loadtxt(path, delimiter=",", ndmin=2)[:, :7]
+
+
+def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Sequence[str] | None = None,
+                  detection_threshold: float | None = None) -> RunScores:
     """Scores a demo output folder (``mot/``, ``mot_local/``, ``summary.json``) against ground truth.
 
     Only the frames each camera processed are scored (``summary.json``), so a
-    ``--max-frames`` run is scored fairly.
+    ``--max-frames`` run is scored fairly. Where the run folder has
+    ``detections/`` (:class:`RecordingDetector`), the raw detections with a
+    score ≥ ``detection_threshold`` (default: the score that can start a
+    track) are scored too.
 
     Raises:
         FileNotFoundError: naming the missing run file.
@@ -169,7 +209,19 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
             if not p.is_file():
                 raise FileNotFoundError(f"run folder {str(run_dir)!r} has no {kind}/cam{i}.txt; expected the demo's --output layout")
             out.append(limit_frames(read_mot(str(p)), frames[i]))
-    return score_run(gts, global_preds, local_preds, names)
+    scores = score_run(gts, global_preds, local_preds, names)
+    if detection_threshold is None:
+        from mlfn_keras.tracking.pipeline import PipelineConfig
+
+        detection_threshold = PipelineConfig().activation_threshold
+    for i, (gt, cam) in enumerate(zip(gts, scores.cameras)):
+        path = run_dir / "detections" / f"cam{i}.txt"
+        if path.is_file():
+            rows = limit_frames(_read_detections(path), frames[i])
+            det = detection_scores(gt, rows[rows[:, 6] >= detection_threshold, :6])
+            cam.detector_recall, cam.detector_precision = det.recall, det.precision
+    scores.details["detection_threshold"] = detection_threshold
+    return scores
 
 
 def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: str = "auto", max_frames: int | None = None,
@@ -197,8 +249,10 @@ def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: s
         det = build_detector(name, gt_lookup_from_files(setting.gt_paths) if name == "gt" else None)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    recording = RecordingDetector(det, len(setting.specs))
     options = RunOptions(output_dir=run_dir, max_frames=max_frames, write_video=False, progress=progress)
-    summary = run_multicam(list(setting.specs), det, embedder, PipelineConfig(), options)
+    summary = run_multicam(list(setting.specs), recording, embedder, PipelineConfig(), options)
+    recording.write(run_dir)
     names = [s.name for s in setting.specs]
     scores = score_run_dir(run_dir, setting.gt_paths, names)
     return RunResult(
@@ -306,6 +360,10 @@ def _pct(v: float) -> str:
     return "–" if v != v else f"{100 * v:.1f}"  # NaN: undefined (e.g. recall with no ground truth)
 
 
+def _nan(v: float | None) -> float:
+    return float("nan") if v is None else v
+
+
 def _per_cam(values: Sequence[float], fmt=_pct) -> str:
     return " / ".join(fmt(v) for v in values)
 
@@ -349,12 +407,15 @@ def format_table(results: Sequence[RunResult]) -> str:
     lines.append(row("IDF1 per camera", lambda r: _per_cam([c.idf1 for c in r.scores.cameras])))
     lines.append(row("box recall per camera", lambda r: _per_cam([c.recall for c in r.scores.cameras])))
     lines.append(row("box precision per camera", lambda r: _per_cam([c.precision for c in r.scores.cameras])))
+    lines.append(row("detector recall per camera", lambda r: _per_cam([_nan(c.detector_recall) for c in r.scores.cameras])))
+    lines.append(row("detector precision per camera", lambda r: _per_cam([_nan(c.detector_precision) for c in r.scores.cameras])))
     for reid in reids:
         lines.append(row(f"FPS per stream, {reid}", lambda r: _per_cam(r.fps, lambda v: f"{v:.1f}"), reid))
     lines.append(row("frames per camera", lambda r: _per_cam(r.frames, str)))
     lines.append(
         f"\nPer-camera rows and the no-re-id / oracle rows are from the {ref} run. HOTA / MOTA / IDF1 per camera score "
-        "the global ids; box recall / precision (IoU 0.5) score every tracked box (per-camera tracks). Ignored ground "
+        "the global ids; box recall / precision (IoU 0.5) score every tracked box (per-camera tracks), detector recall / "
+        "precision the raw detections that can start a track (score ≥ the pipeline's activation threshold). Ignored ground "
         "truth (MOT15 consider=0, or < 60 % visible in a PETS09 pseudo-camera) counts neither way. FPS is frames "
         "processed per second of wall time per stream, all streams in one process."
     )
@@ -364,15 +425,16 @@ def format_table(results: Sequence[RunResult]) -> str:
 def format_details(results: Sequence[RunResult]) -> str:
     """Per run and camera: HOTA, MOTA, IDF1, IDSW, recall, precision, FPS (markdown)."""
     lines = [
-        "| setting | re-id | camera | HOTA | MOTA | IDF1 | IDSW | recall | precision | FPS |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| setting | re-id | camera | HOTA | MOTA | IDF1 | IDSW | box recall | box precision | det. recall | det. precision | FPS |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for c, fps in zip(r.scores.cameras, r.fps):
             d = r.scores.details["per_camera"][c.name]
             lines.append(
                 f"| {r.setting} | {r.reid} | {c.name} | {_pct(c.hota)} | {_pct(c.mota)} | {_pct(c.idf1)} | "
-                f"{int(d['IDSW'])} | {_pct(c.recall)} | {_pct(c.precision)} | {fps:.1f} |"
+                f"{int(d['IDSW'])} | {_pct(c.recall)} | {_pct(c.precision)} | {_pct(_nan(c.detector_recall))} | "
+                f"{_pct(_nan(c.detector_precision))} | {fps:.1f} |"
             )
     return "\n".join(lines)
 

@@ -252,7 +252,12 @@ def oracle_ids(gts: Sequence[GroundTruth], preds: Sequence[np.ndarray], iou_thre
 
 @dataclass
 class CameraScores:
-    """One camera of one run (fractions in [0, 1]; MOTA can be negative)."""
+    """One camera of one run (fractions in [0, 1]; MOTA can be negative).
+
+    ``recall`` / ``precision`` are the tracker's output boxes (what a user
+    sees); ``detector_recall`` / ``detector_precision`` the raw detections
+    above the score that can start a track, where they were recorded.
+    """
 
     name: str
     hota: float
@@ -260,8 +265,8 @@ class CameraScores:
     idf1: float
     recall: float
     precision: float
-    fps: float | None = None
-    frames: int | None = None
+    detector_recall: float | None = None
+    detector_precision: float | None = None
 
 
 @dataclass
