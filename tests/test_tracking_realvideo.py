@@ -1,8 +1,6 @@
 """The real-video benchmark's library: scoring a run folder, one tiny end-to-end run, the table, the CLI's errors."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -140,11 +138,23 @@ def test_run_benchmark_rejects_a_missing_reid_before_any_work(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_help_and_bad_split_exit_code():
-    script = str(ROOT / "benchmarks" / "real_video.py")
-    out = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0 and "Examples:" in out.stdout and "--max-frames" in out.stdout
-    bad = subprocess.run([sys.executable, script, "--splits", "diagonal", "--scene-seeds", "--reid", "hist"],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert bad.returncode == 2
-    assert "unknown PETS09 split 'diagonal'" in bad.stderr and "Traceback" not in bad.stderr
+def _cli():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("real_video_cli", ROOT / "benchmarks" / "real_video.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_help_and_bad_split_exit_code(capsys):
+    from mlfn_keras.errors import cli_entry
+
+    cli = _cli()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "Examples:" in out and "--max-frames" in out
+    assert cli_entry(cli.main)(["--splits", "diagonal", "--scene-seeds", "--reid", "hist"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown PETS09 split 'diagonal'" in err and "Traceback" not in err
