@@ -60,12 +60,14 @@ class Setting:
         specs: the cameras, as the pipeline reads them.
         gt_paths: one MOT ground-truth file per camera (global person ids;
             column 7 = 0 marks an ignored box).
+        num_frames: frames of the longest camera (for the progress bar).
     """
 
     name: str
     kind: str
     specs: tuple[SourceSpec, ...]
     gt_paths: tuple[str, ...]
+    num_frames: int | None = None
 
     @property
     def slug(self) -> str:
@@ -77,8 +79,9 @@ def scene_setting(seed: int, progress: bool = True) -> Setting:
     from mlfn_keras.tracking.app import scene_specs
     from mlfn_keras.tracking.scene import SceneConfig
 
-    specs, gt = scene_specs(SceneConfig(seed=seed), progress=progress)
-    return Setting(f"scene s{seed}", "generated", tuple(specs), tuple(gt))
+    scene = SceneConfig(seed=seed)
+    specs, gt = scene_specs(scene, progress=progress)
+    return Setting(f"scene s{seed}", "generated", tuple(specs), tuple(gt), scene.num_frames)
 
 
 def pets09_setting(split: str, video: str | None = None, log: Callable[[str], None] = print) -> Setting:
@@ -87,7 +90,8 @@ def pets09_setting(split: str, video: str | None = None, log: Callable[[str], No
 
     files = pets09.prepare_split(split, video=video, log=log)
     specs = tuple(SourceSpec("file", str(f.video), f.camera.name, fps=pets09.FPS) for f in files)
-    return Setting(f"PETS09 {split}", "real", specs, tuple(str(f.gt) for f in files))
+    frames = max(f.camera.num_frames for f in files)
+    return Setting(f"PETS09 {split}", "real", specs, tuple(str(f.gt) for f in files), frames)
 
 
 def reid_label(reid: str) -> str:
@@ -250,7 +254,8 @@ def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: s
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     recording = RecordingDetector(det, len(setting.specs))
-    options = RunOptions(output_dir=run_dir, max_frames=max_frames, write_video=False, progress=progress)
+    options = RunOptions(output_dir=run_dir, max_frames=max_frames, write_video=False, progress=progress,
+                         total_frames=setting.num_frames)
     summary = run_multicam(list(setting.specs), recording, embedder, PipelineConfig(), options)
     recording.write(run_dir)
     names = [s.name for s in setting.specs]
