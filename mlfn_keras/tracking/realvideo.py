@@ -101,12 +101,19 @@ def reid_label(reid: str) -> str:
     return Path(reid).name if os.path.abspath(reid) != SHIPPED_REID else f"shipped ({Path(reid).name})"
 
 
+def check_reid(reid: str) -> None:
+    """Fails with a clear message for a ``--reid`` value that is neither ``"hist"`` nor an existing path."""
+    if reid != HIST and not os.path.exists(reid):
+        raise InputPathError(
+            f"--reid got {reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model, or 'hist'"
+        )
+
+
 def load_embedder(reid: str):
     """A re-id embedder for ``reid``: a model path or ``"hist"``, warmed up on a few crops."""
     from mlfn_keras.tracking.reid import load_reid
 
-    if reid != HIST and not os.path.exists(reid):
-        raise InputPathError(f"--reid got {reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model, or 'hist'")
+    check_reid(reid)
     embedder = load_reid(reid)
     # One-off costs (graph tracing) stay out of the FPS figures.
     rng = np.random.default_rng(0)
@@ -321,8 +328,7 @@ def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
     if not config.reids:
         raise UserError("no re-id model given; expected at least one --reid PATH or 'hist'")
     for reid in config.reids:  # a wrong path fails before any long step
-        if reid != HIST and not os.path.exists(reid):
-            raise InputPathError(f"--reid got {reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model, or 'hist'")
+        check_reid(reid)
     if config.output_dir:
         root = check_output_dir(config.output_dir, ours=OUTPUT_NAMES, what="--output folder")
         tmp = None

@@ -122,7 +122,9 @@ def remove_ignored(gt: GroundTruth, pred: np.ndarray, iou_threshold: float = IOU
     return gt.kept(), pred[~drop]
 
 
-def identity_scores(gt_parts: Sequence[np.ndarray], pred_parts: Sequence[np.ndarray], iou_threshold: float = IOU_THRESHOLD) -> dict[str, float]:
+def identity_scores(
+    gt_parts: Sequence[np.ndarray], pred_parts: Sequence[np.ndarray], iou_threshold: float = IOU_THRESHOLD
+) -> dict[str, float]:
     """IDF1 (Ristani et al. 2016) over one or more parts concatenated in time, ids shared across parts.
 
     The same measure as TrackEval's ``Identity`` (and equal to it whenever
@@ -312,7 +314,10 @@ def score_run(
         names: camera names (default ``cam0``, ``cam1``, ...).
     """
     if not len(gts) == len(global_preds) == len(local_preds):
-        raise ValueError(f"got {len(gts)} ground truths, {len(global_preds)} global and {len(local_preds)} local predictions; expected one of each per camera")
+        raise ValueError(
+            f"got {len(gts)} ground truths, {len(global_preds)} global and {len(local_preds)} local predictions; "
+            "expected one of each per camera"
+        )
     names = list(names) if names is not None else [f"cam{i}" for i in range(len(gts))]
     cams, kept_gts, kept_global, details = [], [], [], {"per_camera": {}}
     for name, gt, gp, lp in zip(names, gts, global_preds, local_preds):
