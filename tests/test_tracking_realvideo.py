@@ -128,6 +128,14 @@ def test_format_table_puts_settings_side_by_side(tmp_path):
     assert row.endswith("| 100.0 |  |")  # no histogram run on PETS09 here: an empty cell
     assert "| cross-camera IDF1, oracle re-id (same run) | 100.0 | 100.0 |" in lines
     assert "| FPS per stream, shipped (w.keras) | 12.0 / 12.5 | 3.0 / 3.0 |" in lines
+    from mlfn_keras.tracking.realvideo import write_results
+
+    write_results(results, tmp_path)
+    assert (tmp_path / "cross_camera_idf1.png").stat().st_size > 1000
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert [r["setting"] for r in saved["runs"]] == ["scene s0", "scene s0", "PETS09 lr"]
+    assert saved["runs"][0]["scores"]["oracle"] == pytest.approx(1.0)
+    assert "| PETS09 lr | shipped (w.keras) | cam0 |" in (tmp_path / "table.md").read_text()
 
 
 def test_run_benchmark_rejects_a_missing_reid_before_any_work(tmp_path):

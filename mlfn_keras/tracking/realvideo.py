@@ -47,7 +47,7 @@ HIST = "hist"
 #: Detector per kind of footage for ``--detector auto`` (as the demo chooses).
 AUTO_DETECTOR = {"generated": "bgsub", "real": "ssdlite"}
 #: Files and folders the benchmark writes into ``--output``.
-OUTPUT_NAMES = ("results.json", "table.md", "runs")
+OUTPUT_NAMES = ("results.json", "table.md", "cross_camera_idf1.png", "runs")
 
 
 @dataclass(frozen=True)
@@ -358,13 +358,45 @@ def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
 
 
 def write_results(results: Sequence[RunResult], out_dir: str | os.PathLike, config: BenchmarkConfig | None = None) -> None:
-    """Writes ``results.json`` and ``table.md`` (the table and the per-camera details)."""
+    """Writes ``results.json``, ``table.md`` (the table and the per-camera details) and ``cross_camera_idf1.png``."""
     out = Path(out_dir)
     meta = {}
     if config is not None:
         meta = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items() if k != "log"}
     (out / "results.json").write_text(json.dumps({"config": meta, "runs": [r.to_dict() for r in results]}, indent=1))
     (out / "table.md").write_text(format_table(results) + "\n\n" + format_details(results) + "\n")
+    plot_results(results, out / "cross_camera_idf1.png")
+
+
+def plot_results(results: Sequence[RunResult], path: str | os.PathLike) -> Path:
+    """A bar chart of cross-camera IDF1 per setting: each re-id model beside the no-re-id and oracle rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings = list(dict.fromkeys(r.setting for r in results))
+    reids = list(dict.fromkeys(r.reid for r in results))
+    run = {(r.setting, r.reid): r for r in results}
+    first = {s: next(r for r in results if r.setting == s) for s in settings}
+    bars = [("no re-id", lambda s: first[s].scores.no_reid)]
+    bars += [(reid, lambda s, reid=reid: run[(s, reid)].scores.cross_camera if (s, reid) in run else np.nan) for reid in reids]
+    bars += [("oracle re-id", lambda s: first[s].scores.oracle)]
+    width = 0.8 / len(bars)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(settings), 3.6))
+    x = np.arange(len(settings))
+    for k, (label, value) in enumerate(bars):
+        ax.bar(x + (k - (len(bars) - 1) / 2) * width, [100 * value(s) for s in settings], width, label=label)
+    ax.set_xticks(x, [f"{s}\n({first[s].kind})" for s in settings])
+    ax.set_ylabel("cross-camera IDF1")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
+    ax.set_title("Cross-camera IDF1: re-id against no re-id and the oracle (same run)", fontsize=10)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
 
 
 def _pct(v: float) -> str:
