@@ -109,7 +109,7 @@ def test_q_stops_the_run(display):
         images, objs, events = scene_tick(0)
         hub.update(images, objs, events, [15.0, 15.0])
         time.sleep(1.0)
-        subprocess.run(["xdotool", "key", "q"], check=False) if shutil.which("xdotool") else _send_q(name)
+        _send_q(name)
         deadline = time.monotonic() + 20
         keep = True
         while keep and time.monotonic() < deadline:
@@ -125,8 +125,9 @@ def _send_q(name):
     import ctypes
     import ctypes.util
 
-    x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
-    xtst = ctypes.CDLL(ctypes.util.find_library("Xtst"))
+    libs = {n: ctypes.util.find_library(n) for n in ("X11", "Xtst")}
+    assert all(libs.values()), f"libX11/libXtst not found ({libs}); apt-get install libx11-6 libxtst6"
+    x11, xtst = ctypes.CDLL(libs["X11"]), ctypes.CDLL(libs["Xtst"])
     x11.XOpenDisplay.restype = ctypes.c_void_p
     dpy = x11.XOpenDisplay(name.encode())
     assert dpy, f"cannot open {name}"

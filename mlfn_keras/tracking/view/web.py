@@ -367,8 +367,8 @@ PAGE = """<!doctype html>
 body{margin:0;background:#181c20;color:#e8e8e8;font:14px/1.4 system-ui,sans-serif}
 header{padding:8px 14px;background:#101316;display:flex;gap:16px;align-items:baseline}
 header h1{font-size:17px;margin:0}#status{color:#9a9}
-main{display:flex;gap:12px;padding:12px;flex-wrap:wrap}
-#tiles{flex:3 1 600px;display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px}
+main{display:flex;gap:12px;padding:12px;flex-wrap:wrap;align-items:flex-start}
+#tiles{flex:3 1 600px;display:grid;align-content:start;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px}
 .tile{background:#000;position:relative}.tile img{width:100%;display:block;min-height:120px}
 .tile span{position:absolute;left:6px;bottom:4px;background:#0008;padding:0 6px}
 aside{flex:1 1 260px;background:#101316;padding:10px 14px;border-radius:4px}
