@@ -15,7 +15,7 @@ import pytest
 from mlfn_keras.tracking.app import DemoConfig, run_demo
 from mlfn_keras.tracking.scene import SceneConfig
 from mlfn_keras.tracking.view import LiveViews
-from mlfn_keras.tracking.view.web import BOUNDARY, ServeError, WebView, bind_error_message, parse_serve, start_web_view
+from mlfn_keras.tracking.view.web import ServeError, WebView, bind_error_message, parse_serve, start_web_view
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")
@@ -216,3 +216,37 @@ def test_cli_bad_serve_value_exits_2(capsys):
     with pytest.raises(SystemExit) as info:
         module.main(["--serve", "nope", "--no-show"])
     assert info.value.code == 2 and "[HOST:]PORT" in capsys.readouterr().err
+
+
+def test_a_stalled_viewer_does_not_hold_up_others():
+    """One client opens a stream and never reads; frames keep flowing to another, nothing queues."""
+    view = WebView("127.0.0.1", 0, ["a"])
+    stop = threading.Event()
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (480, 640, 3), np.uint8) for _ in range(4)]  # noisy: large JPEGs
+
+    def feed():
+        hub = LiveViews([view], ["a"], print)
+        k = 0
+        while not stop.is_set():
+            hub.update([frames[k % 4]], [[]], [], [15.0])
+            k += 1
+            time.sleep(0.01)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    stalled = socket.create_connection(("127.0.0.1", view.port), timeout=10)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(b"GET /cam/0.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        time.sleep(1.0)  # its server thread is now blocked on a full socket
+        sock, got, _ = read_mjpeg_frames(view.url + "cam/0.mjpg", 5)
+        sock.close()
+        assert len(got) == 5
+        assert view.watchers >= 1  # the stalled viewer is still connected
+        assert len(view._jpegs) == 1  # one latest JPEG per camera, never a backlog
+    finally:
+        stop.set()
+        stalled.close()
+        feeder.join(5)
+        view.close()

@@ -88,9 +88,9 @@ def test_window_shows_tiles_labels_and_roster(display):
         for bgr in [(90, 110, 70), (70, 90, 120), colour_for(1), colour_for(2), colour_for(3), (32, 28, 24)]:
             assert colour_present(shot, bgr), f"colour {bgr} not on screen"
         # Layout: cam0 on the left, cam1 right of it, the panel at the right edge of the picture.
-        ys, xs = np.nonzero((np.abs(shot.astype(int) - (90, 110, 70)).max(axis=2) <= 12))
-        ys1, xs1 = np.nonzero((np.abs(shot.astype(int) - (70, 90, 120)).max(axis=2) <= 12))
-        ysp, xsp = np.nonzero((np.abs(shot.astype(int) - (32, 28, 24)).max(axis=2) <= 6))
+        _, xs = np.nonzero(np.abs(shot.astype(int) - (90, 110, 70)).max(axis=2) <= 12)
+        _, xs1 = np.nonzero(np.abs(shot.astype(int) - (70, 90, 120)).max(axis=2) <= 12)
+        _, xsp = np.nonzero(np.abs(shot.astype(int) - (32, 28, 24)).max(axis=2) <= 6)
         assert xs.mean() < xs1.mean() < xsp.mean()
         assert not [line for line in lines if "No live window" in line]
     finally:

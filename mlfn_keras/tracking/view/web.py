@@ -66,7 +66,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     max_clients = 64
 
-    def __init__(self, address, handler, view: "WebView"):
+    def __init__(self, address, handler, view: WebView):
         self.view = view
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._clients = threading.BoundedSemaphore(self.max_clients)
@@ -97,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # per-request lines would bury the demo's own output
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         view = self.server.view
         path = self.path.split("?", 1)[0]
         try:
@@ -117,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self._snapshot(int(name))
             else:
                 self._send(404, "text/plain", b"not found; try /\n")
-        except (BrokenPipeError, ConnectionError, TimeoutError, socket.timeout):
+        except (BrokenPipeError, ConnectionError, TimeoutError):
             self.close_connection = True
 
     def _send(self, code: int, ctype: str, body: bytes) -> None:
@@ -257,7 +257,7 @@ class WebView:
         state = self._state
         return [] if state is None else [state.describe(e) for e in state.events]
 
-    def watching(self) -> "_Watch":
+    def watching(self) -> _Watch:
         """Context manager: a client watching the tiles (JPEG encoding runs only then)."""
         return _Watch(self)
 
@@ -294,7 +294,7 @@ class WebView:
                 if previous is image:  # this camera gave no new frame this tick
                     continue
                 if image.shape[1] > self.max_width:
-                    h = int(round(image.shape[0] * self.max_width / image.shape[1]))
+                    h = round(image.shape[0] * self.max_width / image.shape[1])
                     image = cv2.resize(image, (self.max_width, h), interpolation=cv2.INTER_AREA)
                 ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
                 if ok:
@@ -316,7 +316,7 @@ class _Watch:
             self.view._watchers += 1
             self.view._cond.notify_all()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         with self.view._cond:
             self.view._watchers -= 1
 
