@@ -144,6 +144,28 @@ def run_once(args, viewers: int, max_frames: int | None = None) -> dict:
     return info
 
 
+def encode_ms(args, repeats: int = 50) -> float:
+    """Median time to JPEG-encode an annotated frame of the scene."""
+    import cv2
+    import numpy as np
+
+    from mlfn_keras.tracking.app import scene_specs
+    from mlfn_keras.tracking.scene import SceneConfig
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    specs, _ = scene_specs(SceneConfig(num_people=args.people, num_frames=args.frames, width=width, height=height, seed=args.seed))
+    cap = cv2.VideoCapture(specs[0].target)
+    for _ in range(100):  # a frame with people in it
+        ok, frame = cap.read()
+    cap.release()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        times.append(time.perf_counter() - t)
+    return 1000 * float(np.median(times))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__[__doc__.index("Examples:"):],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,6 +181,8 @@ def main(argv=None) -> int:
     if not 0 < args.viewers <= 25 or not 0 < args.seconds <= 120:
         parser.error(f"got --viewers {args.viewers} --seconds {args.seconds}; expected 1-25 viewers for 1-120 s")
     print(f"cpus: {os.cpu_count()}; scene {args.size}, {args.frames} frames; viewers watch {args.seconds:.0f} s", flush=True)
+    print(f"JPEG encoding (quality 80) of one {args.size} scene frame: {encode_ms(args):.1f} ms "
+          "(on the web view's encoder thread, once per frame whatever the number of viewers)", flush=True)
     run_once(args, 0, max_frames=30)  # warm-up: model tracing and first calls, not reported
     for n in [0, args.viewers] * args.repeats:
         r = run_once(args, n)
