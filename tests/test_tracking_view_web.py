@@ -250,3 +250,30 @@ def test_a_stalled_viewer_does_not_hold_up_others():
         stalled.close()
         feeder.join(5)
         view.close()
+
+
+def test_demo_runs_on_without_the_web_view_when_the_port_is_taken(tmp_path, capsys):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        summary, _ = run_demo(DemoConfig(reid=WEIGHTS, scene=SCENE, output_dir=str(tmp_path / "run"), progress=False,
+                                         write_video=False, max_frames=20, serve=f"127.0.0.1:{busy.getsockname()[1]}"))
+    finally:
+        busy.close()
+    assert summary.ticks == 20 and (tmp_path / "run" / "summary.json").is_file()
+    err = capsys.readouterr().err
+    assert err.count("No web view") == 1 and "already in use" in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not __import__("shutil").which("setpriv"),
+                    reason="needs root and setpriv to take away the right to bind ports below 1024")
+def test_port_below_1024_without_rights_is_a_clear_message():
+    import subprocess
+    import sys
+
+    code = "from mlfn_keras.tracking.view.web import start_web_view; print(start_web_view('127.0.0.1:80', ['a']))"
+    out = subprocess.run(["setpriv", "--bounding-set=-net_bind_service", "--inh-caps=-net_bind_service", sys.executable, "-c", code],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.stdout.strip().endswith("None"), out.stdout + out.stderr[-2000:]
+    assert "ports below 1024 need root or CAP_NET_BIND_SERVICE" in out.stderr and "--serve 8080" in out.stderr
