@@ -42,7 +42,7 @@ class WindowView:
         tile_width: width of one camera tile in pixels.
     """
 
-    def __init__(self, log: Callable[[str], None] | None = None, start_timeout: float = 20.0, tile_width: int = 640):
+    def __init__(self, log: Callable[[str], None] | None = None, start_timeout: float = 30.0, tile_width: int = 640):
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.tile_width = tile_width
         self.active = False
