@@ -20,6 +20,9 @@ Examples:
     # two webcams, live window
     python demo/multicam.py --cams 0 1
 
+    # an edge box without a screen: watch from a browser on the LAN
+    python demo/multicam.py --cams rtsp://10.0.0.7/stream 0 --serve 0.0.0.0:8080
+
     # a video file, an RTSP camera and a folder of frames, saving results
     python demo/multicam.py --cams hall.mp4 rtsp://10.0.0.7/stream frames/ --output runs/site
 
@@ -78,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     show = parser.add_mutually_exclusive_group()
     show.add_argument("--show", dest="show", action="store_true", default=None, help="open the live window")
     show.add_argument("--no-show", dest="show", action="store_false", help="headless (no window)")
+    parser.add_argument("--serve", default=None, metavar="[HOST:]PORT",
+                        help="serve the live view as a web page (default host 127.0.0.1: this machine only; 0.0.0.0: the network)")
     parser.add_argument("--evaluate", action="store_true", help="score the run against ground truth (built-in scene; needs --output)")
     parser.add_argument("--seed", type=int, default=0, help="built-in scene seed (default: 0)")
     parser.add_argument("--people", type=int, default=10, help="built-in scene: people (default: 10)")
@@ -108,6 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.expiry is not None:
         pipeline.expiry_seconds = args.expiry
     show = args.show if args.show is not None else bool(os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"))
+    if args.serve is not None:
+        from mlfn_keras.tracking.view.web import ServeError, parse_serve
+
+        try:
+            parse_serve(args.serve)
+        except ServeError as exc:
+            parser.error(str(exc))
     if args.cams:
         try:
             parse_cams(args.cams)  # fail on a bad value before loading any model
@@ -134,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_video=not args.no_video,
         progress=not args.quiet,
         evaluate=args.evaluate,
+        serve=args.serve,
     )
     try:
         summary, scores = run_demo(config)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,9 @@ class DemoConfig:
         write_video: annotated videos in the output dir.
         progress: progress bars.
         evaluate: score the run against ground truth (built-in scene only).
+        serve: ``"[HOST:]PORT"``: serve the live web view there (``None``: no web view).
+        on_serve: called with the web view's URL once it listens (e.g. to learn
+            the port ``--serve 127.0.0.1:0`` picked).
     """
 
     cams: Sequence[str] = ()
@@ -59,6 +62,8 @@ class DemoConfig:
     write_video: bool = True
     progress: bool = True
     evaluate: bool = False
+    serve: str | None = None
+    on_serve: Callable[[str], None] | None = None
 
 
 def scene_specs(scene: SceneConfig, progress: bool = True) -> tuple[list[SourceSpec], list[str]]:
@@ -115,6 +120,13 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         os.makedirs(os.path.join(config.output_dir, "gt"), exist_ok=True)
         for p in gt_paths:
             shutil.copy(p, os.path.join(config.output_dir, "gt", os.path.basename(p)))
+    views = []
+    if config.serve:  # the runner closes it when the run ends
+        from mlfn_keras.tracking.view.web import start_web_view
+
+        views = [v for v in [start_web_view(config.serve, [s.name for s in specs])] if v is not None]
+        if views and config.on_serve:
+            config.on_serve(views[0].url)
     options = RunOptions(
         output_dir=config.output_dir,
         show=config.show,
@@ -122,6 +134,7 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         write_video=config.write_video,
         progress=config.progress,
         total_frames=total,
+        views=views,
     )
     summary = run_multicam(specs, detector, embedder, config.pipeline, options)
     scores = None

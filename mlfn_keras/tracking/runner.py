@@ -27,8 +27,9 @@ import numpy as np
 from mlfn_keras.tracking.detectors import Detector
 from mlfn_keras.tracking.pipeline import MultiCameraTracker, PipelineConfig
 from mlfn_keras.tracking.reid import Embedder
-from mlfn_keras.tracking.recorder import RunRecorder, annotate, tile
+from mlfn_keras.tracking.recorder import RunRecorder, annotate
 from mlfn_keras.tracking.sources import DEFAULT_FPS, CameraStream, SourceSpec
+from mlfn_keras.tracking.view import LiveViews, View
 
 STAGES = ("decode", "detect", "track", "embed", "associate", "output")
 
@@ -54,7 +55,9 @@ class RunOptions:
 
     Attributes:
         output_dir: write videos/events/MOT/summary here (``None``: nothing written).
-        show: open a live window (falls back to headless if OpenCV has no GUI).
+        show: open the live window (:class:`~mlfn_keras.tracking.view.window.WindowView`;
+            without a display it says so and the run goes on headless).
+        views: more live views fed every tick (e.g. the web view); closed at the end.
         max_frames: stop after this many ticks (``None``: until the streams end).
         write_video: write annotated videos when ``output_dir`` is set.
         progress: show a progress bar (offline sources with a known length).
@@ -65,6 +68,7 @@ class RunOptions:
 
     output_dir: str | None = None
     show: bool = False
+    views: Sequence[View] = ()
     max_frames: int | None = None
     write_video: bool = True
     progress: bool = True
@@ -132,8 +136,12 @@ def run_multicam(
     ]
     mct = MultiCameraTracker(len(specs), embedder, fps, config)
     recorder = RunRecorder(options.output_dir, [s.name for s in specs], fps, options.write_video) if options.output_dir else None
-    show = options.show
-    want_images = show or (recorder is not None and options.write_video)
+    views = LiveViews(list(options.views), [s.name for s in specs], log)
+    if options.show:
+        from mlfn_keras.tracking.view.window import WindowView
+
+        views.views.append(WindowView(log))
+    last_objects: list[list[Any]] = [[] for _ in specs]
     stage = dict.fromkeys(STAGES, 0.0)
     frames_done = [0] * len(specs)
     last_frame = [-1] * len(specs)
@@ -154,6 +162,7 @@ def run_multicam(
 
     for s in streams:
         s.start()
+    want_images = (recorder is not None and options.write_video) or views.wants_images
     t_start = time.perf_counter()
     try:
         while not all(ended):
@@ -211,17 +220,15 @@ def run_multicam(
                 image = annotate(p.image, objs, specs[p.camera].name, cam_fps[p.camera] or None) if want_images else None
                 if recorder:
                     recorder.frame(p.camera, p.index, objs, image)
-                if show:
-                    last_images[p.camera] = image
+                if views:
+                    last_images[p.camera], last_objects[p.camera] = image, objs
             if recorder:
                 recorder.events(result.events)
-            if show:
-                shown = _show(tile(last_images))
-                if shown is None:  # 'q' pressed
-                    _close_windows()
-                    show = False
+            if views:
+                keep_running = views.update(last_images, last_objects, result.events, cam_fps)
+                want_images = (recorder is not None and options.write_video) or views.wants_images
+                if not keep_running:  # q/Esc in the window
                     break
-                show = shown
             stage["output"] += time.perf_counter() - t2
             summary.ticks += 1
             if bar is not None:
@@ -240,8 +247,7 @@ def run_multicam(
                     recorder.events(events)
         if bar is not None:
             bar.close()
-        if show:
-            _close_windows()
+        views.close()
         summary.stage_seconds = stage
         summary.tracker_stats = dict(mct.stats)
         summary.global_ids = int(mct.gallery._next_id - 1)
@@ -263,31 +269,3 @@ def run_multicam(
             recorder.close(summary.to_dict())
     return summary
 
-
-_GUI_OK: bool | None = None
-
-
-def _show(image: np.ndarray) -> bool | None:
-    """Shows the tiled window; returns False if no GUI, None if 'q' was pressed."""
-    global _GUI_OK
-    import cv2
-
-    try:
-        cv2.imshow("mlfn-keras multicam", image)
-        key = cv2.waitKey(1) & 0xFF
-    except cv2.error:
-        if _GUI_OK is None:
-            print("This OpenCV build has no GUI (opencv-python-headless?); continuing headless.", file=sys.stderr)
-        _GUI_OK = False
-        return False
-    _GUI_OK = True
-    return None if key in (ord("q"), 27) else True
-
-
-def _close_windows() -> None:
-    import cv2
-
-    try:
-        cv2.destroyAllWindows()
-    except cv2.error:
-        pass
