@@ -46,6 +46,8 @@ class DemoConfig:
         write_video: annotated videos in the output dir.
         progress: progress bars.
         evaluate: score the run against ground truth (built-in scene only).
+        offline: re-cluster the whole run at the end for the final ids
+            (``None``: automatic, on when every source is a file/folder).
     """
 
     cams: Sequence[str] = ()
@@ -59,6 +61,7 @@ class DemoConfig:
     write_video: bool = True
     progress: bool = True
     evaluate: bool = False
+    offline: bool | None = None
 
 
 def scene_specs(scene: SceneConfig, progress: bool = True) -> tuple[list[SourceSpec], list[str]]:
@@ -122,6 +125,7 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         write_video=config.write_video,
         progress=config.progress,
         total_frames=total,
+        offline=config.offline,
     )
     summary = run_multicam(specs, detector, embedder, config.pipeline, options)
     scores = None
