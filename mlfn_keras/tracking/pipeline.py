@@ -361,8 +361,8 @@ class MultiCameraTracker:
                 result.events.append(kind(cam, frame, now, key[1], a.global_id, a.previous_camera, sim))
 
     def _revise(self, now: float, result: TickResult) -> None:
-        self.store.drop_before(now - self.config.expiry_seconds)
-        for merge in self.reviser.revise(self.store, self.tracklet_gid, now):
+        self.store.compact_before(now - self.config.expiry_seconds)
+        for merge in self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds):
             self._merge(merge.kept, merge.removed)
             result.events.append(ev.IdentitiesMerged(-1, -1, now, merge.kept, merge.removed, merge.similarity))
         self._log_threshold(now, result)

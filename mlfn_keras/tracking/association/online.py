@@ -71,13 +71,15 @@ class OnlineReviser:
             self.calibration = calibrate(store.values(), self.different_quantile)
         return self.calibration
 
-    def revise(self, store: TrackletStore, tracklet_gid: Mapping[TrackletKey, int], now: float) -> list[Merge]:
-        """Recalibrates, clusters the store and returns the merges it supports."""
+    def revise(
+        self, store: TrackletStore, tracklet_gid: Mapping[TrackletKey, int], now: float, window: float = float("inf")
+    ) -> list[Merge]:
+        """Recalibrates, clusters the tracklets of the last ``window`` seconds, returns the merges they support."""
         self._last = now
         self.recalibrate(store)
         if self.threshold >= 1.0:
             return []
-        with_feat = [t for t in store.values() if t.embeddings and t.key in tracklet_gid]
+        with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
         if len(with_feat) < 2:
             return []
         labels = cluster_tracklets(with_feat, self.threshold)

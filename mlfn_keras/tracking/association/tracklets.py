@@ -123,6 +123,24 @@ class TrackletStore:
         if len(t.embeddings) > self.max_embeddings:
             t.embeddings = t.embeddings[::2]
 
+    def compact_before(self, time: float) -> int:
+        """Keeps only the mean embedding of tracklets last seen before ``time``.
+
+        A live run's memory stays bounded (one vector per old tracklet) while
+        every tracklet is still there for the final answer; returns how many
+        were compacted.
+        """
+        n = 0
+        for t in self.tracklets.values():
+            if t.last_time < time and len(t.embeddings) > 1:
+                t.embeddings = [t.feature()]
+                n += 1
+        return n
+
+    def recent(self, time: float) -> list[Tracklet]:
+        """Tracklets last seen at or after ``time``."""
+        return [t for t in self.tracklets.values() if t.last_time >= time]
+
     def drop_before(self, time: float) -> list[TrackletKey]:
         """Forgets tracklets last seen before ``time``; returns their keys."""
         gone = [k for k, t in self.tracklets.items() if t.last_time < time]
