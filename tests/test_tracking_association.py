@@ -80,9 +80,11 @@ def test_calibration_sits_above_the_different_people_pairs():
         ts.append(_tracklet(0, k, (k // 4) * 100, (k // 4) * 100 + 50, feats))
     same, different = pair_similarities(ts)
     assert len(same) == 8 and len(different) == 2 * 6  # two groups of 4 co-visible
-    cal = calibrate(ts, min_pairs=5)
+    cal = calibrate(ts, min_pairs=5, different_quantile=1.0)
     assert cal.source == "footage"
-    assert different.max() < cal.threshold < np.median(same)
+    assert different.max() <= cal.threshold < np.median(same)
+    looser = calibrate(ts, min_pairs=5, different_quantile=0.9)
+    assert looser.threshold == pytest.approx(max(np.quantile(different, 0.9), (np.median(same) + np.median(different)) / 2))
 
 
 def test_calibration_links_nothing_without_evidence_or_separation():

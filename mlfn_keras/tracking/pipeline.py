@@ -65,6 +65,10 @@ class PipelineConfig:
             it (``--threshold``).
         different_quantile: calibration: share of different-person pairs
             (tracks seen together in one camera) kept below the threshold.
+            0.9 was chosen on the built-in scene's seeds 1 and 2 (cross-camera
+            IDF1 45.4 / 58.2 against 44.3 / 52.0 at 0.99); higher keeps more
+            ids apart, lower links more. Cannot-link and average linkage
+            already stop most wrong links, so the quantile need not be extreme.
         revise_seconds: online mode: time between recalibration and merging.
         expiry_seconds: gallery identities unseen this long are forgotten
             (and their tracklets leave the online store).
@@ -87,7 +91,7 @@ class PipelineConfig:
     """
 
     threshold: float | None = None
-    different_quantile: float = 0.99
+    different_quantile: float = 0.9
     revise_seconds: float = 2.0
     expiry_seconds: float = 300.0
     embed_every: int = 5

@@ -135,7 +135,7 @@ def run_multicam(
         CameraStream(s, i, queue_size=1 if s.live else options.queue_size, on_message=on_message) for i, s in enumerate(specs)
     ]
     offline = options.offline if options.offline is not None else not any(s.live for s in specs)
-    mct = MultiCameraTracker(len(specs), embedder, fps, config, online_revision=not offline)
+    mct = MultiCameraTracker(len(specs), embedder, fps, config)
     recorder = RunRecorder(options.output_dir, [s.name for s in specs], fps, options.write_video) if options.output_dir else None
     show = options.show
     want_images = show or (recorder is not None and options.write_video)

@@ -9,9 +9,10 @@ free from per-camera tracking:
 * **different people**: two tracklets of one camera visible at the same time
   (the cannot-link pairs).
 
-The threshold is put where the different-people pairs stop: the
-``different_quantile`` quantile of their similarities (by default 0.99, at most
-1 % of different-person pairs of a camera would be linked), and never below
+The threshold is put where the different-people pairs thin out: the
+``different_quantile`` quantile of their similarities (by default 0.9: at most
+10 % of the co-visible different-person pairs lie above it; the clustering's
+cannot-link and average linkage stop most of those anyway), and never below
 the middle between the two medians. Same-person pairs across cameras are
 harder than the two halves of one tracklet, so the same-person side only
 serves as a sanity check: when the two sides do not separate (the model cannot
@@ -77,7 +78,7 @@ def pair_similarities(tracklets: Iterable[Tracklet]) -> tuple[np.ndarray, np.nda
 
 def calibrate(
     tracklets: Iterable[Tracklet],
-    different_quantile: float = 0.99,
+    different_quantile: float = 0.9,
     min_pairs: int = 10,
     min_gap: float = 0.0,
 ) -> Calibration:

@@ -51,7 +51,7 @@ class OnlineReviser:
         different_quantile: see :func:`~mlfn_keras.tracking.association.calibration.calibrate`.
     """
 
-    def __init__(self, every_seconds: float = 2.0, manual_threshold: float | None = None, different_quantile: float = 0.99):
+    def __init__(self, every_seconds: float = 2.0, manual_threshold: float | None = None, different_quantile: float = 0.9):
         self.every_seconds = float(every_seconds)
         self.manual_threshold = manual_threshold
         self.different_quantile = different_quantile
