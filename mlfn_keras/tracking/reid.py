@@ -35,6 +35,9 @@ def load_reid(path: str) -> Embedder:
     Raises:
         FileNotFoundError: if ``path`` does not exist.
     """
+    if path == "hist":  # the colour-histogram baseline (mlfn_keras.colour_histogram)
+        from mlfn_keras.colour_histogram import ColourHistogramEmbedder
+        return ColourHistogramEmbedder()
     if not os.path.exists(path):
         raise FileNotFoundError(f"--reid got {path!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model.")
     from mlfn_keras.runtime import load_embedder
