@@ -116,6 +116,15 @@ class IdentityGallery:
         self.bank_size = int(bank_size)
         self.identities: dict[int, Identity] = {}
         self._next_id = 1
+        #: the footage's mean embedding, subtracted before comparing (``None``: raw
+        #: cosine); set by the pipeline as it recalibrates.
+        self.centre: np.ndarray | None = None
+
+    def _centred(self, x: np.ndarray) -> np.ndarray:
+        if self.centre is None:
+            return x
+        x = x - self.centre
+        return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
     def __len__(self) -> int:
         return len(self.identities)
@@ -130,10 +139,10 @@ class IdentityGallery:
             ``(sim, ids)``: ``(N, G)`` similarities and the ``G`` global ids.
         """
         ids = list(self.identities)
-        features = np.asarray(features, np.float32).reshape(len(features), -1)
+        features = self._centred(np.asarray(features, np.float32).reshape(len(features), -1))
         sim = np.full((len(features), len(ids)), -1.0, np.float32)
         for j, gid in enumerate(ids):
-            bank = np.stack(list(self.identities[gid].bank.values())) if self.identities[gid].bank else None
+            bank = self._centred(np.stack(list(self.identities[gid].bank.values()))) if self.identities[gid].bank else None
             if bank is not None and len(features):
                 sim[:, j] = (features @ bank.T).max(axis=1)
         return sim, ids

@@ -62,13 +62,19 @@ class PipelineConfig:
             ``None`` (default): calibrated on the footage itself, without
             labels (see :mod:`~mlfn_keras.tracking.association.calibration`);
             until there is enough evidence nothing is linked. A number fixes
-            it (``--threshold``).
+            it (``--threshold``), on plain cosine similarity (no centring).
         different_quantile: calibration: share of different-person pairs
             (tracks seen together in one camera) kept below the threshold.
             0.9 was chosen on the built-in scene's seeds 1 and 2 (cross-camera
             IDF1 45.4 / 58.2 against 44.3 / 52.0 at 0.99); higher keeps more
             ids apart, lower links more. Cannot-link and average linkage
             already stop most wrong links, so the quantile need not be extreme.
+        centre_features: compare embeddings after subtracting the footage's
+            mean embedding (label-free adaptation of a model trained on other
+            data; chosen on the PETS09 time split's first half, where it gave
+            within-camera IDF1 35.7 against 30.1 raw, and neutral on scene
+            seeds 1/2: 45.8 / 55.7 against 45.4 / 58.2). Needs 10 embedded
+            tracklets; only with the calibrated threshold.
         revise_seconds: online mode: time between recalibration and merging.
         expiry_seconds: gallery identities unseen this long are forgotten
             (and their tracklets leave the online store).
@@ -92,6 +98,7 @@ class PipelineConfig:
 
     threshold: float | None = None
     different_quantile: float = 0.9
+    centre_features: bool = True
     revise_seconds: float = 2.0
     expiry_seconds: float = 300.0
     embed_every: int = 5
@@ -242,7 +249,7 @@ class MultiCameraTracker:
         self.trackers = [
             CameraTracker(f, c.lost_seconds, c.min_hits, c.activation_threshold, c.high_threshold) for f in fps_list
         ]
-        self.reviser = OnlineReviser(c.revise_seconds, c.threshold, c.different_quantile)
+        self.reviser = OnlineReviser(c.revise_seconds, c.threshold, c.different_quantile, c.centre_features)
         self.online_revision = online_revision
         self.gallery = IdentityGallery(self.reviser.threshold, c.expiry_seconds)
         self.store = TrackletStore()
@@ -371,6 +378,7 @@ class MultiCameraTracker:
             result.events.append(ev.IdentitiesMerged(-1, -1, now, merge.kept, merge.removed, merge.similarity))
         self._log_threshold(now, result)
         self.gallery.threshold = self.reviser.threshold
+        self.gallery.centre = self.reviser.centre
 
     def _merge(self, kept: int, removed: int) -> None:
         self.gallery.merge(kept, removed)
@@ -427,8 +435,12 @@ class MultiCameraTracker:
         an id, also those too short to embed (each its own person).
         """
         c = self.config
-        cal = Calibration(c.threshold, "manual") if c.threshold is not None else calibrate(self.store.values(), c.different_quantile)
-        labels = cluster_tracklets(self.store.values(), cal.threshold)
+        centre = self.store.centre() if c.centre_features and c.threshold is None else None
+        if c.threshold is not None:
+            cal = Calibration(c.threshold, "manual")
+        else:
+            cal = calibrate(self.store.values(), c.different_quantile, centre=centre)
+        labels = cluster_tracklets(self.store.values(), cal.threshold, centre=centre)
         ids = {k: v + 1 for k, v in labels.items()}
         online = len(set(self.tracklet_gid.values()))
         event = ev.FinalIdentities(-1, -1, now, cal.threshold, len(ids), len(set(ids.values())), online)

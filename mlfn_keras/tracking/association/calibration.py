@@ -58,17 +58,21 @@ class Calibration:
     different_high: float | None = None
 
 
-def pair_similarities(tracklets: Iterable[Tracklet]) -> tuple[np.ndarray, np.ndarray]:
+def pair_similarities(tracklets: Iterable[Tracklet], centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Same-person and different-person similarities measured without labels.
+
+    Args:
+        tracklets: the tracklets.
+        centre: the footage's mean embedding to subtract first (or ``None``).
 
     Returns:
         ``(same, different)`` 1-D arrays of cosine similarities.
     """
     items = [t for t in tracklets if t.embeddings]
-    same = [float(a @ b) for t in items if (h := t.halves()) is not None for a, b in [h]]
+    same = [float(a @ b) for t in items if (h := t.halves(centre)) is not None for a, b in [h]]
     if len(items) < 2:
         return np.asarray(same, np.float64), np.zeros((0,), np.float64)
-    feats = np.stack([t.feature() for t in items])
+    feats = np.stack([t.feature(centre) for t in items])
     forbidden = cannot_link(items)
     iu = np.triu_indices(len(items), 1)
     mask = forbidden[iu]
@@ -81,6 +85,7 @@ def calibrate(
     different_quantile: float = 0.9,
     min_pairs: int = 10,
     min_gap: float = 0.0,
+    centre: np.ndarray | None = None,
 ) -> Calibration:
     """Measures the linking threshold on unlabelled footage (see the module docstring).
 
@@ -91,13 +96,14 @@ def calibrate(
         min_pairs: fewest pairs of each kind needed to trust the measurement.
         min_gap: the same-person median must exceed the threshold by this much,
             otherwise the model cannot separate these people and nothing is linked.
+        centre: the footage's mean embedding, subtracted first (``None``: raw).
 
     Returns:
         The :class:`Calibration`.
     """
     if not 0.5 <= different_quantile <= 1.0:
         raise ValueError(f"different_quantile must be in [0.5, 1], got {different_quantile}.")
-    same, different = pair_similarities(tracklets)
+    same, different = pair_similarities(tracklets, centre)
     n_same, n_diff = len(same), len(different)
     if n_same < min_pairs or n_diff < min_pairs:
         return Calibration(1.0, "too_little_evidence", n_same, n_diff,

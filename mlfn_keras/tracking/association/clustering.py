@@ -75,7 +75,9 @@ def _renumber(raw: np.ndarray) -> np.ndarray:
     return np.array([order.setdefault(int(r), len(order)) for r in raw], int)
 
 
-def cluster_tracklets(tracklets: Iterable[Tracklet], threshold: float, method: str = "average") -> dict:
+def cluster_tracklets(
+    tracklets: Iterable[Tracklet], threshold: float, method: str = "average", centre: np.ndarray | None = None
+) -> dict:
     """Groups tracklets into people.
 
     Args:
@@ -83,6 +85,7 @@ def cluster_tracklets(tracklets: Iterable[Tracklet], threshold: float, method: s
         threshold: cosine similarity to merge (see :func:`cluster_features`);
             ``>= 1.0`` links nothing (every tracklet its own person).
         method: linkage method.
+        centre: the footage's mean embedding, subtracted first (``None``: raw).
 
     Returns:
         tracklet key → cluster label ``0..K-1``; labels are numbered by the
@@ -92,7 +95,7 @@ def cluster_tracklets(tracklets: Iterable[Tracklet], threshold: float, method: s
     with_feat = [i for i, t in enumerate(items) if t.embeddings]
     labels = np.full(len(items), -1, int)
     if with_feat and threshold < 1.0:
-        feats = np.stack([items[i].feature() for i in with_feat])
+        feats = np.stack([items[i].feature(centre) for i in with_feat])
         forbidden = cannot_link([items[i] for i in with_feat])
         sub = cluster_features(feats, forbidden, threshold, method)
         labels[with_feat] = sub

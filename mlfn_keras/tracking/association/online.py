@@ -49,10 +49,20 @@ class OnlineReviser:
             recent tracklets; every couple of seconds is plenty for people).
         manual_threshold: a fixed threshold (``--threshold``) instead of calibrating.
         different_quantile: see :func:`~mlfn_keras.tracking.association.calibration.calibrate`.
+        centred: compare embeddings after subtracting the footage's mean
+            (:meth:`~mlfn_keras.tracking.association.tracklets.TrackletStore.centre`).
     """
 
-    def __init__(self, every_seconds: float = 2.0, manual_threshold: float | None = None, different_quantile: float = 0.9):
+    def __init__(
+        self,
+        every_seconds: float = 2.0,
+        manual_threshold: float | None = None,
+        different_quantile: float = 0.9,
+        centred: bool = True,
+    ):
         self.every_seconds = float(every_seconds)
+        self.centred = centred
+        self.centre: np.ndarray | None = None
         self.manual_threshold = manual_threshold
         self.different_quantile = different_quantile
         self.calibration = Calibration(manual_threshold, "manual") if manual_threshold is not None else Calibration(1.0, "too_little_evidence")
@@ -66,9 +76,10 @@ class OnlineReviser:
         return now - self._last >= self.every_seconds
 
     def recalibrate(self, store: TrackletStore) -> Calibration:
-        """Measures the threshold on the store (unless manual); returns the calibration."""
+        """Measures the footage's centre and the threshold (unless manual); returns the calibration."""
+        self.centre = store.centre() if self.centred and self.manual_threshold is None else None
         if self.manual_threshold is None:
-            self.calibration = calibrate(store.values(), self.different_quantile)
+            self.calibration = calibrate(store.values(), self.different_quantile, centre=self.centre)
         return self.calibration
 
     def revise(
@@ -82,7 +93,7 @@ class OnlineReviser:
         with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
         if len(with_feat) < 2:
             return []
-        labels = cluster_tracklets(with_feat, self.threshold)
+        labels = cluster_tracklets(with_feat, self.threshold, centre=self.centre)
         clusters_of: dict[int, set[int]] = {}
         for key, label in labels.items():
             clusters_of.setdefault(tracklet_gid[key], set()).add(label)
@@ -90,7 +101,7 @@ class OnlineReviser:
         for gid, labs in clusters_of.items():
             if len(labs) == 1:  # every tracklet of this id agrees on one cluster
                 members.setdefault(next(iter(labs)), []).append(gid)
-        feats = {t.key: t.feature() for t in with_feat}
+        feats = {t.key: t.feature(self.centre) for t in with_feat}
         merges = []
         for gids in members.values():
             if len(gids) < 2:

@@ -60,18 +60,30 @@ class Tracklet:
     def camera(self) -> int:
         return self.key[0]
 
-    def feature(self) -> np.ndarray | None:
-        """Mean of the embeddings, L2-normalised (``None`` without embeddings)."""
+    def _centred(self, centre: np.ndarray | None) -> np.ndarray:
+        e = np.stack(self.embeddings)
+        if centre is None:
+            return e
+        e = e - centre
+        return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+    def feature(self, centre: np.ndarray | None = None) -> np.ndarray | None:
+        """Mean of the embeddings, L2-normalised (``None`` without embeddings).
+
+        Args:
+            centre: subtract this (the footage's mean embedding, see
+                :meth:`TrackletStore.centre`) from every embedding first.
+        """
         if not self.embeddings:
             return None
-        return _unit(np.mean(np.stack(self.embeddings), axis=0)).astype(np.float32)
+        return _unit(self._centred(centre).mean(axis=0)).astype(np.float32)
 
-    def halves(self) -> tuple[np.ndarray, np.ndarray] | None:
+    def halves(self, centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
         """Mean features of the first and second half of the embeddings (``None`` with < 2)."""
         n = len(self.embeddings)
         if n < 2:
             return None
-        e = np.stack(self.embeddings)
+        e = self._centred(centre)
         return _unit(e[: n // 2].mean(0)), _unit(e[n // 2 :].mean(0))
 
     def overlaps(self, other: Tracklet) -> bool:
@@ -122,6 +134,22 @@ class TrackletStore:
         t.embeddings.append(_unit(np.asarray(embedding, np.float32).ravel()))
         if len(t.embeddings) > self.max_embeddings:
             t.embeddings = t.embeddings[::2]
+
+    def centre(self, min_tracklets: int = 10) -> np.ndarray | None:
+        """The footage's mean embedding (over every stored embedding).
+
+        ``None`` with fewer than ``min_tracklets`` embedded tracklets: the mean
+        of a handful of people is mostly those people, not the footage.
+
+        A re-id model trained elsewhere tends to put everyone of a new scene
+        in a narrow cone (all cosine similarities near 1); subtracting the
+        scene's mean embedding before comparing spreads them out again, a
+        label-free adaptation to the footage.
+        """
+        embedded = [t for t in self.tracklets.values() if t.embeddings]
+        if len(embedded) < max(1, min_tracklets):
+            return None
+        return np.mean(np.stack([e for t in embedded for e in t.embeddings]), axis=0).astype(np.float32)
 
     def compact_before(self, time: float) -> int:
         """Keeps only the mean embedding of tracklets last seen before ``time``.
