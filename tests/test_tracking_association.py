@@ -120,3 +120,23 @@ def test_online_reviser_merges_ids_that_one_cluster_holds():
     merges = OnlineReviser(manual_threshold=0.8).revise(store, gids, now=5.0)
     assert [(m.kept, m.removed) for m in merges] == [(1, 3)]
     assert OnlineReviser(manual_threshold=1.0).revise(store, gids, now=5.0) == []
+
+
+def test_centring_spreads_a_narrow_cone_and_needs_enough_tracklets():
+    rng = np.random.default_rng(1)
+    common = _unit(rng.normal(size=16)) * 4.0  # a model that puts everyone near one direction
+    people = [_unit(common + _unit(rng.normal(size=16))) for _ in range(12)]
+    ts = []
+    for k, p in enumerate(people):  # 12 people, 6 at a time in camera 0
+        feats = [p + 0.02 * rng.normal(size=16) for _ in range(6)]
+        ts.append(_tracklet(0, k, (k // 6) * 100, (k // 6) * 100 + 50, feats))
+    store = TrackletStore()
+    store.tracklets = {t.key: t for t in ts}
+    centre = store.centre()
+    assert centre is not None
+    _, raw_diff = pair_similarities(ts)
+    _, centred_diff = pair_similarities(ts, centre)
+    assert raw_diff.mean() > 0.8 and centred_diff.mean() < raw_diff.mean() - 0.5
+    small = TrackletStore()
+    small.tracklets = {t.key: t for t in ts[:3]}
+    assert small.centre() is None  # three people are not "the footage"
