@@ -83,8 +83,9 @@ def test_calibration_sits_above_the_different_people_pairs():
     cal = calibrate(ts, min_pairs=5, different_quantile=1.0)
     assert cal.source == "footage"
     assert different.max() <= cal.threshold < np.median(same)
-    looser = calibrate(ts, min_pairs=5, different_quantile=0.9)
-    assert looser.threshold == pytest.approx(max(np.quantile(different, 0.9), (np.median(same) + np.median(different)) / 2))
+    looser = calibrate(ts, min_pairs=5, different_quantile=0.9, floor_fraction=0.3)
+    floor = np.median(different) + 0.3 * (np.median(same) - np.median(different))
+    assert looser.threshold == pytest.approx(max(np.quantile(different, 0.9), floor))
 
 
 def test_calibration_links_nothing_without_evidence_or_separation():

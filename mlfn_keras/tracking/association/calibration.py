@@ -10,10 +10,14 @@ free from per-camera tracking:
   (the cannot-link pairs).
 
 The threshold is put where the different-people pairs thin out: the
-``different_quantile`` quantile of their similarities (by default 0.9: at most
-10 % of the co-visible different-person pairs lie above it; the clustering's
+``different_quantile`` quantile of their similarities (by default 0.8: at most
+20 % of the co-visible different-person pairs lie above it; the clustering's
 cannot-link and average linkage stop most of those anyway), and never below
-the middle between the two medians. Same-person pairs across cameras are
+``floor_fraction`` (0.3) of the way from the different-person median to the
+same-person median. Both defaults were chosen on the built-in scene's seeds 1
+and 2 and on the first half of PETS09's time split (cross-camera IDF1 45.8 /
+62.7 and within-camera IDF1 36.3, against 45.8 / 55.7 / 35.7 with 0.9 and the
+plain midpoint). Same-person pairs across cameras are
 harder than the two halves of one tracklet, so the same-person side only
 serves as a sanity check: when the two sides do not separate (the model cannot
 tell these people apart), or there are too few pairs to say, the threshold is
@@ -82,10 +86,11 @@ def pair_similarities(tracklets: Iterable[Tracklet], centre: np.ndarray | None =
 
 def calibrate(
     tracklets: Iterable[Tracklet],
-    different_quantile: float = 0.9,
+    different_quantile: float = 0.8,
     min_pairs: int = 10,
     min_gap: float = 0.0,
     centre: np.ndarray | None = None,
+    floor_fraction: float = 0.3,
 ) -> Calibration:
     """Measures the linking threshold on unlabelled footage (see the module docstring).
 
@@ -97,6 +102,8 @@ def calibrate(
         min_gap: the same-person median must exceed the threshold by this much,
             otherwise the model cannot separate these people and nothing is linked.
         centre: the footage's mean embedding, subtracted first (``None``: raw).
+        floor_fraction: the threshold is at least this far (as a fraction)
+            from the different-person median to the same-person median.
 
     Returns:
         The :class:`Calibration`.
@@ -111,7 +118,8 @@ def calibrate(
                            float(np.quantile(different, different_quantile)) if n_diff else None)
     same_median = float(np.median(same))
     high = float(np.quantile(different, different_quantile))
-    threshold = max(high, (same_median + float(np.median(different))) / 2.0)
+    different_median = float(np.median(different))
+    threshold = max(high, different_median + floor_fraction * (same_median - different_median))
     if same_median - threshold < min_gap or same_median <= threshold:
         return Calibration(1.0, "not_separable", n_same, n_diff, same_median, high)
     return Calibration(float(min(threshold, 1.0)), "footage", n_same, n_diff, same_median, high)

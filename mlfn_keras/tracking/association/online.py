@@ -57,7 +57,7 @@ class OnlineReviser:
         self,
         every_seconds: float = 2.0,
         manual_threshold: float | None = None,
-        different_quantile: float = 0.9,
+        different_quantile: float = 0.8,
         centred: bool = True,
     ):
         self.every_seconds = float(every_seconds)
