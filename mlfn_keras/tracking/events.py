@@ -8,12 +8,11 @@ seconds; :meth:`Event.to_dict` is what the recorder writes. Kinds:
 * ``global_id_assigned``: a track got a global id (``new`` or matched);
 * ``handoff`` / ``reentry``: the matched identity was last seen in another /
   the same camera;
-* ``appearance_change``: a track's look changed (the tracker jumped to
-  another person): it gives its global id back and is re-identified;
+* ``appearance_change``: a **split**: a track's look changed (the tracker
+  jumped to another person): it gives its global id back, starts a new
+  tracklet and is re-identified;
 * ``identities_merged``: later evidence says two global ids are one person;
   ``removed`` is folded into ``kept`` (live revision, online mode);
-* ``identity_split``: tracks of one global id turned out to be different
-  people; ``tracks`` get the ``new_global_id``;
 * ``threshold_calibrated``: the association threshold measured on the
   footage (or the manual value) and the evidence behind it;
 * ``final_identities``: the offline re-clustering of the whole run, whose ids
@@ -102,14 +101,6 @@ class IdentitiesMerged(Event):
     kept: int
     removed: int
     similarity: float
-
-
-@dataclass(frozen=True)
-class IdentitySplit(Event):
-    kind: ClassVar[str] = "identity_split"
-    global_id: int
-    new_global_id: int
-    tracks: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -332,6 +332,7 @@ class MultiCameraTracker:
             state = self._tracks[crop.key]
             if self._appearance_changed(state, feat):
                 result.events.append(ev.AppearanceChange(crop.key[0], crop.frame, now, crop.key[1], state.global_id))
+                self.stats["splits"] += 1
                 self._new_segment(crop.key, state, crop.frame, now)
             state.appearance.update(feat)
             state.last_embed_frame = crop.frame
