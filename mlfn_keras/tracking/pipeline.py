@@ -73,9 +73,10 @@ class PipelineConfig:
         centre_features: compare embeddings after subtracting the footage's
             mean embedding (label-free adaptation of a model trained on other
             data; chosen on the PETS09 time split's first half, where it gave
-            within-camera IDF1 35.7 against 30.1 raw, and neutral on scene
-            seeds 1/2: 45.8 / 55.7 against 45.4 / 58.2). Needs 10 embedded
-            tracklets; only with the calibrated threshold.
+            within-camera IDF1 35.7 against 30.1 raw, and about neutral on
+            scene seeds 1/2: 45.8 / 55.7 against 45.4 / 58.2, all measured
+            with the earlier calibration rule: 0.9 quantile, midpoint floor).
+            Needs 10 embedded tracklets; only with the calibrated threshold.
         revise_seconds: online mode: time between recalibration and merging.
         expiry_seconds: gallery identities unseen this long are forgotten
             (and their tracklets leave the online store).
