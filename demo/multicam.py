@@ -29,6 +29,9 @@ Examples:
     # your own YOLO-style ONNX detector and an exported re-id model
     python demo/multicam.py --cams a.mp4 b.mp4 --detector onnx:yolov8n.onnx --reid reid.onnx
 
+    # recorded files are re-clustered at the end (offline); force live behaviour
+    python demo/multicam.py --cams a.mp4 b.mp4 --online --threshold 0.8
+
     # isolate re-id quality: ground-truth boxes instead of a detector (built-in scene only)
     python demo/multicam.py --no-show --detector gt --output runs/gt --evaluate
 
@@ -72,7 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="ssdlite | bgsub | gt | onnx:PATH (default: bgsub for the built-in scene, ssdlite for --cams)",
     )
     parser.add_argument("--reid", default=DEFAULT_REID, help="re-id model: .keras, SavedModel, .onnx or .tflite (default: the shipped mlfn_small)")
-    parser.add_argument("--threshold", type=float, default=None, help="cosine similarity to reuse a global id (default: 0.85, tuned for the shipped weights)")
+    parser.add_argument(
+        "--threshold", type=float, default=None,
+        help="cosine similarity to link tracks across cameras (default: calibrated on the footage, logged)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--offline", dest="offline", action="store_true", default=None,
+                      help="re-cluster the whole run at the end and rewrite mot/ (default when every source is a file)")
+    mode.add_argument("--online", dest="offline", action="store_false",
+                      help="live ids only, revised as the run goes (default for webcams and streams)")
     parser.add_argument("--embed-every", type=int, default=None, help="frames between re-embeddings of a track (default: 5)")
     parser.add_argument("--expiry", type=float, default=None, help="seconds before an unseen identity is forgotten (default: 300)")
     parser.add_argument("--output", default=None, metavar="DIR", help="write videos, events, MOT files and a summary here")
@@ -147,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=not args.quiet,
         evaluate=args.evaluate,
         serve=args.serve,
+        offline=args.offline,
     )
     try:
         summary, scores = run_demo(config)

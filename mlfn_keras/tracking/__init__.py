@@ -7,7 +7,11 @@ The library behind ``demo/multicam.py``:
 * :mod:`~mlfn_keras.tracking.tracker`: per-camera ByteTrack (Roboflow ``trackers``);
 * :mod:`~mlfn_keras.tracking.reid`: embedder loading, box quality, per-track smoothing;
 * :mod:`~mlfn_keras.tracking.gallery`: global identities, Hungarian assignment, expiry;
-* :mod:`~mlfn_keras.tracking.pipeline`: the online multi-camera tracker;
+* :mod:`~mlfn_keras.tracking.association`: tracklets, cannot-link, label-free
+  threshold calibration, constrained agglomerative clustering, online revision;
+* :mod:`~mlfn_keras.tracking.events`: typed events (``events.jsonl``);
+* :mod:`~mlfn_keras.tracking.pipeline`: the multi-camera tracker (named steps,
+  per-camera results, offline re-clustering);
 * :mod:`~mlfn_keras.tracking.runner`: the main loop (window, outputs, Ctrl-C);
 * :mod:`~mlfn_keras.tracking.recorder`: videos, events JSONL, MOT files, summary;
 * :mod:`~mlfn_keras.tracking.scene`: the generated two-camera scene with ground truth;

@@ -49,6 +49,8 @@ class DemoConfig:
         serve: ``"[HOST:]PORT"``: serve the live web view there (``None``: no web view).
         on_serve: called with the web view's URL once it listens (e.g. to learn
             the port ``--serve 127.0.0.1:0`` picked).
+        offline: re-cluster the whole run at the end for the final ids
+            (``None``: automatic, on when every source is a file/folder).
     """
 
     cams: Sequence[str] = ()
@@ -64,6 +66,7 @@ class DemoConfig:
     evaluate: bool = False
     serve: str | None = None
     on_serve: Callable[[str], None] | None = None
+    offline: bool | None = None
 
 
 def scene_specs(scene: SceneConfig, progress: bool = True) -> tuple[list[SourceSpec], list[str]]:
@@ -135,6 +138,7 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         progress=config.progress,
         total_frames=total,
         views=views,
+        offline=config.offline,
     )
     summary = run_multicam(specs, detector, embedder, config.pipeline, options)
     scores = None

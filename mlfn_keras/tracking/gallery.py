@@ -16,12 +16,18 @@ requests of one tick are solved together with the Hungarian algorithm
   carried the identity has ended, so the identity is free there again;
 * identities unseen for ``expiry_seconds`` are forgotten.
 
+The pipeline uses one entry point, :meth:`IdentityGallery.commit`, once per
+tick with every live track: it files the features of tracks that have an id,
+gives ids to the tracks that are ready (per camera, excluding ids busy there),
+marks live identities as seen and forgets expired ones, always in that order.
+:meth:`IdentityGallery.merge` folds one identity into another when later
+evidence says they are one person.
+
 Example:
 
     gallery = IdentityGallery(threshold=0.6)
-    ids = gallery.assign(camera=0, requests={("cam0", 3): feature}, now=1.2,
-                         busy=set())
-    gallery.observe(ids[("cam0", 3)].global_id, ("cam0", 3), feature, camera=0, now=1.2)
+    new = gallery.commit({(0, 3): LiveTrack(camera=0, feature=f, global_id=None, ready=True)}, now=1.2)
+    new[(0, 3)].global_id
 """
 
 from __future__ import annotations
@@ -74,6 +80,23 @@ class Assignment:
     previous_camera: int
 
 
+@dataclass(frozen=True)
+class LiveTrack:
+    """A live track as the gallery sees it at a commit.
+
+    Attributes:
+        camera: its camera.
+        feature: its smoothed L2-normalised feature (``None`` before any embedding).
+        global_id: its id, ``None`` if it has none yet.
+        ready: whether it has enough evidence to be given an id.
+    """
+
+    camera: int
+    feature: np.ndarray | None
+    global_id: int | None
+    ready: bool
+
+
 class IdentityGallery:
     """The gallery of global identities.
 
@@ -93,6 +116,15 @@ class IdentityGallery:
         self.bank_size = int(bank_size)
         self.identities: dict[int, Identity] = {}
         self._next_id = 1
+        #: the footage's mean embedding, subtracted before comparing (``None``: raw
+        #: cosine); set by the pipeline as it recalibrates.
+        self.centre: np.ndarray | None = None
+
+    def _centred(self, x: np.ndarray) -> np.ndarray:
+        if self.centre is None:
+            return x
+        x = x - self.centre
+        return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
     def __len__(self) -> int:
         return len(self.identities)
@@ -107,10 +139,10 @@ class IdentityGallery:
             ``(sim, ids)``: ``(N, G)`` similarities and the ``G`` global ids.
         """
         ids = list(self.identities)
-        features = np.asarray(features, np.float32).reshape(len(features), -1)
+        features = self._centred(np.asarray(features, np.float32).reshape(len(features), -1))
         sim = np.full((len(features), len(ids)), -1.0, np.float32)
         for j, gid in enumerate(ids):
-            bank = np.stack(list(self.identities[gid].bank.values())) if self.identities[gid].bank else None
+            bank = self._centred(np.stack(list(self.identities[gid].bank.values()))) if self.identities[gid].bank else None
             if bank is not None and len(features):
                 sim[:, j] = (features @ bank.T).max(axis=1)
         return sim, ids
@@ -164,6 +196,49 @@ class IdentityGallery:
                 self.identities[gid] = Identity(gid, first_seen=now, last_seen=now, last_camera=camera, cameras={camera})
                 out[key] = Assignment(gid, float("nan"), True, -1)
         return out
+
+    def commit(self, tracks: Mapping[Hashable, LiveTrack], now: float) -> dict[Hashable, Assignment]:
+        """The one per-tick update: file, assign, touch, expire.
+
+        Args:
+            tracks: every live track, keyed by ``(camera, track_id)`` (any hashable).
+            now: current time in seconds.
+
+        Returns:
+            track key → :class:`Assignment` for the tracks given an id now.
+        """
+        for key, t in tracks.items():
+            if t.global_id is not None and t.feature is not None:
+                self.observe(t.global_id, key, t.feature, t.camera, now)
+        assigned: dict[Hashable, Assignment] = {}
+        for cam in sorted({t.camera for t in tracks.values()}):
+            busy = {t.global_id for t in tracks.values() if t.camera == cam and t.global_id is not None}
+            requests = {
+                k: t.feature for k, t in tracks.items() if t.camera == cam and t.global_id is None and t.ready and t.feature is not None
+            }
+            for key, a in self.assign(cam, requests, now, busy).items():
+                self.observe(a.global_id, key, requests[key], cam, now)
+                assigned[key] = a
+        for t in tracks.values():
+            if t.global_id is not None:
+                self.touch(t.global_id, t.camera, now)
+        self.expire(now)
+        return assigned
+
+    def merge(self, kept: int, removed: int) -> None:
+        """Folds identity ``removed`` into ``kept`` (banks joined, newest kept)."""
+        gone = self.identities.pop(removed, None)
+        if gone is None or removed == kept:
+            return
+        ident = self.identities.setdefault(kept, Identity(kept, first_seen=gone.first_seen))
+        for k, f in gone.bank.items():
+            ident.bank[k] = f
+        while len(ident.bank) > self.bank_size:
+            ident.bank.popitem(last=False)
+        ident.cameras |= gone.cameras
+        ident.first_seen = min(ident.first_seen, gone.first_seen)
+        if gone.last_seen > ident.last_seen:
+            ident.last_seen, ident.last_camera = gone.last_seen, gone.last_camera
 
     def observe(self, global_id: int, track_key: Hashable, feature: np.ndarray, camera: int, now: float) -> None:
         """Records a track's current (smoothed) feature for its identity."""

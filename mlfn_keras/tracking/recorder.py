@@ -6,7 +6,9 @@
 * ``events.jsonl``: one JSON object per event (``track_start``, ``track_end``,
   ``global_id_assigned``, ``handoff``, ``reentry``, ``camera_message``);
 * ``mot/cam{i}.txt``: MOT rows with **global** ids (what the demo shows;
-  scored per camera and across cameras by ``demo/evaluate.py``);
+  scored per camera and across cameras by ``demo/evaluate.py``); in offline
+  mode rewritten at the end with the re-clustered final ids
+  (:meth:`RunRecorder.final_ids`), every track included;
 * ``mot_local/cam{i}.txt``: MOT rows with the per-camera tracker ids;
 * ``summary.json``: counts, timings and FPS, written by :meth:`close`.
 
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from mlfn_keras.tracking.events import as_dict
 from mlfn_keras.tracking.pipeline import TrackedObject
 
 
@@ -96,12 +99,14 @@ class RunRecorder:
         self._mot_local = [open(os.path.join(out_dir, "mot_local", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
         self._write_video = write_video
         self._videos: list[Any] = [None] * len(camera_names)
+        # (frame, track, segment, MOT row tail) per camera, for final_ids.
+        self._rows: list[list[tuple[int, int, int, str]]] = [[] for _ in camera_names]
         self.closed = False
 
-    def events(self, events: Sequence[dict[str, Any]]) -> None:
-        """Appends events to ``events.jsonl``."""
+    def events(self, events: Sequence[Any]) -> None:
+        """Appends events (typed :mod:`~mlfn_keras.tracking.events` or dicts) to ``events.jsonl``."""
         for e in events:
-            self._events.write(json.dumps(e) + "\n")
+            self._events.write(json.dumps(as_dict(e)) + "\n")
         if events:
             self._events.flush()
 
@@ -109,7 +114,9 @@ class RunRecorder:
         """Records one camera frame: MOT rows and (optionally) the annotated image."""
         for obj in objects:
             x1, y1, x2, y2 = (float(v) for v in obj.xyxy)
-            row = f"{frame_index + 1},{{}},{x1:.1f},{y1:.1f},{x2 - x1:.1f},{y2 - y1:.1f},{obj.score:.3f},-1,-1,-1\n"
+            tail = f"{x1:.1f},{y1:.1f},{x2 - x1:.1f},{y2 - y1:.1f},{obj.score:.3f},-1,-1,-1\n"
+            row = f"{frame_index + 1},{{}},{tail}"
+            self._rows[camera].append((frame_index, obj.track_id, obj.segment, tail))
             self._mot_local[camera].write(row.format(obj.track_id))
             if obj.global_id is not None:
                 self._mot[camera].write(row.format(obj.global_id))
@@ -121,6 +128,28 @@ class RunRecorder:
                 path = os.path.join(self.out_dir, f"{self.camera_names[camera]}.mp4")
                 self._videos[camera] = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), self.fps[camera], (w, h))
             self._videos[camera].write(annotated)
+
+    def final_ids(self, ids: dict[tuple[int, int, int], int]) -> None:
+        """Rewrites ``mot/cam{i}.txt`` with final ids per tracklet ``(camera, track, segment)``.
+
+        Every recorded row is written, so a track that never had an online
+        global id is in the final output too; a tracklet missing from ``ids``
+        keeps a fresh id of its own (nothing is dropped).
+        """
+        next_id = max(ids.values(), default=0) + 1
+        extra: dict[tuple[int, int, int], int] = {}
+        for camera, rows in enumerate(self._rows):
+            self._mot[camera].close()
+            path = os.path.join(self.out_dir, "mot", f"cam{camera}.txt")
+            with open(path + ".tmp", "w") as f:
+                for frame_index, track, segment, tail in rows:
+                    key = (camera, track, segment)
+                    gid = ids.get(key)
+                    if gid is None:
+                        gid = extra.setdefault(key, next_id + len(extra))
+                    f.write(f"{frame_index + 1},{gid},{tail}")
+            os.replace(path + ".tmp", path)
+            self._mot[camera] = open(path, "a")
 
     def close(self, summary: dict[str, Any]) -> str:
         """Flushes and closes everything and writes ``summary.json``; returns its path."""

@@ -64,6 +64,9 @@ class RunOptions:
         total_frames: length for the progress bar.
         queue_size: per-camera frame queue (live sources keep only the freshest).
         log: where fault reports go (default: stderr).
+        offline: re-cluster the whole run at the end and rewrite ``mot/`` with
+            the final ids (recorded video); ``False``: live ids only, revised
+            as the run goes; ``None`` (default): offline when no source is live.
     """
 
     output_dir: str | None = None
@@ -75,6 +78,7 @@ class RunOptions:
     total_frames: int | None = None
     queue_size: int = 4
     log: Callable[[str], None] | None = None
+    offline: bool | None = None
 
 
 @dataclass
@@ -134,6 +138,7 @@ def run_multicam(
     streams = [
         CameraStream(s, i, queue_size=1 if s.live else options.queue_size, on_message=on_message) for i, s in enumerate(specs)
     ]
+    offline = options.offline if options.offline is not None else not any(s.live for s in specs)
     mct = MultiCameraTracker(len(specs), embedder, fps, config)
     recorder = RunRecorder(options.output_dir, [s.name for s in specs], fps, options.write_video) if options.output_dir else None
     views = LiveViews(list(options.views), [s.name for s in specs], log)
@@ -216,7 +221,7 @@ def run_multicam(
                 frames_done[p.camera] += 1
                 last_frame[p.camera] = p.index
                 last_ts[p.camera] = p.timestamp
-                objs = [o for o in result.objects if o.camera == p.camera]
+                objs = result.cameras[p.camera].objects
                 image = annotate(p.image, objs, specs[p.camera].name, cam_fps[p.camera] or None) if want_images else None
                 if recorder:
                     recorder.frame(p.camera, p.index, objs, image)
@@ -248,9 +253,18 @@ def run_multicam(
         if bar is not None:
             bar.close()
         views.close()
+        if offline:
+            final = mct.finalize(max(last_ts))
+            cal = final.calibration
+            log(f"offline association: threshold {cal.threshold:.3f} ({cal.source}; {cal.same_pairs} same-person and "
+                f"{cal.different_pairs} different-person pairs measured); {final.event.global_ids} global ids "
+                f"for {final.event.tracklets} tracklets")
+            if recorder:
+                recorder.events([mct.calibration_event(cal, max(last_ts)), final.event])
+                recorder.final_ids(final.ids)
         summary.stage_seconds = stage
         summary.tracker_stats = dict(mct.stats)
-        summary.global_ids = int(mct.gallery._next_id - 1)
+        summary.global_ids = final.event.global_ids if offline else int(mct.gallery._next_id - 1)
         summary.cameras = [
             {
                 "name": specs[i].name,

@@ -1,0 +1,25 @@
+"""Cross-camera association at the level of tracklets, reusable on its own.
+
+* :mod:`.tracklets`: per-camera track segments, their embeddings and the
+  cannot-link rule (one camera, same time → different people);
+* :mod:`.calibration`: the linking threshold measured on unlabelled footage;
+* :mod:`.clustering`: agglomerative (average-linkage) clustering with
+  cannot-link constraints, for the final ids of a recorded run;
+* :mod:`.online`: the live counterpart: periodic recalibration and revision
+  (merging two global ids that later evidence shows are one person).
+"""
+
+from mlfn_keras.tracking.association.calibration import Calibration, calibrate, pair_similarities
+from mlfn_keras.tracking.association.clustering import cluster_features, cluster_tracklets
+from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletStore, cannot_link
+
+__all__ = [
+    "Calibration",
+    "Tracklet",
+    "TrackletStore",
+    "calibrate",
+    "cannot_link",
+    "cluster_features",
+    "cluster_tracklets",
+    "pair_similarities",
+]

@@ -1,0 +1,197 @@
+"""Tracklets: what cross-camera association decides on.
+
+A tracklet is one stretch of one per-camera track that shows one person: its
+camera, its first and last frame and time, and a sample of its re-id
+embeddings. A per-camera track whose appearance changes (the tracker jumped
+from one person to another) is cut into two tracklets, so association never
+has to give one answer for two people.
+
+Two tracklets of one camera that are visible at the same time are two
+different people (**cannot-link**); nothing is assumed across cameras, whose
+fields of view may overlap.
+
+Example:
+
+    store = TrackletStore()
+    store.observe((0, 3, 0), frame=10, time=0.4)
+    store.add_embedding((0, 3, 0), feature)
+    store.get((0, 3, 0)).feature()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: A tracklet key: ``(camera, track_id, segment)``; ``segment`` counts the
+#: appearance changes of that per-camera track.
+TrackletKey = tuple[int, int, int]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+@dataclass
+class Tracklet:
+    """One per-camera track segment.
+
+    Attributes:
+        key: ``(camera, track_id, segment)``.
+        first_frame: first frame it was reported in (the camera's frame index).
+        last_frame: last frame it was reported in.
+        first_time: timestamp (s) of ``first_frame``.
+        last_time: timestamp (s) of ``last_frame``.
+        embeddings: L2-normalised re-id embeddings of good boxes, oldest first
+            (at most ``max_embeddings``; thinned evenly beyond that).
+    """
+
+    key: TrackletKey
+    first_frame: int
+    last_frame: int
+    first_time: float
+    last_time: float
+    embeddings: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def camera(self) -> int:
+        return self.key[0]
+
+    def _centred(self, centre: np.ndarray | None) -> np.ndarray:
+        e = np.stack(self.embeddings)
+        if centre is None:
+            return e
+        e = e - centre
+        return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+    def feature(self, centre: np.ndarray | None = None) -> np.ndarray | None:
+        """Mean of the embeddings, L2-normalised (``None`` without embeddings).
+
+        Args:
+            centre: subtract this (the footage's mean embedding, see
+                :meth:`TrackletStore.centre`) from every embedding first.
+        """
+        if not self.embeddings:
+            return None
+        return _unit(self._centred(centre).mean(axis=0)).astype(np.float32)
+
+    def halves(self, centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """Mean features of the first and second half of the embeddings (``None`` with < 2)."""
+        n = len(self.embeddings)
+        if n < 2:
+            return None
+        e = self._centred(centre)
+        return _unit(e[: n // 2].mean(0)), _unit(e[n // 2 :].mean(0))
+
+    def overlaps(self, other: Tracklet) -> bool:
+        """Same camera and visible in at least one common frame: different people."""
+        return (
+            self.camera == other.camera
+            and self.key != other.key
+            and self.first_frame <= other.last_frame
+            and other.first_frame <= self.last_frame
+        )
+
+
+class TrackletStore:
+    """All tracklets of a run (or of a live window), keyed by :data:`TrackletKey`.
+
+    Args:
+        max_embeddings: embeddings kept per tracklet; beyond it every other
+            one is dropped (the sample stays spread over the whole tracklet).
+    """
+
+    def __init__(self, max_embeddings: int = 64):
+        if max_embeddings < 2:
+            raise ValueError(f"max_embeddings must be >= 2, got {max_embeddings}.")
+        self.max_embeddings = int(max_embeddings)
+        self.tracklets: dict[TrackletKey, Tracklet] = {}
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self.tracklets
+
+    def get(self, key: TrackletKey) -> Tracklet:
+        return self.tracklets[key]
+
+    def observe(self, key: TrackletKey, frame: int, time: float) -> Tracklet:
+        """Records that the tracklet is visible in ``frame`` (creating it if new)."""
+        t = self.tracklets.get(key)
+        if t is None:
+            t = self.tracklets[key] = Tracklet(key, frame, frame, time, time)
+        t.first_frame, t.last_frame = min(t.first_frame, frame), max(t.last_frame, frame)
+        t.first_time, t.last_time = min(t.first_time, time), max(t.last_time, time)
+        return t
+
+    def add_embedding(self, key: TrackletKey, embedding: np.ndarray) -> None:
+        """Adds one L2-normalised embedding to an observed tracklet."""
+        t = self.tracklets[key]
+        t.embeddings.append(_unit(np.asarray(embedding, np.float32).ravel()))
+        if len(t.embeddings) > self.max_embeddings:
+            t.embeddings = t.embeddings[::2]
+
+    def centre(self, min_tracklets: int = 10) -> np.ndarray | None:
+        """The footage's mean embedding (over every stored embedding).
+
+        ``None`` with fewer than ``min_tracklets`` embedded tracklets: the mean
+        of a handful of people is mostly those people, not the footage.
+
+        A re-id model trained elsewhere tends to put everyone of a new scene
+        in a narrow cone (all cosine similarities near 1); subtracting the
+        scene's mean embedding before comparing spreads them out again, a
+        label-free adaptation to the footage.
+        """
+        embedded = [t for t in self.tracklets.values() if t.embeddings]
+        if len(embedded) < max(1, min_tracklets):
+            return None
+        return np.mean(np.stack([e for t in embedded for e in t.embeddings]), axis=0).astype(np.float32)
+
+    def compact_before(self, time: float) -> int:
+        """Keeps only the mean embedding of tracklets last seen before ``time``.
+
+        A live run's memory stays bounded (one vector per old tracklet) while
+        every tracklet is still there for the final answer; returns how many
+        were compacted.
+        """
+        n = 0
+        for t in self.tracklets.values():
+            if t.last_time < time and len(t.embeddings) > 1:
+                t.embeddings = [t.feature()]
+                n += 1
+        return n
+
+    def recent(self, time: float) -> list[Tracklet]:
+        """Tracklets last seen at or after ``time``."""
+        return [t for t in self.tracklets.values() if t.last_time >= time]
+
+    def drop_before(self, time: float) -> list[TrackletKey]:
+        """Forgets tracklets last seen before ``time``; returns their keys."""
+        gone = [k for k, t in self.tracklets.items() if t.last_time < time]
+        for k in gone:
+            del self.tracklets[k]
+        return gone
+
+    def values(self) -> Iterable[Tracklet]:
+        return self.tracklets.values()
+
+
+def cannot_link(tracklets: Sequence[Tracklet]) -> np.ndarray:
+    """``(N, N)`` bool: pairs of tracklets of one camera visible at the same time.
+
+    Computed per camera with one broadcast over frame intervals (no Python loop
+    over pairs), so a run with thousands of tracklets stays cheap.
+    """
+    n = len(tracklets)
+    if n == 0:
+        return np.zeros((0, 0), bool)
+    cam = np.array([t.camera for t in tracklets])
+    first = np.array([t.first_frame for t in tracklets])
+    last = np.array([t.last_frame for t in tracklets])
+    out = (cam[:, None] == cam[None]) & (first[:, None] <= last[None]) & (first[None] <= last[:, None])
+    np.fill_diagonal(out, False)
+    return out

@@ -1,0 +1,143 @@
+"""Tracklet association: cannot-link, constrained clustering, label-free calibration, online merges."""
+
+import numpy as np
+import pytest
+
+from mlfn_keras.tracking.association import (
+    Tracklet,
+    TrackletStore,
+    calibrate,
+    cannot_link,
+    cluster_features,
+    cluster_tracklets,
+    pair_similarities,
+)
+from mlfn_keras.tracking.association.online import OnlineReviser
+
+
+def _unit(v):
+    v = np.asarray(v, np.float64)
+    return v / np.linalg.norm(v)
+
+
+def _tracklet(cam, tid, first, last, feats):
+    t = Tracklet((cam, tid, 0), first, last, first / 10, last / 10)
+    t.embeddings = [_unit(f).astype(np.float32) for f in feats]
+    return t
+
+
+def test_cannot_link_is_same_camera_and_overlapping_frames_only():
+    a = _tracklet(0, 1, 0, 10, [[1, 0]])
+    b = _tracklet(0, 2, 10, 20, [[1, 0]])  # shares frame 10 with a
+    c = _tracklet(0, 3, 21, 30, [[1, 0]])  # after both
+    d = _tracklet(1, 1, 0, 30, [[1, 0]])  # other camera, same time: allowed
+    cl = cannot_link([a, b, c, d])
+    assert cl[0, 1] and cl[1, 0]
+    assert not cl[0, 2] and not cl[1, 2]
+    assert not cl[:, 3].any() and not cl.diagonal().any()
+
+
+def test_clustering_never_joins_a_cannot_link_pair_even_when_identical():
+    f = np.tile(_unit([1, 0, 0]), (3, 1))
+    forbidden = np.zeros((3, 3), bool)
+    forbidden[0, 1] = forbidden[1, 0] = True
+    labels = cluster_features(f, forbidden, threshold=0.5)
+    assert labels[0] != labels[1]
+    assert labels[2] in (labels[0], labels[1])
+
+
+def test_average_linkage_cannot_chain_through_a_forbidden_pair():
+    # 0~2 and 1~2 are close, 0/1 forbidden: 2 may join one of them, never both.
+    f = np.stack([_unit([1, 0.1]), _unit([1, -0.1]), _unit([1, 0])])
+    forbidden = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], bool)
+    labels = cluster_features(f, forbidden, threshold=0.9)
+    assert len(set(labels)) == 2 and labels[0] != labels[1]
+
+
+def test_cluster_tracklets_groups_people_and_numbers_by_arrival():
+    red, blue = [1, 0, 0], [0, 1, 0]
+    ts = [
+        _tracklet(0, 1, 0, 20, [red, red]),
+        _tracklet(0, 2, 5, 25, [blue, blue]),
+        _tracklet(1, 1, 30, 50, [[0.9, 0.1, 0], red]),  # red in camera 1
+        _tracklet(1, 2, 35, 60, [blue, [0.1, 0.9, 0]]),
+        _tracklet(1, 3, 70, 71, []),  # one frame, never embedded: its own id
+    ]
+    labels = cluster_tracklets(ts, threshold=0.8)
+    assert labels[(0, 1, 0)] == labels[(1, 1, 0)] == 0
+    assert labels[(0, 2, 0)] == labels[(1, 2, 0)] == 1
+    assert labels[(1, 3, 0)] == 2
+    # threshold 1.0 links nothing: the no-re-id answer
+    assert len(set(cluster_tracklets(ts, threshold=1.0).values())) == 5
+
+
+def test_calibration_sits_above_the_different_people_pairs():
+    rng = np.random.default_rng(0)
+    people = [_unit(rng.normal(size=16)) for _ in range(8)]
+    ts = []
+    for k, p in enumerate(people):  # 8 people, 4 at a time in camera 0
+        feats = [p + 0.05 * rng.normal(size=16) for _ in range(6)]
+        ts.append(_tracklet(0, k, (k // 4) * 100, (k // 4) * 100 + 50, feats))
+    same, different = pair_similarities(ts)
+    assert len(same) == 8 and len(different) == 2 * 6  # two groups of 4 co-visible
+    cal = calibrate(ts, min_pairs=5, different_quantile=1.0)
+    assert cal.source == "footage"
+    assert different.max() <= cal.threshold < np.median(same)
+    looser = calibrate(ts, min_pairs=5, different_quantile=0.9, floor_fraction=0.3)
+    floor = np.median(different) + 0.3 * (np.median(same) - np.median(different))
+    assert looser.threshold == pytest.approx(max(np.quantile(different, 0.9), floor))
+
+
+def test_calibration_links_nothing_without_evidence_or_separation():
+    lonely = [_tracklet(0, 1, 0, 10, [[1, 0], [1, 0]])]
+    assert calibrate(lonely).threshold == 1.0 and calibrate(lonely).source == "too_little_evidence"
+    # everyone looks the same: different-people pairs as similar as same-person ones
+    same_look = [_tracklet(0, k, 0, 10, [[1, 0]] * 4) for k in range(8)]
+    cal = calibrate(same_look, min_pairs=5)
+    assert cal.threshold == 1.0 and cal.source == "not_separable"
+
+
+def test_store_thins_embeddings_and_forgets_old_tracklets():
+    store = TrackletStore(max_embeddings=4)
+    store.observe((0, 1, 0), 0, 0.0)
+    for _ in range(5):
+        store.add_embedding((0, 1, 0), np.array([1.0, 0.0]))
+    assert len(store.get((0, 1, 0)).embeddings) <= 4
+    store.observe((0, 2, 0), 100, 10.0)
+    assert store.drop_before(5.0) == [(0, 1, 0)] and len(store) == 1
+    with pytest.raises(ValueError):
+        TrackletStore(max_embeddings=1)
+
+
+def test_online_reviser_merges_ids_that_one_cluster_holds():
+    store = TrackletStore()
+    red, blue = [1, 0, 0], [0, 1, 0]
+    for key, frames, f in (((0, 1, 0), (0, 20), red), ((0, 2, 0), (0, 20), blue), ((1, 1, 0), (30, 50), red)):
+        for fr in frames:
+            store.observe(key, fr, fr / 10)
+        store.add_embedding(key, np.array(f, float))
+        store.add_embedding(key, np.array(f, float))
+    gids = {(0, 1, 0): 1, (0, 2, 0): 2, (1, 1, 0): 3}  # red got two ids online
+    merges = OnlineReviser(manual_threshold=0.8).revise(store, gids, now=5.0)
+    assert [(m.kept, m.removed) for m in merges] == [(1, 3)]
+    assert OnlineReviser(manual_threshold=1.0).revise(store, gids, now=5.0) == []
+
+
+def test_centring_spreads_a_narrow_cone_and_needs_enough_tracklets():
+    rng = np.random.default_rng(1)
+    common = _unit(rng.normal(size=16)) * 4.0  # a model that puts everyone near one direction
+    people = [_unit(common + _unit(rng.normal(size=16))) for _ in range(12)]
+    ts = []
+    for k, p in enumerate(people):  # 12 people, 6 at a time in camera 0
+        feats = [p + 0.02 * rng.normal(size=16) for _ in range(6)]
+        ts.append(_tracklet(0, k, (k // 6) * 100, (k // 6) * 100 + 50, feats))
+    store = TrackletStore()
+    store.tracklets = {t.key: t for t in ts}
+    centre = store.centre()
+    assert centre is not None
+    _, raw_diff = pair_similarities(ts)
+    _, centred_diff = pair_similarities(ts, centre)
+    assert raw_diff.mean() > 0.8 and centred_diff.mean() < raw_diff.mean() - 0.5
+    small = TrackletStore()
+    small.tracklets = {t.key: t for t in ts[:3]}
+    assert small.centre() is None  # three people are not "the footage"
