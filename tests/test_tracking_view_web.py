@@ -19,8 +19,8 @@ from mlfn_keras.tracking.view.web import ServeError, WebView, bind_error_message
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")
-# Long enough (600 ticks) that the run is still going while the test fetches.
-SCENE = SceneConfig(num_people=6, num_frames=600, width=384, height=288, seed=0, pass_seconds=(2.5, 4.0), transit_seconds=(0.5, 1.5))
+# Long enough (1800 ticks) that the run is still going while the test fetches.
+SCENE = SceneConfig(num_people=6, num_frames=1800, width=384, height=288, seed=0, pass_seconds=(2.5, 4.0), transit_seconds=(0.5, 1.5))
 
 
 def get(url, timeout=30):
@@ -134,9 +134,9 @@ def test_demo_serves_page_frames_and_roster_while_running(tmp_path):
     thread.join(300)
     assert not thread.is_alive() and "error" not in result
     summary = result["summary"]
-    assert not summary.interrupted and [c["frames"] for c in summary.cameras] == [600, 600]
+    assert not summary.interrupted and [c["frames"] for c in summary.cameras] == [1800, 1800]
     written = json.loads((tmp_path / "run" / "summary.json").read_text())  # outputs complete
-    assert written["ticks"] == summary.ticks and [c["frames"] for c in written["cameras"]] == [600, 600]
+    assert written["ticks"] == summary.ticks and [c["frames"] for c in written["cameras"]] == [1800, 1800]
     ends = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
     assert sorted(e["camera"] for e in ends if e["event"] == "stream_end") == [0, 1]
     with pytest.raises(OSError):  # the server is gone after the run

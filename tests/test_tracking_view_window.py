@@ -23,7 +23,7 @@ W, H = 1280, 800
 def display(monkeypatch):
     """A private Xvfb display, set as $DISPLAY; yields (name, process)."""
     read, write = os.pipe()
-    proc = subprocess.Popen([XVFB, "-displayfd", str(write), "-screen", "0", f"{W}x{H}x24", "-nolisten", "tcp"],
+    proc = subprocess.Popen([XVFB, "-displayfd", str(write), "-screen", "0", f"{W}x{H}x24", "-nolisten", "tcp", "-maxclients", "512"],
                             pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as f:
@@ -237,7 +237,8 @@ def test_demo_with_show_draws_the_scene_in_the_window(display, capsys):
     while thread.is_alive() and time.monotonic() < deadline:
         shot = grab(name)
         changed = max(changed, int((np.abs(shot.astype(int) - blank.astype(int)).max(axis=2) > 30).sum()))
-        time.sleep(0.2)
+        # Each grab is a new X client; a slow (loaded) run must not exhaust the server's client slots.
+        time.sleep(1.0)
     thread.join(60)
     err = capsys.readouterr().err
     assert "run" in result, err[-3000:]

@@ -23,6 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from mlfn_keras.tracking.events import as_dict
+
 #: Events kept for the views (newest last).
 EVENT_HISTORY = 50
 
@@ -133,12 +135,16 @@ class LiveViews:
         self,
         images: Sequence[np.ndarray | None],
         objects: Sequence[Sequence[Any]],
-        events: Sequence[dict[str, Any]],
+        events: Sequence[Any],
         fps: Sequence[float],
     ) -> bool:
-        """Feeds one tick to every view; ``False`` when one of them asks to stop."""
+        """Feeds one tick to every view; ``False`` when one of them asks to stop.
+
+        ``events`` are the tracker's typed events (or plain dicts); views get
+        them as the dicts ``events.jsonl`` holds.
+        """
         self.ticks += 1
-        for e in events:
+        for e in map(as_dict, events):
             self._events.append(e)
             if e.get("event") == "handoff":
                 self._last_handoff = e
