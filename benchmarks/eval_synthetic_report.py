@@ -3,7 +3,7 @@
 1. generates identities in the Market-1501 layout (with ``gt_bbox`` for
    multi-query, distractors and attributes) unless ``--root`` already holds them;
 2. trains a preset with the project's training function
-   (`mlfn_keras.train.train`, paper recipe, time budget) unless ``--model`` is given;
+   (`mlfn_keras.training.train`, paper recipe, time budget) unless ``--model`` is given;
 3. runs ``mlfn-eval`` (SQ, MQ, CUHK03-style single-shot; table, JSON, CMC and
    ranked-list PNGs), FS-only matching (Table 7), attribute prediction
    (Sec. 4.4.2) and factor grids (Fig. 3), all written into ``--output``.
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     print(f"data: {root} ({time.perf_counter() - t0:.1f} s)")
     model_path = args.model
     if model_path is None:
-        from mlfn_keras.train import TrainConfig, train
+        from mlfn_keras.training import TrainConfig, train
 
         config = json.loads((root / "meta.json").read_text())["config"]
         config.pop("generator_version")

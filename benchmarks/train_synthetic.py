@@ -1,7 +1,7 @@
 """Learning benchmark: train a small preset on generated identities, evaluate on held-out ones.
 
 Generates identities (half for training, half held out), trains with
-``mlfn_keras.train`` for a wall-clock budget, then ranks each held-out query
+``mlfn_keras.training`` for a wall-clock budget, then ranks each held-out query
 against the gallery (same-camera matches excluded, Market-1501 protocol) with
 Euclidean distances on R, and prints R1/R5/mAP next to the same model before
 training and to chance (random distances). A model that learned
@@ -31,7 +31,7 @@ import mlfn_keras  # noqa: E402
 from mlfn_keras.data import synthetic_dataset  # noqa: E402
 from mlfn_keras.data.pipeline import make_inference_dataset  # noqa: E402
 from mlfn_keras.evaluation import evaluate_rank, pairwise_distance  # noqa: E402
-from mlfn_keras.train import TrainConfig, train  # noqa: E402
+from mlfn_keras.training import TrainConfig, train  # noqa: E402
 
 
 def embed(model, records, image_shape) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Ablation runner (paper Sec. 4.4.1, Table 6).
 
 Trains ResNet, ResNeXt, MLFN-Fusion (factor selection, no Ŝ fusion) and MLFN
-on one data set with one recipe (`mlfn_keras.train.train`), evaluates each
+on one data set with one recipe (`mlfn_keras.training.train`), evaluates each
 with the same protocols and prints Table 6's layout.
 
 The paper's models are the presets ``resnet50``, ``resnext50``,
@@ -122,7 +122,7 @@ def run_ablation(
     from mlfn_keras.evaluation.evaluator import evaluate_features, extract_split_features
     from mlfn_keras.evaluation.protocols import PROTOCOLS
     from mlfn_keras.evaluation.splits import DATASETS, load_eval_split
-    from mlfn_keras.train import TrainConfig, train
+    from mlfn_keras.training import TrainConfig, train
 
     split = load_eval_split(dataset, root)
     synthetic = _synthetic_options(Path(split.root)) if dataset == "synthetic" else {}

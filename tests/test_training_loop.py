@@ -1,4 +1,4 @@
-"""Tests for mlfn_keras.train on generated identities and the tiny preset."""
+"""Tests for mlfn_keras.training.loop (train()) on generated identities and the tiny preset."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from mlfn_keras.train import LinearWarmup, TrainConfig, config_from_args, load_init_weights, train
+from mlfn_keras.training import TrainConfig, load_init_weights, train
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTH = dict(num_identities=8, num_cameras=2, images_per_identity_camera=2)
@@ -28,24 +28,6 @@ def _config(data_root, output, **kwargs):
     base = dict(dataset="synthetic", data_root=data_root, preset="mlfn_tiny", output=str(output), steps=2,
                 batch_size=4, checkpoint_every=1, synthetic=SYNTH, verbose=0)
     return TrainConfig(**{**base, **kwargs})
-
-
-def test_resolved_uses_paper_recipe():
-    market = TrainConfig(dataset="market1501").resolved()
-    assert (market.optimizer, market.learning_rate, market.batch_size, market.steps) == ("adam", 3.5e-4, 64, 100_000)
-    assert market.preset == "mlfn" and market.schedule == "constant"
-    cuhk = TrainConfig(dataset="cuhk03").resolved()
-    assert (cuhk.learning_rate, cuhk.steps) == (5e-4, 75_000)
-    cifar = TrainConfig(dataset="cifar100").resolved()
-    assert (cifar.optimizer, cifar.learning_rate, cifar.batch_size, cifar.preset) == ("sgd", 0.1, 256, "mlfn_cifar")
-    assert cifar.decay_every == 100 * (50_000 // 256)
-
-
-def test_cli_parsing():
-    config = config_from_args(["--dataset", "synthetic", "--preset", "mlfn_small", "--minutes", "5",
-                               "--triplet-weight", "1", "--bnneck", "--synthetic-identities", "50"])
-    assert config.minutes == 5 and config.bnneck and config.triplet_weight == 1
-    assert config.synthetic == {"num_identities": 50}
 
 
 def test_two_step_fit_saves_model_and_config(data_root, tmp_path):
@@ -91,22 +73,9 @@ def test_time_budget_stops_and_keeps_checkpoint(data_root, tmp_path):
     assert (tmp_path / "budget" / "checkpoints").exists()
 
 
-def test_linear_warmup_schedule():
-    schedule = LinearWarmup(0.1, warmup_steps=4)
-    values = [float(schedule(s)) for s in range(6)]
-    np.testing.assert_allclose(values, [0.025, 0.05, 0.075, 0.1, 0.1, 0.1], rtol=1e-6)
-    clone = LinearWarmup.from_config(schedule.get_config())
-    assert float(clone(1)) == pytest.approx(0.05)
-
-
-def test_missing_init_weights(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        load_init_weights(None, tmp_path / "nope.keras")
-
-
 _KILL_SCRIPT = """
 import os, signal, sys, keras
-from mlfn_keras.train import TrainConfig, train
+from mlfn_keras.training import TrainConfig, train
 
 class Kill(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
@@ -138,7 +107,7 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from mlfn_keras.train import TrainConfig, train
+from mlfn_keras.training import TrainConfig, train
 result = train(TrainConfig(dataset="synthetic", data_root=sys.argv[1], preset="mlfn_tiny", output=sys.argv[2],
                            steps=2, batch_size=4, checkpoint_every=1, strategy="mirrored", verbose=0,
                            synthetic=dict(num_identities=8, num_cameras=2, images_per_identity_camera=2)))

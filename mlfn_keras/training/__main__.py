@@ -1,0 +1,3 @@
+from mlfn_keras.training.cli import main
+
+raise SystemExit(main())
