@@ -39,9 +39,9 @@ BLOCK_TYPES: dict[str, dict[str, Any]] = {
 }
 
 
-def _batch_norm(name: str) -> keras.layers.BatchNormalization:
+def _batch_norm(name: str, dtype=None) -> keras.layers.BatchNormalization:
     return keras.layers.BatchNormalization(
-        epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name
+        epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name, dtype=dtype
     )
 
 
@@ -53,6 +53,7 @@ def _padded_conv(
     name: str,
     groups: int = 1,
     use_bias: bool = False,
+    dtype=None,
 ):
     """A conv with PyTorch's symmetric ``kernel_size // 2`` zero padding.
 
@@ -60,7 +61,7 @@ def _padded_conv(
     every feature map; explicit padding keeps weights interchangeable.
     """
     if strides > 1 and kernel_size > 1:
-        x = keras.layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
+        x = keras.layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad", dtype=dtype)(x)
         padding = "valid"
     else:
         padding = "same"
@@ -73,10 +74,11 @@ def _padded_conv(
         groups=groups,
         use_bias=use_bias,
         name=name,
+        dtype=dtype,
     )(x)
 
 
-def apply_stem(x, filters: int, stem: str):
+def apply_stem(x, filters: int, stem: str, dtype=None):
     """The initial convolutional layer that feeds block 1 (X_1 in Eq. 4).
 
     Args:
@@ -84,37 +86,38 @@ def apply_stem(x, filters: int, stem: str):
         filters: channels of the stem conv.
         stem: ``"imagenet"`` (7×7/2 conv, BN, ReLU, 3×3/2 max-pool) or
             ``"cifar"`` (3×3/1 conv, BN, ReLU) for 32×32 inputs.
+        dtype: dtype policy of the layers (e.g. ``"mixed_float16"``).
     """
     if stem == "imagenet":
-        x = _padded_conv(x, filters, 7, 2, name="conv1", use_bias=True)
-        x = _batch_norm("bn1")(x)
-        x = keras.layers.ReLU(name="relu1")(x)
+        x = _padded_conv(x, filters, 7, 2, name="conv1", use_bias=True, dtype=dtype)
+        x = _batch_norm("bn1", dtype=dtype)(x)
+        x = keras.layers.ReLU(name="relu1", dtype=dtype)(x)
         # Zero padding equals torch's -inf padding here: inputs are post-ReLU.
-        x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
-        return keras.layers.MaxPooling2D(3, strides=2, name="pool1")(x)
+        x = keras.layers.ZeroPadding2D(1, name="pool1_pad", dtype=dtype)(x)
+        return keras.layers.MaxPooling2D(3, strides=2, name="pool1", dtype=dtype)(x)
     if stem == "cifar":
-        x = _padded_conv(x, filters, 3, 1, name="conv1", use_bias=True)
-        x = _batch_norm("bn1")(x)
-        return keras.layers.ReLU(name="relu1")(x)
+        x = _padded_conv(x, filters, 3, 1, name="conv1", use_bias=True, dtype=dtype)
+        x = _batch_norm("bn1", dtype=dtype)(x)
+        return keras.layers.ReLU(name="relu1", dtype=dtype)(x)
     raise ValueError(f"Unknown stem {stem!r}; expected 'imagenet' or 'cifar'.")
 
 
-def apply_factor_selection(x, hidden_filters: Sequence[int], num_factors: int, name: str):
+def apply_factor_selection(x, hidden_filters: Sequence[int], num_factors: int, name: str, dtype=None):
     """Factor Selection Module: S_n = σ(Ā_n) (Eq. 2).
 
     Global average pooling, then two FC/BN/ReLU layers and an FC/BN giving the
     pre-activation Ā_n, one value per factor module. FC on the pooled vector is
     the 1×1 conv of the reference implementation without the spatial dims.
     """
-    s = keras.layers.GlobalAveragePooling2D(name=f"{name}_fsm_pool")(x)
+    s = keras.layers.GlobalAveragePooling2D(name=f"{name}_fsm_pool", dtype=dtype)(x)
     for i, units in enumerate(hidden_filters, start=1):
-        s = keras.layers.Dense(units, name=f"{name}_fsm_fc{i}")(s)
-        s = _batch_norm(f"{name}_fsm_bn{i}")(s)
-        s = keras.layers.ReLU(name=f"{name}_fsm_relu{i}")(s)
+        s = keras.layers.Dense(units, name=f"{name}_fsm_fc{i}", dtype=dtype)(s)
+        s = _batch_norm(f"{name}_fsm_bn{i}", dtype=dtype)(s)
+        s = keras.layers.ReLU(name=f"{name}_fsm_relu{i}", dtype=dtype)(s)
     last = len(hidden_filters) + 1
-    s = keras.layers.Dense(num_factors, name=f"{name}_fsm_fc{last}")(s)
-    s = _batch_norm(f"{name}_fsm_bn{last}")(s)
-    return keras.layers.Activation("sigmoid", name=f"{name}_selection")(s)
+    s = keras.layers.Dense(num_factors, name=f"{name}_fsm_fc{last}", dtype=dtype)(s)
+    s = _batch_norm(f"{name}_fsm_bn{last}", dtype=dtype)(s)
+    return keras.layers.Activation("sigmoid", name=f"{name}_selection", dtype=dtype)(s)
 
 
 def apply_mlfn_block(
@@ -125,6 +128,7 @@ def apply_mlfn_block(
     fsm_filters: Sequence[int],
     block_type: str,
     name: str,
+    dtype=None,
 ):
     """One MLFN block B_n: Y_n = M_n ×₄ S_n + X_n (Eq. 4).
 
@@ -142,35 +146,35 @@ def apply_mlfn_block(
     groups = num_factors if spec["grouped"] else 1
     selection = None
     if spec["factor_selection"]:
-        selection = apply_factor_selection(x, fsm_filters, num_factors, name)
+        selection = apply_factor_selection(x, fsm_filters, num_factors, name, dtype=dtype)
 
-    y = keras.layers.Conv2D(width, 1, use_bias=False, name=f"{name}_fm_conv1")(x)
-    y = _batch_norm(f"{name}_fm_bn1")(y)
-    y = keras.layers.ReLU(name=f"{name}_fm_relu1")(y)
-    y = _padded_conv(y, width, 3, strides, name=f"{name}_fm_conv2", groups=groups)
-    y = _batch_norm(f"{name}_fm_bn2")(y)
-    y = keras.layers.ReLU(name=f"{name}_fm_relu2")(y)
+    y = keras.layers.Conv2D(width, 1, use_bias=False, name=f"{name}_fm_conv1", dtype=dtype)(x)
+    y = _batch_norm(f"{name}_fm_bn1", dtype=dtype)(y)
+    y = keras.layers.ReLU(name=f"{name}_fm_relu1", dtype=dtype)(y)
+    y = _padded_conv(y, width, 3, strides, name=f"{name}_fm_conv2", groups=groups, dtype=dtype)
+    y = _batch_norm(f"{name}_fm_bn2", dtype=dtype)(y)
+    y = keras.layers.ReLU(name=f"{name}_fm_relu2", dtype=dtype)(y)
     if selection is not None:
-        y = FactorSelectionGate(num_factors, name=f"{name}_gate")([y, selection])
-    y = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_fm_conv3")(y)
-    y = _batch_norm(f"{name}_fm_bn3")(y)
-    y = keras.layers.ReLU(name=f"{name}_fm_relu3")(y)
+        y = FactorSelectionGate(num_factors, name=f"{name}_gate", dtype=dtype)([y, selection])
+    y = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_fm_conv3", dtype=dtype)(y)
+    y = _batch_norm(f"{name}_fm_bn3", dtype=dtype)(y)
+    y = keras.layers.ReLU(name=f"{name}_fm_relu3", dtype=dtype)(y)
 
     shortcut = x
     if x.shape[-1] != filters or strides > 1:
         shortcut = keras.layers.Conv2D(
-            filters, 1, strides=strides, use_bias=False, name=f"{name}_downsample_conv"
+            filters, 1, strides=strides, use_bias=False, name=f"{name}_downsample_conv", dtype=dtype
         )(x)
-        shortcut = _batch_norm(f"{name}_downsample_bn")(shortcut)
-    y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
-    return keras.layers.ReLU(name=f"{name}_out")(y), selection
+        shortcut = _batch_norm(f"{name}_downsample_bn", dtype=dtype)(shortcut)
+    y = keras.layers.Add(name=f"{name}_add", dtype=dtype)([shortcut, y])
+    return keras.layers.ReLU(name=f"{name}_out", dtype=dtype)(y), selection
 
 
-def apply_projection(x, units: int, name: str):
+def apply_projection(x, units: int, name: str, dtype=None):
     """T(·, d) of Eq. 6: FC (bias-free), BN, ReLU."""
-    x = keras.layers.Dense(units, use_bias=False, name=name)(x)
-    x = _batch_norm(f"{name}_bn")(x)
-    return keras.layers.ReLU(name=f"{name}_relu")(x)
+    x = keras.layers.Dense(units, use_bias=False, name=name, dtype=dtype)(x)
+    x = _batch_norm(f"{name}_bn", dtype=dtype)(x)
+    return keras.layers.ReLU(name=f"{name}_relu", dtype=dtype)(x)
 
 
 @keras.saving.register_keras_serializable(package="mlfn_keras")
@@ -202,7 +206,11 @@ class MLFN(keras.Model):
         stem_filters: channels of the stem conv.
         image_shape: ``(H, W, 3)`` input size.
         preset: name of the preset this model was built from, if any.
-        **kwargs: `keras.Model` arguments (``name``, ``trainable``, ``dtype``).
+        dtype: dtype policy of every layer, e.g. ``"mixed_float16"`` or
+            ``"bfloat16"``; default the global policy (float32). Passing it
+            here, not through a global policy switch, keeps one process free
+            to hold models of different precisions.
+        **kwargs: `keras.Model` arguments (``name``, ``trainable``).
 
     Example:
         >>> model = MLFN.from_preset("mlfn_tiny")
@@ -225,6 +233,7 @@ class MLFN(keras.Model):
         stem_filters: int = 64,
         image_shape: Sequence[int] = (256, 128, 3),
         preset: str | None = None,
+        dtype: str | keras.DTypePolicy | None = None,
         **kwargs,
     ):
         if block_type not in BLOCK_TYPES:
@@ -251,8 +260,9 @@ class MLFN(keras.Model):
             mean=list(preprocessing.IMAGENET_MEAN),
             variance=[s * s for s in preprocessing.IMAGENET_STD],
             name="normalize",
+            dtype=dtype,
         )(images)
-        x = apply_stem(x, stem_filters, stem)
+        x = apply_stem(x, stem_filters, stem, dtype=dtype)
         selections = []
         n = 0
         for filters, blocks, strides, fsm_filters in zip(
@@ -268,24 +278,29 @@ class MLFN(keras.Model):
                     fsm_filters=fsm_filters,
                     block_type=block_type,
                     name=f"block{n}",
+                    dtype=dtype,
                 )
                 if s is not None:
                     selections.append(s)
 
-        pooled = keras.layers.GlobalAveragePooling2D(name="global_avgpool")(x)
-        phi_y = apply_projection(pooled, embedding_dim, name="fc_x")
+        pooled = keras.layers.GlobalAveragePooling2D(name="global_avgpool", dtype=dtype)(x)
+        phi_y = apply_projection(pooled, embedding_dim, name="fc_x", dtype=dtype)
         outputs = {}
         if factor_selection:
-            signature = keras.layers.Concatenate(name="factor_signature")(selections)
+            signature = keras.layers.Concatenate(name="factor_signature", dtype=dtype)(selections)
             outputs["factor_signature"] = signature
         if fusion:
-            phi_s = apply_projection(signature, embedding_dim, name="fc_s")
-            outputs["embedding"] = keras.layers.Average(name="embedding")([phi_y, phi_s])
+            phi_s = apply_projection(signature, embedding_dim, name="fc_s", dtype=dtype)
+            outputs["embedding"] = keras.layers.Average(name="embedding", dtype=dtype)([phi_y, phi_s])
         else:
             outputs["embedding"] = phi_y
         for i, s in enumerate(selections, start=1):
             outputs[f"selection_{i}"] = s
         super().__init__(inputs=images, outputs=outputs, **kwargs)
+        if dtype is not None:
+            # Functional models drop `dtype`; record it so that `compile`
+            # scales the loss under mixed_float16 and get_config keeps it.
+            self.dtype_policy = keras.dtype_policies.get(dtype)
 
         # === Config ===
         self.stage_filters = [int(v) for v in stage_filters]
@@ -331,10 +346,14 @@ class MLFN(keras.Model):
             "stem_filters": self.stem_filters,
             "image_shape": list(self.image_shape),
             "preset": self.preset,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "MLFN":
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)
 
     @classmethod

@@ -27,17 +27,21 @@ class MLFNClassifier(keras.Model):
         backbone: an `mlfn_keras.MLFN`.
         num_classes: number of training identities.
         bnneck: insert a BatchNorm before the classifier.
-        **kwargs: `keras.Model` arguments.
+        **kwargs: `keras.Model` arguments; ``dtype`` defaults to the
+            backbone's policy (so ``compile`` scales the loss under
+            ``mixed_float16``).
     """
 
     def __init__(self, backbone: MLFN, num_classes: int, bnneck: bool = False, **kwargs):
+        dtype = kwargs.pop("dtype", None) or backbone.dtype_policy
         images = keras.Input(shape=backbone.image_shape, name="images")
         features = backbone(images)
         embedding = features["embedding"]
         x = embedding
         if bnneck:
             x = keras.layers.BatchNormalization(
-                epsilon=BN_EPSILON, momentum=BN_MOMENTUM, center=False, name="bnneck"
+                epsilon=BN_EPSILON, momentum=BN_MOMENTUM, center=False, name="bnneck",
+                dtype=backbone.dtype_policy,
             )(x)
         # float32 logits keep the softmax stable under mixed precision.
         logits = keras.layers.Dense(
@@ -45,6 +49,7 @@ class MLFNClassifier(keras.Model):
         )(x)
         outputs = {"logits": logits, "embedding": embedding}
         super().__init__(inputs=images, outputs=outputs, **kwargs)
+        self.dtype_policy = keras.dtype_policies.get(dtype)
         self.backbone = backbone
         self.num_classes = int(num_classes)
         self.bnneck = bool(bnneck)
@@ -56,10 +61,13 @@ class MLFNClassifier(keras.Model):
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "num_classes": self.num_classes,
             "bnneck": self.bnneck,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "MLFNClassifier":
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)

@@ -48,36 +48,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "stem_filters": 64,
         "image_shape": (256, 128, 3),
     },
-    "mlfn_no_fusion": {
-        **_RESNEXT50_STAGES,
-        "block_type": "mlfn",
-        "num_factors": 32,
-        "fusion": False,
-        "embedding_dim": 1024,
-        "stem": "imagenet",
-        "stem_filters": 64,
-        "image_shape": (256, 128, 3),
-    },
-    "resnext50": {
-        **_RESNEXT50_STAGES,
-        "block_type": "resnext",
-        "num_factors": 32,
-        "fusion": False,
-        "embedding_dim": 1024,
-        "stem": "imagenet",
-        "stem_filters": 64,
-        "image_shape": (256, 128, 3),
-    },
-    "resnet50": {
-        **_RESNEXT50_STAGES,
-        "block_type": "resnet",
-        "num_factors": 1,
-        "fusion": False,
-        "embedding_dim": 1024,
-        "stem": "imagenet",
-        "stem_filters": 64,
-        "image_shape": (256, 128, 3),
-    },
     "mlfn_cifar": {
         # Sec. 4.1: "The number of blocks is reduced to 9 which results in
         # K = 288". A CIFAR stem (3x3/1, no pooling) keeps 32x32 inputs
@@ -123,23 +93,37 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def table6_variants(base: str) -> dict[str, dict[str, Any]]:
+#: What each ablation of Table 6 changes in an MLFN preset.
+TABLE6_ABLATIONS: dict[str, dict[str, Any]] = {
+    # Factor selection kept, Ŝ dropped from R (Eq. 6).
+    "no_fusion": {"fusion": False},
+    # No FSMs: all factors always on.
+    "resnext": {"block_type": "resnext", "fusion": False},
+    # One holistic bottleneck instead of the factor modules.
+    "resnet": {"block_type": "resnet", "num_factors": 1, "fusion": False},
+}
+
+#: The paper's names of the full-size model's ablations (torchreid's too).
+_PAPER_NAMES = {"no_fusion": "mlfn_no_fusion", "resnext": "resnext50", "resnet": "resnet50"}
+
+
+def table6_variants(base: str, names: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """The ablations of Table 6 derived from an MLFN preset, as ``mlfn`` → the rest.
 
-    ``<base>_no_fusion`` keeps factor selection but drops Ŝ from R (Eq. 6),
-    ``<base>_resnext`` removes the FSMs (all factors always on) and
-    ``<base>_resnet`` replaces the factor modules by one holistic bottleneck.
+    Args:
+        base: An MLFN preset.
+        names: Preset name per ablation (keys of :data:`TABLE6_ABLATIONS`);
+            default ``<base>_no_fusion``, ``<base>_resnext``, ``<base>_resnet``.
+
+    Returns:
+        ``{name: keyword arguments}`` of the three ablations.
     """
-    config = PRESETS[base]
-    return {
-        f"{base}_no_fusion": {**config, "fusion": False},
-        f"{base}_resnext": {**config, "block_type": "resnext", "fusion": False},
-        f"{base}_resnet": {**config, "block_type": "resnet", "num_factors": 1, "fusion": False},
-    }
+    names = names or {key: f"{base}_{key}" for key in TABLE6_ABLATIONS}
+    return {names[key]: {**PRESETS[base], **change} for key, change in TABLE6_ABLATIONS.items()}
 
 
-for _base in ("mlfn_small", "mlfn_tiny"):
-    PRESETS.update(table6_variants(_base))
+for _base, _names in (("mlfn", _PAPER_NAMES), ("mlfn_small", None), ("mlfn_tiny", None)):
+    PRESETS.update(table6_variants(_base, _names))
 
 
 def get_preset(name: str) -> dict[str, Any]:

@@ -193,7 +193,7 @@ class SavedModelEmbedder(Embedder):
     def __init__(self, path, num_threads=None, batch_size=32):
         import tensorflow as tf
 
-        from mlfn_keras.export.saved_model import read_saved_model_metadata
+        from mlfn_keras.export.formats import read_saved_model_metadata
 
         _configure_tf_threads(num_threads)
         super().__init__(read_saved_model_metadata(path), batch_size)
@@ -232,7 +232,7 @@ class OnnxEmbedder(Embedder):
     def __init__(self, path, providers=None, num_threads=None, batch_size=32):
         import onnxruntime as ort
 
-        from mlfn_keras.export.onnx import read_onnx_metadata
+        from mlfn_keras.export.formats import read_onnx_metadata
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -263,7 +263,7 @@ class TFLiteEmbedder(Embedder):
     def __init__(self, path, num_threads=None, batch_size=32):
         from ai_edge_litert.interpreter import Interpreter
 
-        from mlfn_keras.export.tflite import read_tflite_metadata
+        from mlfn_keras.export.formats import read_tflite_metadata
 
         super().__init__(read_tflite_metadata(path), batch_size)
         # The default op resolver applies the XNNPACK delegate on CPU.
@@ -280,18 +280,12 @@ class TensorRTEmbedder(Embedder):
     backend = "tensorrt"
 
     def __init__(self, path, batch_size=32, **_):
-        from mlfn_keras.export.metadata import read_sidecar
-        from mlfn_keras.export.tensorrt import require_tensorrt
+        from mlfn_keras.export.formats import read_engine_metadata, require_tensorrt
 
         trt = require_tensorrt()
         import torch
 
-        metadata = read_sidecar(path)
-        if metadata is None:
-            raise ValueError(
-                f"No metadata next to the engine {path}: expected {path}.json, written "
-                "by export/to_tensorrt.py."
-            )
+        metadata = read_engine_metadata(path)
         logger = trt.Logger(trt.Logger.WARNING)
         with open(path, "rb") as handle:
             self.engine = trt.Runtime(logger).deserialize_cuda_engine(handle.read())

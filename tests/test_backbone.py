@@ -3,6 +3,7 @@ import pytest
 import keras
 
 from mlfn_keras import MLFN, MLFNClassifier, PRESETS
+from harness import run_model_test
 from mlfn_keras.layers import FactorSelectionGate, GroupedConv2D
 
 
@@ -66,36 +67,31 @@ class TestOutputs:
 
 
 class TestSerialization:
-    def test_config_round_trip(self, tiny):
-        restored = MLFN.from_config(tiny.get_config())
-        assert restored.get_config() == tiny.get_config()
-        restored.set_weights(tiny.get_weights())
-        x = _images(tiny)
-        np.testing.assert_allclose(
-            restored.predict(x, verbose=0)["embedding"], tiny.predict(x, verbose=0)["embedding"], rtol=1e-5
-        )
+    """Through the shared harness: config JSON round trip, .keras save/load, tf.data, mixed_float16."""
 
-    def test_keras_save_load(self, tiny, tmp_path):
-        path = str(tmp_path / "tiny.keras")
-        tiny.save(path)
-        restored = keras.models.load_model(path)
-        assert isinstance(restored, MLFN) and restored.preset == "mlfn_tiny"
-        x = _images(tiny)
-        a, b = tiny.predict(x, verbose=0), restored.predict(x, verbose=0)
-        for key in a:
-            np.testing.assert_allclose(b[key], a[key], rtol=1e-5, atol=1e-6)
+    @pytest.mark.parametrize("preset", ["mlfn_tiny", "mlfn_tiny_resnet"])
+    def test_backbone_harness(self, preset, tmp_path):
+        keras.utils.set_random_seed(0)
+        images = np.random.default_rng(0).uniform(0, 255, (4, 64, 32, 3)).astype("float32")
+        model = run_model_test(lambda dtype=None: MLFN.from_preset(preset, dtype=dtype), images, tmp_path,
+                               expected_output_shape={"embedding": (4, 32)}, atol=1e-5)
+        assert model.preset == preset
 
-    def test_classifier_save_load(self, tiny, tmp_path):
-        clf = MLFNClassifier(tiny, num_classes=7, bnneck=True)
-        path = str(tmp_path / "clf.keras")
-        clf.save(path)
-        restored = keras.models.load_model(path)
-        assert isinstance(restored, MLFNClassifier) and restored.num_classes == 7 and restored.bnneck
-        x = _images(tiny)
-        a, b = clf.predict(x, verbose=0), restored.predict(x, verbose=0)
-        assert a["logits"].shape == (2, 7)
-        np.testing.assert_allclose(b["logits"], a["logits"], rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(b["embedding"], a["embedding"], rtol=1e-5, atol=1e-6)
+    def test_classifier_harness(self, tmp_path):
+        keras.utils.set_random_seed(0)
+        images = np.random.default_rng(1).uniform(0, 255, (4, 64, 32, 3)).astype("float32")
+
+        def build(dtype=None):
+            return MLFNClassifier(MLFN.from_preset("mlfn_tiny", dtype=dtype), num_classes=7, bnneck=True)
+
+        model = run_model_test(build, images, tmp_path, expected_output_shape={"logits": (4, 7), "embedding": (4, 32)},
+                               atol=1e-5, float32_layers=("classifier",))
+        assert model.num_classes == 7 and model.bnneck
+
+    def test_mixed_precision_keeps_float32_logits(self):
+        clf = MLFNClassifier(MLFN.from_preset("mlfn_tiny", dtype="mixed_float16"), num_classes=3)
+        assert clf.get_layer("classifier").compute_dtype == "float32"
+        assert keras.config.dtype_policy().name == "float32"  # no global switch
 
     def test_classifier_shares_backbone_weights(self, tiny):
         clf = MLFNClassifier(tiny, num_classes=5)

@@ -3,6 +3,7 @@ import pytest
 import tensorflow as tf
 import keras
 
+from harness import run_layer_test
 from mlfn_keras.layers import FactorSelectionGate, GroupedConv2D
 
 
@@ -44,23 +45,13 @@ class TestFactorSelectionGate:
         with pytest.raises(ValueError, match="selection vector of size"):
             FactorSelectionGate(4).build([(None, 5, 3, 12), (None, 3)])
 
-    def test_config_round_trip(self):
-        layer = FactorSelectionGate(8, name="gate")
-        restored = FactorSelectionGate.from_config(layer.get_config())
-        assert restored.num_factors == 8
-        assert restored.name == "gate"
-        assert restored.get_config() == layer.get_config()
-
-    def test_keras_save_load(self, tmp_path):
-        x = keras.Input((4, 4, 8))
-        s = keras.layers.Dense(2, activation="sigmoid")(keras.layers.GlobalAveragePooling2D()(x))
-        y = FactorSelectionGate(2)([x, s])
-        model = keras.Model(x, y)
-        data = np.random.default_rng(1).normal(size=(3, 4, 4, 8)).astype("float32")
-        path = str(tmp_path / "gate.keras")
-        model.save(path)
-        restored = keras.models.load_model(path)
-        np.testing.assert_allclose(restored.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-6)
+    def test_harness(self, tmp_path):
+        """Config JSON round trip, .keras save/load, predict on tf.data, mixed_float16."""
+        rng = np.random.default_rng(1)
+        features = rng.normal(size=(4, 4, 4, 8)).astype("float32")
+        selection = rng.uniform(size=(4, 2)).astype("float32")
+        run_layer_test(FactorSelectionGate, {"num_factors": 2, "name": "gate"}, [features, selection], tmp_path,
+                       expected_output_shape=(4, 4, 4, 8), expected_num_weights=0)
 
 
 class TestGroupedConv2D:
@@ -131,18 +122,10 @@ class TestGroupedConv2D:
         # true, GroupedConv2D can be retired.
         assert op_types(ref) & {"StatefulPartitionedCall", "PartitionedCall"}
 
-    def test_config_round_trip(self):
-        _, ours = self._pair()
-        restored = GroupedConv2D.from_config(ours.get_config())
-        assert restored.get_config() == ours.get_config()
-        assert restored.groups == 4
-
-    def test_keras_save_load(self, tmp_path):
-        x = keras.Input((6, 6, 8))
-        model = keras.Model(x, GroupedConv2D(8, 3, groups=4, padding="same")(x))
-        data = np.random.default_rng(2).normal(size=(2, 6, 6, 8)).astype("float32")
-        path = str(tmp_path / "grouped.keras")
-        model.save(path)
-        restored = keras.models.load_model(path)
-        assert isinstance(restored.layers[-1], GroupedConv2D)
-        np.testing.assert_allclose(restored.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-6)
+    def test_harness(self, tmp_path):
+        """Config JSON round trip, .keras save/load, predict on tf.data, mixed_float16."""
+        data = np.random.default_rng(2).normal(size=(4, 6, 6, 8)).astype("float32")
+        model = run_layer_test(GroupedConv2D, {"filters": 8, "kernel_size": 3, "groups": 4, "padding": "same"},
+                               data, tmp_path, expected_output_shape=(4, 6, 6, 8), expected_num_weights=1,
+                               atol=1e-5)
+        assert isinstance(model.layers[-1], GroupedConv2D) and model.layers[-1].groups == 4

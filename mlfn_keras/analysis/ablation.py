@@ -121,17 +121,18 @@ def run_ablation(
 
     from mlfn_keras.evaluation.evaluator import evaluate_features, extract_split_features
     from mlfn_keras.evaluation.protocols import PROTOCOLS
-    from mlfn_keras.evaluation.splits import DATASETS, load_eval_split
+    from mlfn_keras.data.registry import get_dataset
+    from mlfn_keras.evaluation.splits import load_eval_split
     from mlfn_keras.training import TrainConfig, train
 
     split = load_eval_split(dataset, root)
-    synthetic = _synthetic_options(Path(split.root)) if dataset == "synthetic" else {}
+    synthetic = _synthetic_options(Path(split.root)) if get_dataset(dataset).generated else {}
     rows: dict[str, dict[str, dict[str, float]]] = {}
     for label, preset in variants.items():
         # `synthetic` repeats the folder's generation settings so that training
         # reuses it rather than generating another one at the preset's size.
         result = train(TrainConfig(
-            dataset=DATASETS[dataset], data_root=split.root, preset=preset,
+            dataset=get_dataset(dataset).name, data_root=split.root, preset=preset,
             output=str(Path(output) / preset), steps=steps, minutes=minutes,
             batch_size=batch_size, learning_rate=learning_rate,
             init_weights=init_weights, seed=seed,
@@ -165,7 +166,7 @@ _EPILOG = """examples:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point (see the module docstring)."""
-    from mlfn_keras.evaluation.cli import DATASET_TITLES
+    from mlfn_keras.data.registry import dataset_title
     from mlfn_keras.evaluation.protocols import PROTOCOLS
     from mlfn_keras.evaluation.report import format_table, write_json
     from mlfn_keras.evaluation.splits import DATASETS
@@ -207,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"ablation: error: {err}", file=sys.stderr)
         return 2
-    title = DATASET_TITLES[args.dataset]
+    title = dataset_title(args.dataset)
     runs = {label: r.pop("_run") for label, r in rows.items()}
     table = {f"{label} ({runs[label]['preset']})": {f"{title} {k}": v for k, v in r.items()}
              for label, r in rows.items()}

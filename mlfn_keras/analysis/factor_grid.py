@@ -135,7 +135,7 @@ _EPILOG = """examples:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point (see the module docstring)."""
-    from mlfn_keras.evaluation.cli import load_model
+    from mlfn_keras.evaluation.models import load_model
     from mlfn_keras.evaluation.features import extract_features
     from mlfn_keras.evaluation.splits import DATASETS, load_eval_split
 

@@ -249,7 +249,8 @@ _EPILOG = """examples:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point (see the module docstring)."""
-    from mlfn_keras.evaluation.cli import DATASET_TITLES, load_model
+    from mlfn_keras.data.registry import dataset_title
+    from mlfn_keras.evaluation.models import load_model
     from mlfn_keras.evaluation.protocols import PROTOCOLS
     from mlfn_keras.evaluation.report import format_table, write_json
     from mlfn_keras.evaluation.splits import DATASETS, load_eval_split
@@ -284,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     labels = [PROTOCOLS[p].label for p in args.protocol]
     print(format_table(
         rows, groups=labels, metrics=("R1", "R5", "mAP"),
-        title=f"{DATASET_TITLES[args.dataset]} re-id performance (%) with Ŝ (FS) only "
+        title=f"{dataset_title(args.dataset)} re-id performance (%) with Ŝ (FS) only "
         f"(cf. paper Table 7); R shown for reference. SVM: {int(svm['pairs'])} pairs, "
         f"train pair accuracy {svm['train_pair_accuracy']:.1f}%.",
     ))

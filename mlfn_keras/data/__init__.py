@@ -13,14 +13,27 @@ from mlfn_keras.data.dataset import DatasetNotFoundError, ImageRecord, ReidDatas
 from mlfn_keras.data.dukemtmc import load_dukemtmc_reid
 from mlfn_keras.data.market1501 import load_market1501, read_market_layout
 from mlfn_keras.data.msmt17 import load_msmt17
-from mlfn_keras.data.registry import DATASETS, load_dataset, synthetic_dataset
+from mlfn_keras.data.registry import (
+    DATASETS,
+    DatasetSpec,
+    dataset_names,
+    dataset_title,
+    get_dataset,
+    load_dataset,
+    register_dataset,
+    synthetic_dataset,
+)
 
 __all__ = [
     "DATASETS",
     "Cifar100",
+    "DatasetSpec",
     "DatasetNotFoundError",
     "ImageRecord",
     "ReidDataset",
+    "dataset_names",
+    "dataset_title",
+    "get_dataset",
     "load_cifar100",
     "load_cuhk03",
     "load_dataset",
@@ -28,5 +41,6 @@ __all__ = [
     "load_market1501",
     "load_msmt17",
     "read_market_layout",
+    "register_dataset",
     "synthetic_dataset",
 ]

@@ -25,7 +25,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,16 +32,10 @@ from typing import Any
 
 from mlfn_keras.evaluation.distance import METRICS
 from mlfn_keras.evaluation.protocols import PROTOCOLS
+from mlfn_keras.data.registry import dataset_title
+from mlfn_keras.errors import cli_entry
+from mlfn_keras.evaluation.models import load_model
 from mlfn_keras.evaluation.splits import DATASETS
-
-DATASET_TITLES = {
-    "market1501": "Market-1501",
-    "synthetic": "Synthetic",
-    "dukemtmcreid": "DukeMTMC-reID",
-    "cuhk03_labeled": "CUHK03 Labelled",
-    "cuhk03_detected": "CUHK03 Detected",
-    "msmt17": "MSMT17",
-}
 
 _EPILOG = """examples:
   python -m mlfn_keras.data.synthetic --out /tmp/synth --identities 200 --multi-query 2
@@ -86,42 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_model(model_path: str | None, preset: str | None) -> tuple[Any, str | None]:
-    """Loads a ``.keras`` model (or a runtime file), or builds a preset.
-
-    Returns:
-        ``(model, preset_name_or_None)``.
-
-    Raises:
-        FileNotFoundError: If ``model_path`` does not exist.
-    """
-    import mlfn_keras
-
-    if preset is not None:
-        model = mlfn_keras.MLFN.from_preset(preset)
-        return model, preset
-    path = Path(model_path)
-    if not path.exists():
-        raise FileNotFoundError(f"Model file {path} does not exist.")
-    if path.suffix == ".keras":
-        import keras
-
-        model = keras.models.load_model(path, compile=False)
-    else:
-        try:
-            from mlfn_keras.runtime import load_embedder
-        except ImportError as err:
-            raise ValueError(
-                f"{path} is not a .keras file and mlfn_keras.runtime is not "
-                "available to load other formats."
-            ) from err
-        model = load_embedder(str(path))
-    found = getattr(model, "preset", None)
-    if found is None and getattr(model, "backbone", None) is not None:
-        found = getattr(model.backbone, "preset", None)
-    return model, found
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Runs an evaluation from parsed arguments; returns the JSON record."""
     from mlfn_keras.evaluation.evaluator import evaluate_features, extract_split_features
@@ -138,7 +95,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model, split, flip=args.flip, multi_query=need_mq,
         batch_size=args.batch_size, progress=not args.no_progress,
     )
-    title = DATASET_TITLES[args.dataset]
+    title = dataset_title(args.dataset)
     results, table, per_protocol = {}, {}, {}
     for protocol in args.protocol:
         result = evaluate_features(
@@ -192,14 +149,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return record
 
 
+@cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mlfn-eval`` / ``python -m mlfn_keras.evaluation``."""
-    args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"mlfn-eval: error: {err}", file=sys.stderr)
-        return 2
+    run(build_parser().parse_args(argv))
     return 0
 
 

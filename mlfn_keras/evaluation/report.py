@@ -126,13 +126,13 @@ def _json_default(obj: Any):
 
 def merge_records(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
     """Rows ``{name: {"<dataset> <protocol label>": metrics}}`` from mlfn-eval records."""
-    from mlfn_keras.evaluation.cli import DATASET_TITLES
+    from mlfn_keras.data.registry import dataset_title
     from mlfn_keras.evaluation.protocols import PROTOCOLS
 
     rows: dict[str, dict[str, dict[str, float]]] = {}
     for rec in records:
         name = rec.get("name") or rec.get("preset") or str(rec.get("model"))
-        title = DATASET_TITLES.get(rec.get("dataset"), str(rec.get("dataset")))
+        title = dataset_title(rec.get("dataset"))
         for protocol, metrics in rec.get("metrics", {}).items():
             label = PROTOCOLS[protocol].label if protocol in PROTOCOLS else protocol
             rows.setdefault(name, {})[f"{title} {label}"] = metrics

@@ -23,17 +23,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from mlfn_keras.data.registry import dataset_names, get_dataset
+
 Record = tuple[str, int, int]
 
-#: Evaluation data set names -> names of `mlfn_keras.data.load_dataset`.
-DATASETS: dict[str, str] = {
-    "market1501": "market1501",
-    "synthetic": "synthetic",
-    "dukemtmcreid": "dukemtmcreid",
-    "cuhk03_labeled": "cuhk03_labeled",
-    "cuhk03_detected": "cuhk03",
-    "msmt17": "msmt17",
-}
+#: Names ``load_eval_split`` accepts: every data set of the one registry
+#: (`mlfn_keras.data.registry`), aliases included.
+DATASETS: tuple[str, ...] = dataset_names()
 
 
 @dataclasses.dataclass
@@ -66,7 +62,7 @@ def load_eval_split(dataset: str, root: str | Path) -> EvalSplit:
     """Reads the records of a named data set.
 
     Args:
-        dataset: One of `DATASETS`.
+        dataset: A name of the data set registry (`DATASETS`).
         root: Folder (or archive) of the data set; for ``synthetic`` a folder
             written by ``python -m mlfn_keras.data.synthetic``.
 
@@ -74,21 +70,18 @@ def load_eval_split(dataset: str, root: str | Path) -> EvalSplit:
         An `EvalSplit`.
 
     Raises:
-        ValueError: On an unknown data set name.
+        UnknownDatasetError: On an unknown data set name (a ``ValueError``).
         FileNotFoundError: If the data set is missing or malformed (the
             readers' errors name the path and what was expected).
     """
-    if dataset not in DATASETS:
-        raise ValueError(f"Unknown dataset {dataset!r}; expected one of {tuple(DATASETS)}.")
-    from mlfn_keras.data import load_dataset
-
+    spec = get_dataset(dataset)
     root = Path(root).expanduser()
-    if dataset == "synthetic" and not (root / "meta.json").exists():
+    if spec.generated and not (root / "meta.json").exists():
         raise FileNotFoundError(
             f"{root} is not a generated data set (no meta.json); create one with "
             f"`python -m mlfn_keras.data.synthetic --out {root}`."
         )
-    ds = load_dataset(DATASETS[dataset], root)
+    ds = spec.loader(root)
     return EvalSplit(
         query=_records(ds.query),
         gallery=_records(ds.gallery),

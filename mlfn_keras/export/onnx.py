@@ -20,40 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from mlfn_keras.export.metadata import METADATA_KEY, ExportMetadata
+from mlfn_keras.export.formats import read_onnx_metadata  # noqa: F401  (re-exported)
+from mlfn_keras.export.metadata import METADATA_KEY, ExportMetadata  # noqa: F401  (METADATA_KEY re-exported)
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
 
 MIN_OPSET = 17
 DEFAULT_OPSET = 17
-
-
-def read_onnx_metadata(path_or_model) -> ExportMetadata:
-    """Reads the ``mlfn_keras`` entry of an ONNX file's ``metadata_props``.
-
-    Accepts a path (read with onnxruntime: no ``onnx`` package needed on an
-    edge box), an ``onnxruntime.InferenceSession`` or an ``onnx.ModelProto``.
-
-    Raises:
-        ValueError: if the file carries no mlfn_keras metadata.
-    """
-    if hasattr(path_or_model, "get_modelmeta"):
-        props = path_or_model.get_modelmeta().custom_metadata_map
-    elif isinstance(path_or_model, (str, Path)):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        props = ort.InferenceSession(
-            str(path_or_model), options, providers=["CPUExecutionProvider"]
-        ).get_modelmeta().custom_metadata_map
-    else:
-        props = {p.key: p.value for p in path_or_model.metadata_props}
-    if METADATA_KEY not in props:
-        raise ValueError(
-            f"No '{METADATA_KEY}' entry in the ONNX metadata_props of {path_or_model!s:.200}; "
-            f"expected a file written by export/to_onnx.py (found keys {sorted(props)})."
-        )
-    return ExportMetadata.from_json(props[METADATA_KEY])
 
 
 def graph_stats(model) -> dict[str, Any]:

@@ -14,23 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mlfn_keras.export.formats import read_saved_model_metadata  # noqa: F401  (re-exported)
 from mlfn_keras.export.metadata import SAVED_MODEL_ASSET, ExportMetadata, sha256_file
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
-
-
-def read_saved_model_metadata(path: str | Path) -> ExportMetadata:
-    """Reads the metadata asset of a SavedModel written by `export_saved_model`.
-
-    Raises:
-        ValueError: if the directory has no mlfn_keras metadata asset.
-    """
-    asset = Path(path) / "assets" / SAVED_MODEL_ASSET
-    if not asset.exists():
-        raise ValueError(
-            f"No {SAVED_MODEL_ASSET} in {Path(path) / 'assets'}; expected a SavedModel "
-            "written by export/to_saved_model.py."
-        )
-    return ExportMetadata.from_json(asset.read_text())
 
 
 def save_serving_model(model, metadata: ExportMetadata, out_dir: str | Path) -> Path:

@@ -53,8 +53,10 @@ def load_export_source(
     """
     import keras
 
-    import mlfn_keras  # registers the custom layers for load_model
+    import mlfn_keras
     from mlfn_keras.backbone import MLFN
+
+    mlfn_keras.register_keras_objects()  # for load_model
 
     if (model_path is None) == (preset is None):
         raise ValueError(

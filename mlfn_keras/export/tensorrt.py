@@ -17,45 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mlfn_keras.export.formats import TensorRTUnavailableError, require_tensorrt  # noqa: F401  (re-exported)
 from mlfn_keras.export.metadata import write_sidecar
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
 
 PRECISIONS = ("fp32", "fp16", "int8")
-
-
-class TensorRTUnavailableError(RuntimeError):
-    """TensorRT cannot run here (no GPU, or ``tensorrt``/CUDA torch missing)."""
-
-
-def require_tensorrt():
-    """Returns the ``tensorrt`` module, or raises saying what is missing.
-
-    Raises:
-        TensorRTUnavailableError: without ``tensorrt``, torch with CUDA, or a GPU.
-    """
-    try:
-        import tensorrt as trt
-    except ImportError as error:
-        raise TensorRTUnavailableError(
-            "TensorRT export needs the 'tensorrt' Python package (pip install tensorrt, "
-            "on a Linux machine with an NVIDIA GPU and driver); it is not installed here "
-            f"({error}). Export ONNX instead and build the engine on the target with "
-            "trtexec --onnx=model.onnx, or use onnxruntime's TensorRT provider."
-        ) from error
-    try:
-        import torch
-    except ImportError as error:
-        raise TensorRTUnavailableError(
-            "TensorRT export and runtime use torch (CUDA build) for device buffers; "
-            f"torch is not installed ({error})."
-        ) from error
-    if not torch.cuda.is_available():
-        raise TensorRTUnavailableError(
-            "TensorRT needs a CUDA GPU, and torch sees none here "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}). "
-            "Build the engine on the machine that will run it."
-        )
-    return trt
 
 
 def _calibrator(trt, images: np.ndarray, cache_path: Path, batch_size: int = 8):
@@ -122,7 +88,7 @@ def build_engine(
         raise ValueError("TensorRT int8 needs at least 8 calibration crops; received "
                          f"{0 if calibration_images is None else len(calibration_images)}.")
     trt = require_tensorrt()
-    from mlfn_keras.export.onnx import read_onnx_metadata
+    from mlfn_keras.export.formats import read_onnx_metadata
 
     metadata = read_onnx_metadata(onnx_path)
     height, width, channels = metadata.image_shape

@@ -22,47 +22,15 @@ Precisions:
 
 from __future__ import annotations
 
-import mmap
 from pathlib import Path
 
 import numpy as np
 
+from mlfn_keras.export.formats import read_tflite_metadata  # noqa: F401  (re-exported)
 from mlfn_keras.export.metadata import METADATA_KEY, ExportMetadata
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
 
 PRECISIONS = ("fp32", "fp16", "dynamic_int8", "int8")
-
-
-def read_tflite_metadata(path: str | Path) -> ExportMetadata:
-    """Reads the ``mlfn_keras`` metadata entry of a ``.tflite`` flatbuffer.
-
-    Uses the flatbuffer schema shipped with ai-edge-litert, so it works on a
-    box without TensorFlow.
-
-    Raises:
-        ValueError: if the file carries no mlfn_keras metadata.
-    """
-    from ai_edge_litert import schema_py_generated as schema
-
-    names, payload = [], None
-    # mmap: only the few bytes of the metadata are read, not the weights.
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        model = schema.Model.GetRootAs(buf, 0)
-        for i in range(model.MetadataLength()):
-            entry = model.Metadata(i)
-            names.append(entry.Name().decode("utf-8"))
-            if names[-1] == METADATA_KEY:
-                buffer = model.Buffers(entry.Buffer())
-                payload = bytes(buffer.DataAsNumpy())
-                break
-        # Views into the mmap must be gone before it closes.
-        model = entry = buffer = None
-    if payload is not None:
-        return ExportMetadata.from_json(payload)
-    raise ValueError(
-        f"No '{METADATA_KEY}' metadata in {path} (found {names}); expected a file "
-        "written by export/to_tflite.py."
-    )
 
 
 def _aligned_builder_class():

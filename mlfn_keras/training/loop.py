@@ -117,8 +117,6 @@ def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = (
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
 
     steps_per_epoch = max(1, min(config.checkpoint_every, config.steps))
     epochs = math.ceil(config.steps / steps_per_epoch)
@@ -142,7 +140,10 @@ def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = (
     dataset = dataset.map(to_targets)
 
     with strategy.scope():
-        backbone = mlfn_keras.MLFN.from_preset(config.preset)
+        # The policy goes to the model, not to a process-wide switch: a later
+        # model built in this process (an evaluation, a test) stays float32.
+        dtype = "mixed_float16" if config.mixed_precision else None
+        backbone = mlfn_keras.MLFN.from_preset(config.preset, dtype=dtype)
         model = mlfn_keras.MLFNClassifier(backbone, num_classes=num_classes, bnneck=config.bnneck)
         init_report = None
         if config.init_weights:
@@ -220,8 +221,6 @@ def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = (
     }
     config_path = out / "train_config.json"
     config_path.write_text(json.dumps(record, indent=2, default=str))
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("float32")
     return TrainResult(
         output=str(out), model_path=str(model_path), config_path=str(config_path),
         classifier_path=None if classifier_path is None else str(classifier_path),

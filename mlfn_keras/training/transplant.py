@@ -44,6 +44,9 @@ def load_init_weights(model, path: str | Path) -> dict[str, list[str]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--init-weights: {path} does not exist (expected a .keras model file)")
+    import mlfn_keras
+
+    mlfn_keras.register_keras_objects()
     source = _all_layers(keras.models.load_model(path, compile=False))
     report: dict[str, list[str]] = {"loaded": [], "shape_mismatch": [], "not_in_source": []}
     for name, layer in sorted(_all_layers(model).items()):

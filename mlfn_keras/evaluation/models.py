@@ -1,0 +1,45 @@
+"""Loading the model to evaluate: a ``.keras`` file, any file the runtime loads, or an untrained preset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_model"]
+
+
+def load_model(model_path: str | None, preset: str | None) -> tuple[Any, str | None]:
+    """Loads a ``.keras`` model (or a runtime file), or builds a preset.
+
+    Returns:
+        ``(model, preset_name_or_None)``.
+
+    Raises:
+        FileNotFoundError: If ``model_path`` does not exist.
+    """
+    import mlfn_keras
+
+    if preset is not None:
+        model = mlfn_keras.MLFN.from_preset(preset)
+        return model, preset
+    path = Path(model_path)
+    if not path.exists():
+        raise FileNotFoundError(f"Model file {path} does not exist.")
+    if path.suffix == ".keras":
+        import keras
+
+        mlfn_keras.register_keras_objects()
+        model = keras.models.load_model(path, compile=False)
+    else:
+        try:
+            from mlfn_keras.runtime import load_embedder
+        except ImportError as err:
+            raise ValueError(
+                f"{path} is not a .keras file and mlfn_keras.runtime is not "
+                "available to load other formats."
+            ) from err
+        model = load_embedder(str(path))
+    found = getattr(model, "preset", None)
+    if found is None and getattr(model, "backbone", None) is not None:
+        found = getattr(model.backbone, "preset", None)
+    return model, found

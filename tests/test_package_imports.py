@@ -1,0 +1,145 @@
+"""The package's imports point one way: no cycles, no library module importing a CLI, runtime without TensorFlow."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "mlfn_keras"
+#: Modules that are command lines (``main`` + argparse); only entry points may import them.
+CLI_MODULES = {"mlfn_keras.training.cli", "mlfn_keras.evaluation.cli"}
+#: Entry points allowed to import a CLI module.
+ENTRY_POINTS = {"mlfn_keras.train", "mlfn_keras.training.__main__", "mlfn_keras.evaluation.__main__"}
+
+
+def _modules(root: Path = PACKAGE) -> dict[str, tuple[Path, bool]]:
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+    return out
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """``module -> mlfn_keras modules it imports``, at module level and inside functions.
+
+    ``from pkg import name`` counts as importing ``pkg.name`` when that is a
+    module, else ``pkg``.
+    """
+    modules = _modules(root)
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for name, (path, is_package) in modules.items():
+        deps: set[str | None] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                deps.update(resolve(a.name) for a in node.names if a.name.split(".")[0] == "mlfn_keras")
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = name.split(".") if is_package else name.split(".")[:-1]
+                    base = base[: len(base) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                if target.split(".")[0] != "mlfn_keras":
+                    continue
+                for alias in node.names:
+                    full = f"{target}.{alias.name}"
+                    deps.add(full if full in modules else resolve(target))
+        deps.discard(None)
+        deps.discard(name)
+        graph[name] = deps  # type: ignore[assignment]
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycle_in_the_package():
+    found = cycles(import_graph())
+    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+def test_the_cycle_finder_finds_a_cycle(tmp_path):
+    pkg = tmp_path / "mlfn_keras"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from mlfn_keras.sub import b\n")
+    (pkg / "sub" / "b.py").write_text("def f():\n    from ..c import g\n")
+    (pkg / "c.py").write_text("import mlfn_keras.a\n")
+    (pkg / "d.py").write_text("from mlfn_keras import c\n")
+    graph = import_graph(pkg)
+    assert graph["mlfn_keras.sub.b"] == {"mlfn_keras.c"}
+    assert cycles(graph) == [["mlfn_keras.a", "mlfn_keras.c", "mlfn_keras.sub.b"]]
+
+
+def test_no_library_module_imports_a_command_line():
+    graph = import_graph()
+    assert CLI_MODULES <= set(graph)
+    offenders = {m: sorted(d & CLI_MODULES) for m, d in graph.items() if d & CLI_MODULES and m not in ENTRY_POINTS}
+    assert not offenders
+
+
+_PROBE = """
+import json, sys
+import mlfn_keras.runtime, mlfn_keras.export.formats, mlfn_keras.data.registry, mlfn_keras.evaluation.splits
+print(json.dumps(sorted(m for m in ("tensorflow", "keras", "torch") if m in sys.modules)))
+"""
+
+
+def test_runtime_imports_without_tensorflow():
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("module", ["mlfn_keras.training", "mlfn_keras.evaluation.cli", "mlfn_keras.export.onnx"])
+def test_heavy_modules_still_import(module):
+    __import__(module)
