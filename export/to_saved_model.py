@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mlfn_keras.errors import cli_entry  # noqa: E402
 from mlfn_keras.export.cli import add_source_arguments, load_source_and_images  # noqa: E402
 
 
@@ -29,16 +30,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_source_arguments(parser)
     parser.add_argument("--output", "-o", required=True, help="the SavedModel directory to write")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a folder holding other files (they are kept; only the SavedModel's entries are replaced)")
     return parser
 
 
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     source, crops = load_source_and_images(args, parser)
     from mlfn_keras.export.saved_model import export_saved_model
 
-    result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels)
+    result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,
+                                force=args.force)
     print(result.summary())
     return 0
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mlfn_keras.errors import cli_entry  # noqa: E402
 from mlfn_keras.export.cli import add_source_arguments, load_source_and_images  # noqa: E402
 
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
