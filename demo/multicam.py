@@ -171,7 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary, scores = run_demo(config)
     except (CamsError, ValueError, FileNotFoundError) as exc:
         parser.error(str(exc))
-    cams = ", ".join(f"{c['name']}: {c['frames']} frames, {c['fps']:.1f} FPS" for c in summary.cameras)
+    cams = ", ".join(
+        f"{c['name']}: {c['frames']} frames, {c['fps']:.1f} FPS"
+        + (f", {c['corrupt_skipped']} corrupt skipped" if c.get("corrupt_skipped") else "")
+        + (", given up" if c.get("gave_up") else "")
+        for c in summary.cameras
+    )
     print(f"{summary.ticks} ticks in {summary.wall_seconds:.1f} s ({cams}); {summary.global_ids} global ids; "
           f"{summary.tracker_stats.get('handoffs', 0)} hand-offs, {summary.tracker_stats.get('reentries', 0)} re-entries")
     if args.output:
