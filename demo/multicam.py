@@ -59,7 +59,7 @@ from collections.abc import Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mlfn_keras.errors import cli_entry  # noqa: E402
+from mlfn_keras.errors import UserError, cli_entry  # noqa: E402
 
 DEFAULT_REID = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "mlfn_small_synthetic.keras")
 
@@ -169,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         summary, scores = run_demo(config)
+    except UserError:
+        raise  # cli_entry prints it in two lines
     except (CamsError, ValueError, FileNotFoundError) as exc:
         parser.error(str(exc))
     cams = ", ".join(
