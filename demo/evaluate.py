@@ -40,7 +40,10 @@ from collections.abc import Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from mlfn_keras.errors import cli_entry  # noqa: E402
 
+
+@cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     doc = __doc__ or ""
     parser = argparse.ArgumentParser(
@@ -49,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=doc[doc.index("Examples:") :],
     )
-    parser.add_argument("run_dir", nargs="?", help="a demo/multicam.py --output folder (default: run the built-in scene now)")
+    parser.add_argument("run_dir", nargs="?", help="a demo/multicam.py --output folder (default: run the built-in scene now); "
+                        "only the cameras its summary.json lists are scored")
     parser.add_argument("--gt", default=None, help="ground-truth folder with cam{i}.txt (default: RUN_DIR/gt)")
     parser.add_argument("--json", default=None, help="also write the scores here")
     parser.add_argument("--max-frames", type=int, default=None, help="score only the first N frames")
@@ -59,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=600, help="built-in scene: frames per camera (default: 600)")
     parser.add_argument("--seed", type=int, default=0, help="built-in scene seed (default: 0)")
     args = parser.parse_args(argv)
+    for flag, value in (("--max-frames", args.max_frames), ("--people", args.people), ("--frames", args.frames)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} got {value}; expected a whole number of 1 or more.")
 
     from mlfn_keras.tracking.metrics import evaluate_run, format_scores
 

@@ -42,9 +42,17 @@ stream URLs (rtsp:// rtmp:// http:// https:// udp:// tcp://) and image folders.
 or (1, N, 6) x1,y1,x2,y2,score,class [NMS inside]; class 0 = person.
 
 Outputs with --output DIR: cam{i}.mp4 (annotated), events.jsonl, mot/cam{i}.txt
-(global ids), mot_local/cam{i}.txt (per-camera ids), summary.json, and gt/ for
-the built-in scene. Press q in the window or Ctrl-C to stop; files are closed
-cleanly either way.
+(global ids), mot_local/cam{i}.txt (per-camera ids), summary.json, manifest.json
+(the list of files the run wrote), and gt/ for the built-in scene. Reusing DIR
+first removes the files the previous run listed in its manifest; a folder holding
+anything else is refused unless --force (which keeps those files).
+
+A live camera (webcam, URL) that cannot be opened or stops delivering is retried
+5 times in a row, waiting 0.5, 1, 2, 4 and 8 s, then given up; a video file's
+frames that fail to decode are skipped and counted. The run ends when every
+camera has ended, been given up or delivered --max-frames frames. Press q in
+the window or Ctrl-C to stop; files are closed cleanly either way. Bad input
+exits with code 2 and a one-line message (--debug shows the traceback).
 """
 
 from __future__ import annotations
@@ -56,6 +64,8 @@ import sys
 from collections.abc import Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mlfn_keras.errors import UserError, cli_entry  # noqa: E402
 
 DEFAULT_REID = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "mlfn_small_synthetic.keras")
 
@@ -89,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default=None, metavar="DIR", help="write videos, events, MOT files and a summary here")
     parser.add_argument("--no-video", action="store_true", help="with --output, skip the annotated videos")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames per camera")
+    parser.add_argument("--force", action="store_true", help="write into an --output folder that holds files this demo did not write (they are kept)")
     show = parser.add_mutually_exclusive_group()
     show.add_argument("--show", dest="show", action="store_true", default=None, help="open the live window")
     show.add_argument("--no-show", dest="show", action="store_false", help="headless (no window)")
@@ -103,9 +114,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuses values that cannot work, before any model is loaded or frame read."""
+    if args.evaluate and not args.output:
+        parser.error("--evaluate needs --output DIR (it scores the MOT files the run writes there).")
+    positive = {"--max-frames": args.max_frames, "--frames": args.frames, "--people": args.people,
+                "--embed-every": args.embed_every}
+    for flag, value in positive.items():
+        if value is not None and value < 1:
+            parser.error(f"{flag} got {value}; expected a whole number of 1 or more.")
+    if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
+        parser.error(f"--threshold got {args.threshold}; expected a cosine similarity in [-1, 1].")
+    if args.expiry is not None and args.expiry <= 0:
+        parser.error(f"--expiry got {args.expiry}; expected seconds greater than 0.")
+
+
+@cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_args(parser, args)
     from mlfn_keras.tracking.app import DemoConfig, run_demo
     from mlfn_keras.tracking.metrics import format_scores
     from mlfn_keras.tracking.pipeline import PipelineConfig
@@ -145,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"The default re-id weights {DEFAULT_REID} are missing; re-create them with the "
             "command in demo/weights/README.md or pass --reid PATH."
         )
+    if args.output:
+        from mlfn_keras.tracking.recorder import prepare_output_dir
+
+        prepare_output_dir(args.output, force=args.force)
     config = DemoConfig(
         cams=args.cams,
         detector=args.detector,
@@ -162,9 +194,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         summary, scores = run_demo(config)
+    except UserError:
+        raise  # cli_entry prints it in two lines
     except (CamsError, ValueError, FileNotFoundError) as exc:
         parser.error(str(exc))
-    cams = ", ".join(f"{c['name']}: {c['frames']} frames, {c['fps']:.1f} FPS" for c in summary.cameras)
+    cams = ", ".join(
+        f"{c['name']}: {c['frames']} frames, {c['fps']:.1f} FPS"
+        + (f", {c['corrupt_skipped']} corrupt skipped" if c.get("corrupt_skipped") else "")
+        + (", given up" if c.get("gave_up") else "")
+        for c in summary.cameras
+    )
     print(f"{summary.ticks} ticks in {summary.wall_seconds:.1f} s ({cams}); {summary.global_ids} global ids; "
           f"{summary.tracker_stats.get('handoffs', 0)} hand-offs, {summary.tracker_stats.get('reentries', 0)} re-entries")
     if args.output:
@@ -172,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if scores is not None:
         print(format_scores(scores))
         if args.output:
-            with open(os.path.join(args.output, "scores.json"), "w") as f:
+            with open(os.path.join(args.output, "scores.json"), "w") as f:  # listed in manifest.json
                 json.dump(scores, f, indent=1)
     return 130 if summary.interrupted else 0
 

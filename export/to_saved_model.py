@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_source_arguments(parser)
     parser.add_argument("--output", "-o", required=True, help="the SavedModel directory to write")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a folder holding other files (they are kept; only the SavedModel's entries are replaced)")
     return parser
 
 
@@ -37,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     source, crops = load_source_and_images(args, parser)
     from mlfn_keras.export.saved_model import export_saved_model
 
-    result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels)
+    result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,
+                                force=args.force)
     print(result.summary())
     return 0
 

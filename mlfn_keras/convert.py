@@ -19,15 +19,55 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import os
+import pickletools
 import re
-import sys
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from mlfn_keras.errors import InputPathError, UserError, cli_entry
+
 _BN_PARTS = ("weight", "bias", "running_mean", "running_var")
+
+
+class CheckpointError(UserError, ValueError):
+    """A weights file that cannot be read or does not fit the model (a ``ValueError`` too)."""
+
+
+def _unreadable_reason(path: str) -> str | None:
+    """Why ``path`` is not a well-formed PyTorch checkpoint, or ``None`` if it is one.
+
+    Looks at the bytes only (zip directory, pickle opcodes via `pickletools`,
+    which never executes anything), so a damaged file is told apart from a
+    complete one holding objects beyond tensors, the only case where
+    ``--trust-pickle`` can help.
+    """
+    if os.path.getsize(path) == 0:
+        return "is empty (0 bytes)"
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == b"PK\x03\x04":  # the zip format torch.save has written since 1.6
+        try:
+            with zipfile.ZipFile(path) as archive:
+                pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
+                if not pickles:
+                    return "is a zip archive without data.pkl, so not a PyTorch checkpoint"
+                data = archive.read(pickles[0])
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            return f"is truncated or damaged (its zip archive cannot be read: {exc})"
+    else:  # the legacy format: pickles one after another
+        with open(path, "rb") as f:
+            data = f.read(1 << 20)
+    try:
+        for _ in pickletools.genops(io.BytesIO(data)):
+            pass
+    except Exception as exc:  # genops raises ValueError, EOFError, KeyError... on bad bytes
+        return f"is truncated, damaged or not a PyTorch checkpoint (its pickle data does not parse: {exc})"
+    return None
 
 
 @dataclasses.dataclass
@@ -77,16 +117,24 @@ def load_state_dict(path: str, trust_pickle: bool = False) -> dict[str, np.ndarr
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         ImportError: if a ``.pth`` file is given and torch is not installed.
-        ValueError: if the file holds no tensors.
+        CheckpointError: (a `ValueError`) if the file is empty, damaged or
+            holds no tensors, or holds objects and ``trust_pickle`` is off.
     """
     if not os.path.isfile(path):
+        if os.path.isdir(path):
+            raise InputPathError(f"Checkpoint {path!r} is a folder; expected a .pth, .pth.tar or .safetensors file.")
         raise FileNotFoundError(
             f"Checkpoint not found: {path!r}. Expected a .pth, .pth.tar or .safetensors file."
         )
     if path.endswith(".safetensors"):
         from safetensors.numpy import load_file
 
-        raw: Mapping[str, Any] = load_file(path)
+        try:
+            raw: Mapping[str, Any] = load_file(path)
+        except Exception as exc:  # SafetensorError, OSError for a damaged header
+            raise CheckpointError(
+                f"{path!r} could not be read as safetensors ({exc}); expected a complete .safetensors file."
+            ) from None
     else:
         try:
             import torch
@@ -95,12 +143,18 @@ def load_state_dict(path: str, trust_pickle: bool = False) -> dict[str, np.ndarr
                 f"Reading {path!r} needs PyTorch: pip install 'mlfn-keras[torch]' "
                 "(or convert it to .safetensors, which needs no torch)."
             ) from e
+        reason = _unreadable_reason(path)
+        if reason is not None:
+            raise CheckpointError(
+                f"{path!r} {reason}; expected a PyTorch checkpoint (.pth / .pth.tar) written by "
+                "torch.save: download or copy it again."
+            )
         try:
             raw = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
         except Exception as e:  # torch raises UnpicklingError subclasses
             if trust_pickle:
-                raise
-            raise ValueError(
+                raise CheckpointError(f"{path!r} could not be loaded even with --trust-pickle: {e}") from e
+            raise CheckpointError(
                 f"{path!r} holds more than plain tensors and was not unpickled. If you "
                 "trust the file, pass --trust-pickle (trust_pickle=True)."
             ) from e
@@ -116,7 +170,7 @@ def load_state_dict(path: str, trust_pickle: bool = False) -> dict[str, np.ndarr
             continue
         tensors[re.sub(r"^module\.", "", name)] = value
     if not tensors:
-        raise ValueError(f"No tensors found in {path!r}; expected a model state dict.")
+        raise CheckpointError(f"No tensors found in {path!r}; expected a model state dict.")
     return tensors
 
 
@@ -161,7 +215,7 @@ def _assign(model, mapping: dict[str, tuple[str, str]], tensors: dict[str, np.nd
         targets = layer.weights[: len(values)]
         for target, value, source in zip(targets, values, names):
             if tuple(target.shape) != value.shape:
-                raise ValueError(
+                raise CheckpointError(
                     f"Shape mismatch for {source}: source {value.shape}, Keras "
                     f"{target.path} expects {tuple(target.shape)}. Is the checkpoint "
                     "of the same architecture as the Keras preset?"
@@ -239,7 +293,7 @@ def convert_torchreid(
     from mlfn_keras.classifier import MLFNClassifier
 
     if "feature.0.fm_conv1.weight" not in tensors:
-        raise ValueError(
+        raise CheckpointError(
             "This does not look like a torchreid MLFN state dict: expected keys "
             f"such as 'feature.0.fm_conv1.weight'; found e.g. {list(tensors)[:5]}."
         )
@@ -248,7 +302,7 @@ def convert_torchreid(
     loaded, used = _assign(backbone, mapping, tensors)
     report = _report(backbone, loaded, used, tensors)
     if report.left_at_init:
-        raise ValueError(
+        raise CheckpointError(
             "The checkpoint did not cover the whole model; missing: "
             + _abbreviate(report.left_at_init)
         )
@@ -274,7 +328,7 @@ def convert_resnext50(
     from mlfn_keras.backbone import MLFN
 
     if "layer1.0.conv1.weight" not in tensors:
-        raise ValueError(
+        raise CheckpointError(
             "This does not look like a torchvision/timm ResNeXt-50 state dict: "
             f"expected keys such as 'layer1.0.conv1.weight'; found e.g. {list(tensors)[:5]}."
         )
@@ -312,24 +366,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _save(model, path: str) -> None:
+    """Saves under a temporary name and renames, so a failure never leaves half a file at ``path``."""
+    from mlfn_keras.fileio import atomic_output
+
+    with atomic_output(path) as tmp:
+        model.save(str(tmp))
+
+
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.out.endswith(".keras"):
-        print(f"error: --out must end with .keras; received {args.out!r}", file=sys.stderr)
-        return 2
-    tensors = load_state_dict(args.weights, trust_pickle=args.trust_pickle)
+        raise UserError(f"--out must end with .keras; received {args.out!r}")
     preset = args.preset or "mlfn"
+    from mlfn_keras.presets import get_preset
+
+    try:
+        get_preset(preset)
+    except (ValueError, KeyError) as exc:
+        raise UserError(f"--preset {preset!r}: {exc}") from None
+    tensors = load_state_dict(args.weights, trust_pickle=args.trust_pickle)
     if args.source == "torchreid":
         backbone, classifier, report = convert_torchreid(tensors, preset)
-        backbone.save(args.out)
+        _save(backbone, args.out)
         print(f"wrote {args.out} ({backbone.count_params():,} weights)")
         if classifier is not None:
             path = args.out[: -len(".keras")] + ".classifier.keras"
-            classifier.save(path)
+            _save(classifier, path)
             print(f"wrote {path} ({classifier.num_classes}-way classifier kept)")
     else:
         backbone, report = convert_resnext50(tensors, preset)
-        backbone.save(args.out)
+        _save(backbone, args.out)
         print(f"wrote {args.out}")
     print(report.summary())
     return 0

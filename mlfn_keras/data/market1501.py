@@ -89,12 +89,23 @@ def read_market_layout(root: str | Path, name: str = "market1501", extract_dir: 
     for split in _SPLITS:
         require_dir(folder / split, f"the {name} {split} images")
     gt = folder / "gt_bbox"
+    splits = {
+        "bounding_box_train": _read_split(folder / "bounding_box_train", keep_distractors=False),
+        "query": _read_split(folder / "query", keep_distractors=False),
+        "bounding_box_test": _read_split(folder / "bounding_box_test", keep_distractors=True),
+    }
+    for split, records in splits.items():
+        if not records:
+            raise DatasetNotFoundError(
+                f"{name}: {folder / split} holds no usable images; expected files named "
+                f"'<pid>_c<camera>...{'/'.join(sorted(_IMAGE_SUFFIXES))}' (e.g. 0002_c1s1_000451_03.jpg)"
+            )
     return ReidDataset(
         name=name,
         root=str(folder),
-        train=_read_split(folder / "bounding_box_train", keep_distractors=False),
-        query=_read_split(folder / "query", keep_distractors=False),
-        gallery=_read_split(folder / "bounding_box_test", keep_distractors=True),
+        train=splits["bounding_box_train"],
+        query=splits["query"],
+        gallery=splits["bounding_box_test"],
         multi_query=_read_split(gt, keep_distractors=False) if gt.is_dir() else None,
     )
 

@@ -26,10 +26,9 @@ def load_model(model_path: str | None, preset: str | None) -> tuple[Any, str | N
     if not path.exists():
         raise FileNotFoundError(f"Model file {path} does not exist.")
     if path.suffix == ".keras":
-        import keras
+        from mlfn_keras.modelfile import load_mlfn_keras
 
-        mlfn_keras.register_keras_objects()
-        model = keras.models.load_model(path, compile=False)
+        model = load_mlfn_keras(path)  # refuses empty/damaged files and non-MLFN models
     else:
         try:
             from mlfn_keras.runtime import load_embedder

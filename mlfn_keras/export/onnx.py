@@ -137,11 +137,16 @@ def export_onnx(
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = metadata.replace(format="onnx", precision="fp32")
     onnx_model, stats = convert_to_onnx(model, metadata, opset=opset, simplify=simplify)
-    onnx.save(onnx_model, str(path))
-    report = run_parity_gate(model, str(path), images, labels, "fp32", providers=["cpu"])
-    # Record the gate's figures in the file itself.
-    set_metadata(onnx_model, metadata.replace(parity=report.to_dict()))
-    onnx.save(onnx_model, str(path))
+    from mlfn_keras.fileio import atomic_output
+
+    # Written beside ``path`` and moved there only once the gate passed: a
+    # failed export never replaces the previous file.
+    with atomic_output(path) as tmp:
+        onnx.save(onnx_model, str(tmp))
+        report = run_parity_gate(model, str(tmp), images, labels, "fp32", providers=["cpu"])
+        # Record the gate's figures in the file itself.
+        set_metadata(onnx_model, metadata.replace(parity=report.to_dict()))
+        onnx.save(onnx_model, str(tmp))
     final = stats["final"]
     return ExportResult(
         path=str(path),

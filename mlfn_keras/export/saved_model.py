@@ -17,6 +17,10 @@ import numpy as np
 from mlfn_keras.export.formats import read_saved_model_metadata  # noqa: F401  (re-exported)
 from mlfn_keras.export.metadata import SAVED_MODEL_ASSET, ExportMetadata, sha256_file
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
+from mlfn_keras.fileio import atomic_output, check_output_dir
+
+#: What a SavedModel folder holds: a folder with only these is ours to replace.
+SAVED_MODEL_ENTRIES = ("saved_model.pb", "variables", "assets", "fingerprint.pb", "keras_metadata.pb")
 
 
 def save_serving_model(model, metadata: ExportMetadata, out_dir: str | Path) -> Path:
@@ -33,6 +37,7 @@ def save_serving_model(model, metadata: ExportMetadata, out_dir: str | Path) -> 
 
     out_dir = Path(out_dir)
     if out_dir.exists():
+        check_output_dir(out_dir, ours=SAVED_MODEL_ENTRIES, what="SavedModel folder")  # never a foreign folder
         shutil.rmtree(out_dir)
     metadata = metadata.replace(format="saved_model", precision="fp32")
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,12 +52,22 @@ def save_serving_model(model, metadata: ExportMetadata, out_dir: str | Path) -> 
     return out_dir
 
 
+def _save_and_gate(model, metadata, staged: Path, images, labels):
+    staged = save_serving_model(model, metadata, staged)
+    report = run_parity_gate(model, str(staged), images, labels, "fp32")
+    asset = staged / "assets" / SAVED_MODEL_ASSET
+    stored = read_saved_model_metadata(staged).replace(parity=report.to_dict())
+    asset.write_text(json.dumps(stored.to_dict(), indent=2, sort_keys=True))
+    return report
+
+
 def export_saved_model(
     model,
     metadata: ExportMetadata,
     out_dir: str | Path,
     images: np.ndarray,
     labels: np.ndarray | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Exports a SavedModel and gates it on parity with Keras.
 
@@ -62,15 +77,42 @@ def export_saved_model(
         out_dir: the SavedModel directory to write.
         images: uint8 crops ``(N, H, W, 3)`` for the parity check.
         labels: their identities, for the retrieval check.
+        force: write into a folder holding files that are not a SavedModel
+            (they are kept).
 
     Raises:
         ParityError: if the SavedModel does not reproduce Keras (fp32 bound).
+        OutputExistsError: if ``out_dir`` holds files that are not a SavedModel
+            and ``force`` is off.
+
+    The SavedModel is written to a temporary folder beside ``out_dir`` and
+    moved into place only after the gate passes, so a failed export leaves
+    the previous one untouched. A folder holding other files is refused
+    unless ``force``; then only the SavedModel's own entries are replaced.
     """
-    out_dir = save_serving_model(model, metadata, out_dir)
-    report = run_parity_gate(model, str(out_dir), images, labels, "fp32")
-    asset = out_dir / "assets" / SAVED_MODEL_ASSET
-    stored = read_saved_model_metadata(out_dir).replace(parity=report.to_dict())
-    asset.write_text(json.dumps(stored.to_dict(), indent=2, sort_keys=True))
+    out_dir = Path(out_dir)
+    foreign = out_dir.is_dir() and any(
+        p.name not in SAVED_MODEL_ENTRIES and not p.name.startswith(".") for p in out_dir.iterdir()
+    )
+    check_output_dir(out_dir, ours=SAVED_MODEL_ENTRIES, force=force, what="--output folder")
+    if not foreign:
+        # Nothing but a SavedModel (or nothing) there: build beside it, swap in after the gate.
+        with atomic_output(out_dir, is_dir=True) as staged:
+            report = _save_and_gate(model, metadata, staged, images, labels)
+    else:
+        # --force into a folder with other files: stage beside it, then replace only
+        # the SavedModel's own entries once the gate has passed.
+        with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent) as tmp:
+            staged = Path(tmp) / "saved_model"
+            report = _save_and_gate(model, metadata, staged, images, labels)
+            for entry in SAVED_MODEL_ENTRIES:
+                old = out_dir / entry
+                if old.is_dir():
+                    shutil.rmtree(old)
+                elif old.exists():
+                    old.unlink()
+            for entry in staged.iterdir():
+                shutil.move(str(entry), str(out_dir / entry.name))
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     return ExportResult(
         path=str(out_dir),

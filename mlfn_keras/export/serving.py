@@ -77,7 +77,9 @@ def load_export_source(
                 f"Expected a .keras model file; received {path}. For other "
                 "weights use --preset NAME --weights FILE."
             )
-        model = keras.models.load_model(path, compile=False)
+        from mlfn_keras.modelfile import load_mlfn_keras
+
+        model = load_mlfn_keras(path)  # refuses empty/damaged files and non-MLFN models
         if isinstance(model, mlfn_keras.MLFNClassifier):
             model = model.backbone
         source, digest = str(path), sha256_file(path)

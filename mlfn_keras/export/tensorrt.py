@@ -145,11 +145,21 @@ def export_tensorrt(
     """
     if calibration_images is None:
         calibration_images = images
-    path = build_engine(onnx_path, engine_path, precision, max_batch, calibration_images)
-    report = run_parity_gate(model, str(path), images, labels, precision)
     from mlfn_keras.export.metadata import read_sidecar
+    from mlfn_keras.fileio import atomic_output
 
-    write_sidecar(path, read_sidecar(path).replace(parity=report.to_dict()))
+    # Built beside ``engine_path`` and moved there only once the gate passed:
+    # a failed export never replaces the previous engine.
+    path = Path(engine_path)
+    with atomic_output(path) as tmp:
+        try:
+            build_engine(onnx_path, tmp, precision, max_batch, calibration_images)
+            report = run_parity_gate(model, str(tmp), images, labels, precision)
+            stored = read_sidecar(tmp).replace(parity=report.to_dict())
+        finally:
+            Path(str(tmp) + ".json").unlink(missing_ok=True)
+            tmp.with_suffix(".calibration.cache").unlink(missing_ok=True)
+    write_sidecar(path, stored)
     return ExportResult(
         path=str(path),
         format="tensorrt",

@@ -169,9 +169,14 @@ def export_tflite(
         calibration_images = images
     metadata = metadata.replace(format="tflite", precision=precision)
     flatbuffer = convert_to_tflite(model, metadata, precision, calibration_images)
-    path.write_bytes(embed_metadata(flatbuffer, metadata))
-    report = run_parity_gate(model, str(path), images, labels, precision, num_threads=num_threads)
-    path.write_bytes(embed_metadata(flatbuffer, metadata.replace(parity=report.to_dict())))
+    from mlfn_keras.fileio import atomic_output
+
+    # Written beside ``path`` and moved there only once the gate passed: a
+    # failed export never replaces the previous file.
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(embed_metadata(flatbuffer, metadata))
+        report = run_parity_gate(model, str(tmp), images, labels, precision, num_threads=num_threads)
+        tmp.write_bytes(embed_metadata(flatbuffer, metadata.replace(parity=report.to_dict())))
     return ExportResult(
         path=str(path),
         format="tflite",

@@ -147,26 +147,42 @@ def cross_camera_idf1(gts: Sequence[np.ndarray], preds: Sequence[np.ndarray]) ->
     return {k: float(res[k]) for k in ("IDF1", "IDP", "IDR", "IDTP", "IDFP", "IDFN")}
 
 
-def _frames_processed(run_dir: str) -> list[int] | None:
+def _frames_processed(run_dir: str) -> dict[str, int] | None:
+    """Frames each camera of the run processed, by camera name, from ``summary.json``.
+
+    ``None`` when the folder has no readable summary (MOT files from elsewhere).
+    """
     import json
     import os
 
     path = os.path.join(run_dir, "summary.json")
     if not os.path.isfile(path):
         return None
-    with open(path) as f:
-        return [int(c["frames"]) for c in json.load(f).get("cameras", [])]
+    try:
+        with open(path) as f:
+            cameras = json.load(f).get("cameras", [])
+        return {str(c.get("name", f"cam{i}")): int(c["frames"]) for i, c in enumerate(cameras)}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"{path!r} could not be read ({exc}); expected the summary.json demo/multicam.py writes, "
+            "with a 'cameras' list of {'name', 'frames'}."
+        ) from None
 
 
 def evaluate_run(run_dir: str, gt_dir: str | None = None, max_frames: int | None = None) -> dict:
     """Scores a demo run directory against MOT ground truth.
 
+    Only the cameras the run's ``summary.json`` lists are scored, so files an
+    earlier run left in the same folder never count; without a summary, every
+    ``cam*.txt`` in the ground truth is scored.
+
     Args:
         run_dir: a ``--output`` folder with ``mot/cam{i}.txt`` (global ids) and
             ``mot_local/cam{i}.txt`` (per-camera track ids).
         gt_dir: folder with ``cam{i}.txt`` ground truth (default ``run_dir/gt``).
-        max_frames: score only the first frames (default: the frames the run
-            processed, from ``summary.json``), so a shortened run is scored fairly.
+        max_frames: score only the first frames (default: the frames each
+            camera processed, from ``summary.json``), so a shortened run is
+            scored fairly.
 
     Returns:
         ``{"per_camera": {name: scores on global ids}, "per_camera_local":
@@ -179,20 +195,30 @@ def evaluate_run(run_dir: str, gt_dir: str | None = None, max_frames: int | None
     import os
 
     gt_dir = gt_dir or os.path.join(run_dir, "gt")
-    gt_files = sorted(glob.glob(os.path.join(gt_dir, "cam*.txt")))
-    if not gt_files:
-        raise FileNotFoundError(f"No ground truth cam*.txt in {gt_dir!r}; expected MOT files like {gt_dir}/cam0.txt.")
     limits = _frames_processed(run_dir)
+    if limits is not None:
+        names = list(limits)
+        missing = [n for n in names if not os.path.isfile(os.path.join(gt_dir, f"{n}.txt"))]
+        if missing:
+            raise FileNotFoundError(
+                f"The run in {run_dir!r} has cameras {', '.join(missing)} but {gt_dir!r} has no ground truth "
+                f"for them; expected MOT files like {os.path.join(gt_dir, missing[0] + '.txt')}."
+            )
+    else:
+        gt_files = sorted(glob.glob(os.path.join(gt_dir, "cam*.txt")))
+        names = [os.path.splitext(os.path.basename(p))[0] for p in gt_files]
+    if not names:
+        raise FileNotFoundError(f"No ground truth cam*.txt in {gt_dir!r}; expected MOT files like {gt_dir}/cam0.txt.")
     gts, preds, out = [], [], {"per_camera": {}, "per_camera_local": {}}
-    for i, gt_path in enumerate(gt_files):
-        name = os.path.splitext(os.path.basename(gt_path))[0]
+    for name in names:
+        gt_path = os.path.join(gt_dir, f"{name}.txt")
         pred_path = os.path.join(run_dir, "mot", f"{name}.txt")
         local_path = os.path.join(run_dir, "mot_local", f"{name}.txt")
         if not os.path.isfile(pred_path):
             raise FileNotFoundError(f"Ground truth has {name} but the run has no {pred_path!r}.")
         gt = read_mot(gt_path)
         pred = read_mot(pred_path)
-        limit = max_frames if max_frames is not None else (limits[i] if limits and i < len(limits) else None)
+        limit = max_frames if max_frames is not None else (limits or {}).get(name)
         if limit is not None:
             gt, pred = gt[gt[:, 0] <= limit], pred[pred[:, 0] <= limit]
         out["per_camera"][name] = evaluate_sequence(gt, pred)

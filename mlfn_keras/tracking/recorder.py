@@ -10,22 +10,105 @@
   mode rewritten at the end with the re-clustered final ids
   (:meth:`RunRecorder.final_ids`), every track included;
 * ``mot_local/cam{i}.txt``: MOT rows with the per-camera tracker ids;
-* ``summary.json``: counts, timings and FPS, written by :meth:`close`.
+* ``summary.json``: counts, timings and FPS, written by :meth:`close`;
+* ``manifest.json``: every file this run writes (including ``gt/cam{i}.txt``
+  and ``scores.json``, which the demo adds), written first.
 
 Every file is flushed as it goes, so an interrupted run leaves usable output.
+
+A reused output folder is cleared by :func:`prepare_output_dir` before a run:
+it removes only the files the previous run listed in its manifest (or, for
+runs older than the manifest, in its ``summary.json``) and refuses a folder
+holding anything else unless ``force`` is set, so a run never mixes its files
+with an earlier run's and never deletes what it did not write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlfn_keras.errors import OutputExistsError
+from mlfn_keras.fileio import atomic_output, check_output_dir
 from mlfn_keras.tracking.events import as_dict
 from mlfn_keras.tracking.pipeline import TrackedObject
+
+MANIFEST = "manifest.json"
+#: Marks a manifest as this project's (a foreign ``manifest.json`` is not trusted).
+MANIFEST_KIND = "mlfn_keras.multicam_run"
+_SUBFOLDERS = ("mot", "mot_local", "gt")
+
+
+def run_files(camera_names: Sequence[str], write_video: bool = True) -> list[str]:
+    """Every path (relative to the output folder) a run with these cameras may write."""
+    files = [MANIFEST, "events.jsonl", "summary.json", "scores.json"]
+    for i, name in enumerate(camera_names):
+        files += [f"mot/cam{i}.txt", f"mot_local/cam{i}.txt", f"gt/cam{i}.txt"]
+        if write_video:
+            files.append(f"{name}.mp4")
+    return files
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def previous_run_files(out_dir: str | os.PathLike) -> list[str]:
+    """The files an earlier run of this project listed in ``out_dir`` (relative paths)."""
+    folder = Path(out_dir)
+    manifest = _read_json(folder / MANIFEST)
+    if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND:
+        return [str(f) for f in manifest.get("files", [])]
+    summary = _read_json(folder / "summary.json")
+    if isinstance(summary, dict) and isinstance(summary.get("cameras"), list) and "ticks" in summary:
+        # A run from before the manifest: its summary names its cameras.
+        names = [str(c.get("name", f"cam{i}")) for i, c in enumerate(summary["cameras"]) if isinstance(c, dict)]
+        return run_files(names, write_video=True)
+    return []
+
+
+def prepare_output_dir(out_dir: str | os.PathLike, force: bool = False) -> list[str]:
+    """Makes ``out_dir`` ready for a new run without losing anything foreign.
+
+    Removes the files the previous run of this project listed (so none of its
+    cameras' files outlive it), then refuses the folder if anything else is
+    left, unless ``force``, which writes beside those files and keeps them.
+
+    Args:
+        out_dir: the ``--output`` folder (created if missing).
+        force: write into a folder holding files this project did not write.
+
+    Returns:
+        The relative paths removed.
+
+    Raises:
+        OutputExistsError: the folder holds foreign files and ``force`` is off.
+    """
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"--output {str(folder)!r} is a file; expected a folder (or a new path)")
+    removed = []
+    root = folder.resolve() if folder.exists() else None
+    for rel in previous_run_files(folder) if root is not None else []:
+        path = (folder / rel).resolve()
+        if root not in path.parents or not path.is_file():
+            continue  # never follow a listed path out of the folder
+        path.unlink()
+        removed.append(rel)
+    for sub in _SUBFOLDERS:
+        with contextlib.suppress(OSError):
+            (folder / sub).rmdir()  # only when empty
+    check_output_dir(folder, force=force, what="--output folder")
+    return removed
 
 
 def colour_for(global_id: int | None) -> tuple[int, int, int]:
@@ -94,6 +177,10 @@ class RunRecorder:
         self.fps = [float(f) if f else 15.0 for f in fps]
         os.makedirs(os.path.join(out_dir, "mot"), exist_ok=True)
         os.makedirs(os.path.join(out_dir, "mot_local"), exist_ok=True)
+        # The manifest comes first, so even a killed run's files are known.
+        self.files = run_files(self.camera_names, write_video)
+        with atomic_output(os.path.join(out_dir, MANIFEST)) as tmp:
+            tmp.write_text(json.dumps({"kind": MANIFEST_KIND, "files": self.files}, indent=1))
         self._events = open(os.path.join(out_dir, "events.jsonl"), "w")
         self._mot = [open(os.path.join(out_dir, "mot", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
         self._mot_local = [open(os.path.join(out_dir, "mot_local", f"cam{i}.txt"), "w") for i in range(len(camera_names))]

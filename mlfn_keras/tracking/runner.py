@@ -8,9 +8,12 @@ contribute their freshest frame when one is ready. Detection runs on all of a
 tick's frames in one call, and so does re-id.
 
 A camera that fails is reported (stderr and ``events.jsonl``) and, if live,
-retried by its reader thread while the others keep running; the run ends when
-every stream has ended, after ``max_frames`` ticks, on ``q`` in the window, or
-on Ctrl-C, and always closes its files and writes the summary.
+retried by its reader thread with back-off while the others keep running
+(live frames are taken only when ready, so a dead camera never holds back a
+working one); after ``max_retries`` attempts without a frame it is given up.
+The run ends when every stream has ended, been given up or delivered
+``max_frames`` frames, on ``q`` in the window, or on Ctrl-C, and always closes
+its files and writes the summary.
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ from mlfn_keras.tracking.detectors import Detector
 from mlfn_keras.tracking.pipeline import MultiCameraTracker, PipelineConfig
 from mlfn_keras.tracking.reid import Embedder
 from mlfn_keras.tracking.recorder import RunRecorder, annotate
-from mlfn_keras.tracking.sources import DEFAULT_FPS, CameraStream, SourceSpec
+from mlfn_keras.tracking.sources import (
+    DEFAULT_FPS,
+    LIVE_MAX_RETRIES,
+    LIVE_RETRY_BACKOFF,
+    CameraStream,
+    SourceSpec,
+)
 from mlfn_keras.tracking.view import LiveViews, View
 
 STAGES = ("decode", "detect", "track", "embed", "associate", "output")
@@ -58,7 +67,8 @@ class RunOptions:
         show: open the live window (:class:`~mlfn_keras.tracking.view.window.WindowView`;
             without a display it says so and the run goes on headless).
         views: more live views fed every tick (e.g. the web view); closed at the end.
-        max_frames: stop after this many ticks (``None``: until the streams end).
+        max_frames: stop each camera after this many frames (``None``: until
+            the streams end).
         write_video: write annotated videos when ``output_dir`` is set.
         progress: show a progress bar (offline sources with a known length).
         total_frames: length for the progress bar.
@@ -67,6 +77,11 @@ class RunOptions:
         offline: re-cluster the whole run at the end and rewrite ``mot/`` with
             the final ids (recorded video); ``False``: live ids only, revised
             as the run goes; ``None`` (default): offline when no source is live.
+        retry_backoff: ``(first, max)`` seconds between reconnects of a live
+            source (doubling); see :class:`~mlfn_keras.tracking.sources.CameraStream`.
+        max_retries: reconnects in a row without a frame before a live source is
+            given up (``None``: retry until stopped; the run then only ends on
+            ``max_frames``, ``q`` or Ctrl-C).
     """
 
     output_dir: str | None = None
@@ -79,6 +94,8 @@ class RunOptions:
     queue_size: int = 4
     log: Callable[[str], None] | None = None
     offline: bool | None = None
+    retry_backoff: tuple[float, float] = LIVE_RETRY_BACKOFF
+    max_retries: int | None = LIVE_MAX_RETRIES
 
 
 @dataclass
@@ -136,7 +153,11 @@ def run_multicam(
 
     fps = [probe_fps(s) for s in specs]
     streams = [
-        CameraStream(s, i, queue_size=1 if s.live else options.queue_size, on_message=on_message) for i, s in enumerate(specs)
+        CameraStream(
+            s, i, queue_size=1 if s.live else options.queue_size, on_message=on_message,
+            retry_backoff=options.retry_backoff, max_retries=options.max_retries,
+        )
+        for i, s in enumerate(specs)
     ]
     offline = options.offline if options.offline is not None else not any(s.live for s in specs)
     mct = MultiCameraTracker(len(specs), embedder, fps, config)
@@ -152,6 +173,7 @@ def run_multicam(
     last_frame = [-1] * len(specs)
     cam_fps = [0.0] * len(specs)
     last_time = [0.0] * len(specs)
+    first_time = [0.0] * len(specs)
     last_ts = [0.0] * len(specs)
     ended = [False] * len(specs)
     last_images: list[np.ndarray | None] = [None] * len(specs)
@@ -171,19 +193,20 @@ def run_multicam(
     t_start = time.perf_counter()
     try:
         while not all(ended):
-            if options.max_frames is not None and summary.ticks >= options.max_frames:
-                break
             packets = []
             for i, stream in enumerate(streams):
                 if ended[i]:
                     continue
-                if stream.spec.live:
-                    packet = stream.read(timeout=0)
+                done = options.max_frames is not None and frames_done[i] >= options.max_frames
+                if done:
+                    packet = None
+                elif stream.spec.live:
+                    packet = stream.read(timeout=0)  # never wait on a live camera
                 else:
                     packet = None
                     while packet is None and not stream.finished:
                         packet = stream.read(timeout=0.2)
-                if packet is None and stream.finished:
+                if packet is None and (done or stream.finished):
                     ended[i] = True
                     events = mct.end_camera(i, last_frame[i] + 1, last_ts[i])
                     events.append({"event": "stream_end", "camera": i, "frame": last_frame[i] + 1})
@@ -214,6 +237,8 @@ def run_multicam(
             now = time.perf_counter()
             for p in packets:
                 dt = now - last_time[p.camera] if frames_done[p.camera] else 0.0
+                if not frames_done[p.camera]:
+                    first_time[p.camera] = now
                 if dt > 0:
                     inst = 1.0 / dt
                     cam_fps[p.camera] = inst if cam_fps[p.camera] == 0 else 0.9 * cam_fps[p.camera] + 0.1 * inst
@@ -271,10 +296,14 @@ def run_multicam(
                 "source": str(specs[i].target) if specs[i].kind != "generator" else "generated",
                 "kind": specs[i].kind,
                 "frames": frames_done[i],
-                "fps": round(frames_done[i] / summary.wall_seconds, 2) if summary.wall_seconds > 0 else 0.0,
+                # over the camera's own active time, so a camera that ended early
+                # (or one that never delivered) does not skew another's rate
+                "fps": round((frames_done[i] - 1) / (last_time[i] - first_time[i]), 2)
+                if frames_done[i] > 1 and last_time[i] > first_time[i] else 0.0,
                 "dropped": streams[i].stats.frames_dropped,
                 "corrupt_skipped": streams[i].stats.corrupt_skipped,
                 "reconnects": streams[i].stats.reconnects,
+                "gave_up": streams[i].stats.gave_up,
                 "messages": streams[i].stats.messages,
             }
             for i in range(len(specs))

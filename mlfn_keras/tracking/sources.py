@@ -7,10 +7,15 @@ read by a :class:`CameraStream` on its own thread into a bounded queue:
 * live sources (webcams, URLs) drop the oldest queued frame when the consumer
   falls behind, so the pipeline always works on a recent frame, and a camera
   that cannot be opened or stops delivering is reported and retried with
-  exponential back-off while the other cameras keep running;
+  exponential back-off while the other cameras keep running: by default
+  :data:`LIVE_MAX_RETRIES` attempts in a row without a frame, waiting
+  :data:`LIVE_RETRY_BACKOFF` (0.5 s doubling up to 8 s, about 15 s in all),
+  after which the source is reported as given up and its stream ends;
 * offline sources (files, folders, generated scenes) block instead, so every
   frame is processed in order; end of file ends that stream only, and a corrupt
-  frame is skipped and counted.
+  frame is skipped and counted. A video file's frame count tells a frame that
+  fails to decode (skipped, counted, and the next one read) from the end of the
+  file, so damage in the middle of an mp4 does not end the camera there.
 
 Example:
 
@@ -41,6 +46,14 @@ VIDEO_EXTENSIONS: tuple[str, ...] = (
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 #: Frame rate assumed for sources that do not report one (image folders, some streams).
 DEFAULT_FPS = 15.0
+#: Reconnect attempts in a row without a frame before a live source is given up.
+LIVE_MAX_RETRIES = 5
+#: ``(first, max)`` seconds between reconnect attempts; the wait doubles each time.
+LIVE_RETRY_BACKOFF: tuple[float, float] = (0.5, 8.0)
+#: Failed reads in a row after which a video of unknown length is taken to have ended.
+MAX_CONSECUTIVE_FAILURES = 30
+#: Failed reads in a row after which a live source is reconnected.
+LIVE_MAX_FAILED_READS = 5
 URL_SCHEMES: tuple[str, ...] = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 ACCEPTED_CAMS_HELP = (
@@ -160,6 +173,7 @@ class StreamStats:
     frames_dropped: int = 0
     corrupt_skipped: int = 0
     reconnects: int = 0
+    gave_up: bool = False
     messages: list[str] = field(default_factory=list)
 
 
@@ -197,6 +211,15 @@ class _Reader:
 
             fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
             return fps if 0 < fps < 1000 else None
+        return None
+
+    def frame_count(self) -> int | None:
+        """Frames in a video file when its container says so, else ``None``."""
+        if self._cap is not None and self.spec.kind == "file":
+            import cv2
+
+            n = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            return n if n > 0 else None
         return None
 
     def read(self) -> tuple[bool, np.ndarray | None]:
@@ -247,10 +270,13 @@ class CameraStream:
         queue_size: frames buffered; live sources drop the oldest when full.
         retry_backoff: ``(first, max)`` seconds between reconnect attempts for
             live sources; doubles after every failure.
-        max_retries: reconnect attempts before a live source is given up
-            (``None``: keep trying until stopped).
+        max_retries: reconnect attempts in a row without a frame before a live
+            source is given up (``None``: keep trying until stopped). Short
+            limits give up on a flaky camera sooner; long ones ride out longer
+            outages while the run cannot end on its own.
         max_consecutive_failures: failed reads in a row after which a video
-            file is taken to have ended (a single failed read is a corrupt frame).
+            whose container does not give its frame count is taken to have
+            ended (with a frame count, reads go on to the last frame).
         on_message: called with a human-readable line for every fault report.
     """
 
@@ -259,9 +285,9 @@ class CameraStream:
         spec: SourceSpec,
         camera: int = 0,
         queue_size: int = 4,
-        retry_backoff: tuple[float, float] = (0.5, 8.0),
-        max_retries: int | None = None,
-        max_consecutive_failures: int = 5,
+        retry_backoff: tuple[float, float] = LIVE_RETRY_BACKOFF,
+        max_retries: int | None = LIVE_MAX_RETRIES,
+        max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES,
         on_message: Callable[[str], None] | None = None,
     ):
         if queue_size < 1:
@@ -298,6 +324,11 @@ class CameraStream:
             pass
         if self._thread is not None:
             self._thread.join(timeout)
+
+    @property
+    def gave_up(self) -> bool:
+        """True once a live source was given up after its retries."""
+        return self.stats.gave_up
 
     @property
     def finished(self) -> bool:
@@ -346,10 +377,18 @@ class CameraStream:
         finally:
             self._finished.set()
 
+    def _wait_retry(self, delay: float, max_delay: float) -> float:
+        self._stop.wait(delay)
+        return min(delay * 2.0, max_delay)
+
+    def _give_up(self, attempts: int, why: str) -> None:
+        self.stats.gave_up = True
+        self._report(f"{why} after {attempts} retries; giving up (the other cameras go on).")
+
     def _loop(self) -> None:
         reader = _Reader(self.spec)
         delay, max_delay = self._retry_backoff
-        attempts = 0
+        attempts = 0  # reconnects in a row without a frame (live sources)
         index = 0
         start_wall = time.monotonic()
         while not self._stop.is_set():
@@ -359,21 +398,22 @@ class CameraStream:
                 if not self.spec.live:
                     self._report(f"cannot be opened ({exc}); this stream ends, the others go on.")
                     return
-                attempts += 1
-                if self._max_retries is not None and attempts > self._max_retries:
-                    self._report(f"cannot be opened after {attempts - 1} retries ({exc}); giving up.")
+                if self._max_retries is not None and attempts >= self._max_retries:
+                    self._give_up(attempts, f"cannot be opened ({exc})")
                     return
-                self._report(f"cannot be opened ({exc}); retrying in {delay:.1f} s.")
-                self._stop.wait(delay)
-                delay = min(delay * 2.0, max_delay)
+                attempts += 1
+                self._report(f"cannot be opened ({exc}); retrying in {delay:.1f} s "
+                             f"(attempt {attempts} of {self._max_retries or 'unlimited'}).")
+                delay = self._wait_retry(delay, max_delay)
                 continue
             if attempts:
                 self.stats.reconnects += 1
                 self._report("opened after retrying.")
-            delay, attempts = self._retry_backoff[0], 0
             if self.fps is None:
                 self.fps = reader.fps()
+            total = reader.frame_count()
             failures = 0
+            delivered = False
             while not self._stop.is_set():
                 t0 = time.perf_counter()
                 more, frame = reader.read()
@@ -388,27 +428,45 @@ class CameraStream:
                         self._report(f"frame {index} is corrupt or unreadable; skipped.")
                         index += 1
                         continue
-                    # A failed video read is either a corrupt frame or the end:
-                    # only a later good frame tells them apart.
+                    # A failed video read is a frame that does not decode or the
+                    # end: the container's frame count tells them apart (without
+                    # one, only a later good frame does).
+                    if self.spec.live:
+                        if failures + 1 >= LIVE_MAX_FAILED_READS:
+                            break
+                    elif total is not None:
+                        if index >= total:
+                            break
+                    elif failures + 1 >= self._max_failures:
+                        break
                     failures += 1
                     index += 0 if self.spec.live else 1
-                    if failures >= self._max_failures:
-                        break
                     continue
                 if failures:
                     self.stats.corrupt_skipped += failures
-                    self._report(f"{failures} corrupt frame(s) before frame {index} skipped.")
+                    self._report(f"{failures} frame(s) that did not decode before frame {index} skipped.")
                     failures = 0
                 if self.spec.live:
                     timestamp = time.monotonic() - start_wall
                 else:
                     timestamp = index / (self.fps or DEFAULT_FPS)
                 self.stats.frames_read += 1
+                delivered = True
                 self._put(FramePacket(self.camera, index, frame, timestamp, decode_s))
                 index += 1
             reader.close()
+            if failures and not self.spec.live:
+                # Reads failed up to the end: truncated, damaged at the end, or a
+                # container that overstates its length; nothing tells these apart.
+                self._report(f"the last {failures} frame(s) the file lists could not be read.")
             if self._stop.is_set() or not self.spec.live:
                 return
-            self._report(f"stopped delivering frames; reconnecting in {delay:.1f} s.")
-            self._stop.wait(delay)
-            delay = min(delay * 2.0, max_delay)
+            if delivered:
+                delay, attempts = self._retry_backoff[0], 0
+            if self._max_retries is not None and attempts >= self._max_retries:
+                self._give_up(attempts, "stopped delivering frames")
+                return
+            attempts += 1
+            self._report(f"stopped delivering frames; reconnecting in {delay:.1f} s "
+                         f"(attempt {attempts} of {self._max_retries or 'unlimited'}).")
+            delay = self._wait_retry(delay, max_delay)

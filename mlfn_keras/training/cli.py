@@ -87,9 +87,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_args(parser: argparse.ArgumentParser, args: dict) -> None:
+    """Refuses values that cannot train, before any data is read (exit code 2)."""
+    for flag, key in (("--steps", "steps"), ("--batch-size", "batch_size"), ("--checkpoint-every", "checkpoint_every"),
+                      ("--num-instances", "num_instances"), ("--synthetic-identities", "synthetic_identities"),
+                      ("--synthetic-cameras", "synthetic_cameras"), ("--synthetic-images", "synthetic_images")):
+        if args.get(key) is not None and args[key] < 1:
+            parser.error(f"{flag} got {args[key]}; expected a whole number of 1 or more.")
+    if args.get("minutes") is not None and args["minutes"] <= 0:
+        parser.error(f"--minutes got {args['minutes']}; expected minutes greater than 0.")
+    if args.get("preset") is not None:
+        from mlfn_keras.presets import PRESETS
+
+        if args["preset"] not in PRESETS:
+            parser.error(f"--preset got {args['preset']!r}; expected one of {', '.join(sorted(PRESETS))}.")
+    from mlfn_keras.data.registry import DATASETS
+
+    known = sorted({*DATASETS, "cifar100"})
+    if args.get("dataset") not in known:
+        parser.error(f"--dataset got {args.get('dataset')!r}; expected one of {', '.join(known)}.")
+
+
 def config_from_args(argv: Sequence[str] | None = None) -> TrainConfig:
     """Parses command-line arguments into a :class:`TrainConfig`."""
-    args = vars(_parser().parse_args(argv))
+    parser = _parser()
+    args = vars(parser.parse_args(argv))
+    _check_args(parser, args)
     synthetic = {}
     for flag, key in (("synthetic_identities", "num_identities"), ("synthetic_cameras", "num_cameras"),
                       ("synthetic_images", "images_per_identity_camera")):
