@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="adaptation budget")
     parser.add_argument("--init", help="starting .keras (default: shipped weights)")
     parser.add_argument("--export", default="onnx", choices=("onnx", "tflite", "none"))
+    parser.add_argument("--cluster-features", default="model", choices=("model", "model+hist"))
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -70,7 +71,7 @@ def main(argv=None) -> int:
         return scores
 
     request = AdaptRequest(sources=[str(first.video)], out=out / "site.keras", init=args.init, export=args.export,
-                           force=args.force, config=AdaptConfig(minutes=args.minutes), progress=not args.no_progress)
+                           force=args.force, config=AdaptConfig(minutes=args.minutes, cluster_features=args.cluster_features), progress=not args.no_progress)
     summary = run_adaptation(request, on_round=on_round)
     print("\n".join(summary.lines()))
     rounds = summary.result.rounds

@@ -139,3 +139,12 @@ def test_cli_explains_footage_without_people(tmp_path, init_model, capsys):
     assert "no usable tracklet" in capsys.readouterr().err and not (tmp_path / "s.keras").exists()
     rc = cli.main(["--videos", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "s.keras"), "--no-progress"])
     assert rc == 2 and "--videos" in capsys.readouterr().err
+
+
+def test_colour_prior_for_pseudo_labels_is_an_option(tracklets, init_model):
+    model = keras.models.load_model(init_model, compile=False)
+    result = adapt(model, tracklets, AdaptConfig(max_rounds=0, cluster_features="model+hist", **TINY_LOOP),
+                   progress=False, log=lambda m: None)
+    assert len(result.rounds) == 1 and result.rounds[0].violations == 0
+    with pytest.raises(ValueError, match="cluster_features"):
+        adapt(model, tracklets, AdaptConfig(max_rounds=0, cluster_features="hist", **TINY_LOOP), progress=False)

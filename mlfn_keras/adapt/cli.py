@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="training steps between re-clusterings (default %(default)s)")
     parser.add_argument("--max-rounds", type=int, help="stop after this many rounds")
     parser.add_argument("--lr", type=float, default=d.learning_rate, help="Adam learning rate (default %(default)s)")
+    parser.add_argument("--cluster-features", default=d.cluster_features, choices=("model", "model+hist"),
+                        help="pseudo-labels from the model's features, or model + colour histogram "
+                             "(a hand-made prior for weak starting models; default %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
@@ -66,7 +69,8 @@ def main(argv=None) -> int:
     from mlfn_keras.adapt.trainer import AdaptConfig
 
     config = AdaptConfig(minutes=args.minutes, max_rounds=args.max_rounds, steps_per_round=args.steps_per_round,
-                         learning_rate=args.lr, seed=args.seed)
+                         learning_rate=args.lr, seed=args.seed,
+                         cluster_features=args.cluster_features)
     request = AdaptRequest(
         sources=args.videos, out=args.out, init=args.init, detector=args.detector, export=args.export,
         force=args.force, resume=not args.fresh, live_minutes=args.live_minutes, min_crops=args.min_crops,
