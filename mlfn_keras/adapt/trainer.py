@@ -347,12 +347,13 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
 
     def labels_now():
         feats = [embed_crops(model, t.crops) for t in tracklets]
+        model_means = tracklet_features(feats)[0]  # the classifier lives in the model's space
         if hist is not None:
             feats = [np.concatenate([f, h], axis=1) / np.sqrt(2.0) for f, h in zip(feats, hist)]
         means, first, second = tracklet_features(feats)
         cal = calibrate(first, second, means, cannot)
         labels = cluster_tracklets(means, cannot, cal.threshold)
-        return means, cal, labels
+        return model_means, cal, labels
 
     def record(rnd: int, steps: int, cal, labels, loss: float) -> RoundRecord:
         k = int(labels.max()) + 1
