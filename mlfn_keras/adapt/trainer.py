@@ -43,8 +43,8 @@ class AdaptConfig:
     """Knobs of the adaptation loop.
 
     Attributes:
-        minutes: wall-clock budget of the training rounds (the loop stops after
-            the round that crosses it; a round is short).
+        minutes: wall-clock budget of the training rounds; the round running
+            when it ends stops there (then one last re-labelling and save).
         max_rounds: upper bound on rounds (``None``: until ``minutes``).
         steps_per_round: optimiser steps between re-clusterings. Fewer: labels
             follow the model more closely, more time spent embedding.
@@ -389,7 +389,7 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
             loss = float(step(tf.constant(_augment(x, rng, config.random_erasing)), tf.constant(y), weights))
             losses.append(loss)
             bar.set_postfix(loss=f"{loss:.3f}")
-            if minutes() >= config.minutes + 2.0:  # hard stop well past the budget
+            if minutes() >= config.minutes:  # the budget ends mid-round: re-label and stop
                 break
         bar.close()
         steps_done += len(losses)
