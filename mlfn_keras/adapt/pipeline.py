@@ -1,0 +1,236 @@
+"""``mlfn-adapt`` as named steps: check outputs, mine tracklets, adapt, save, export, summarise.
+
+    summary = run_adaptation(AdaptRequest(sources=["cam0.mp4", "cam1.mp4"], out="site.keras"))
+
+1. refuse to overwrite ``out`` (and its export) without ``force``;
+2. load the starting model (``init``, default the shipped demo weights);
+3. mine tracklets with the project's detector + ByteTrack per camera (or read
+   them from the checkpoint of an interrupted run);
+4. check the footage can teach anything (people, more than one);
+5. :func:`mlfn_keras.adapt.trainer.adapt` within the time budget;
+6. write ``out`` and its parity-gated ONNX/TFLite export atomically;
+7. a summary (JSON beside the model) and the checkpoint removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mlfn_keras.adapt.trainer import AdaptConfig, AdaptResult, Checkpoint, adapt, load_tracklets, save_tracklets
+from mlfn_keras.adapt.tracklets import CameraReport, check_enough, mine_tracklets
+from mlfn_keras.errors import InputPathError, OutputExistsError, UserError
+
+#: The demo's shipped weights, the default starting point.
+SHIPPED_WEIGHTS = Path(__file__).resolve().parents[2] / "demo" / "weights" / "mlfn_small_synthetic.keras"
+EXPORTS = ("onnx", "tflite", "none")
+
+
+@dataclass
+class AdaptRequest:
+    """Everything one ``mlfn-adapt`` run needs.
+
+    Attributes:
+        sources: one per camera: a video file, an image folder, a webcam index or a URL.
+        out: the adapted ``.keras`` model to write.
+        init: starting ``.keras`` model (default :data:`SHIPPED_WEIGHTS`).
+        detector: ``ssdlite``, ``bgsub`` or ``onnx:PATH`` (see `mlfn_keras.tracking.detectors`), or a
+            detector object (e.g. a `GroundTruthDetector` on a generated scene).
+        export: ``onnx``, ``tflite`` or ``none``: the deployable file written beside ``out``.
+        force: overwrite existing outputs.
+        resume: continue from the checkpoint of an interrupted run with the same footage and settings.
+        live_minutes: how long live sources are read (files and folders are read to the end).
+        min_crops, max_crops, min_height, every: tracklet mining knobs (see `mine_camera`).
+        config: the training loop's knobs (``config.minutes`` bounds training).
+        progress: tqdm bars.
+    """
+
+    sources: Sequence[str]
+    out: str | Path
+    init: str | Path | None = None
+    detector: object = "ssdlite"
+    export: str = "onnx"
+    force: bool = False
+    resume: bool = True
+    live_minutes: float = 5.0
+    min_crops: int = 4
+    max_crops: int = 32
+    min_height: float = 48.0
+    every: int = 1
+    config: AdaptConfig = field(default_factory=AdaptConfig)
+    progress: bool = True
+
+
+@dataclass
+class AdaptSummary:
+    """What the run produced and how it went."""
+
+    model_path: str
+    export_path: str | None
+    summary_path: str
+    cameras: list[CameraReport]
+    result: AdaptResult
+    mining_seconds: float
+    export_parity: str | None
+
+    def lines(self) -> list[str]:
+        r = self.result
+        out = [f"Adapted model: {self.model_path}"]
+        if self.export_path:
+            out.append(f"Export: {self.export_path} ({self.export_parity})")
+        for c in self.cameras:
+            out.append(f"  {c.name}: {c.frames} frames ({c.corrupt_frames} corrupt), {c.detections} detections, "
+                       f"{c.tracks} tracks, {c.tracklets_kept} tracklets kept")
+        out.append(f"Tracklets used: {r.tracklets} ({r.crops} crops), cannot-link pairs: {r.cannot_link_pairs}")
+        out.append(f"Pseudo-identities: {r.rounds[0].pseudo_identities} at the start -> {r.pseudo_identities} after "
+                   f"{len(r.rounds) - 1} rounds ({r.rounds[-1].steps} steps, {r.minutes:.1f} min"
+                   + (f", resumed after round {r.resumed_from}" if r.resumed_from else "") + ")")
+        first, last = r.rounds[0], r.rounds[-1]
+        out.append(f"Calibrated similarity threshold: {first.threshold:.3f} -> {last.threshold:.3f} "
+                   f"(same-tracklet median {first.positive_median:.2f} -> {last.positive_median:.2f}, "
+                   f"seen-together median {first.negative_median:.2f} -> {last.negative_median:.2f}, "
+                   f"balanced error {first.balanced_error:.3f} -> {last.balanced_error:.3f})")
+        out.append(f"Summary: {self.summary_path}")
+        return out
+
+
+def output_paths(out: str | Path, export: str) -> tuple[Path, Path | None, Path, Path]:
+    """``(model, export, summary json, checkpoint folder)`` of an output ``.keras`` path."""
+    out = Path(out)
+    if out.suffix != ".keras":
+        raise UserError(f"--out {str(out)!r} must end in .keras (the adapted model); e.g. --out site.keras")
+    exported = None if export == "none" else out.with_suffix("." + export)
+    return out, exported, out.with_name(out.stem + ".adapt.json"), out.with_name(out.stem + ".adapt-checkpoint")
+
+
+def check_outputs(out: str | Path, export: str, force: bool) -> None:
+    """Raises `OutputExistsError` when a file this run writes already exists and ``force`` is off."""
+    model, exported, summary, _ = output_paths(out, export)
+    existing = [str(p) for p in (model, exported, summary) if p is not None and p.exists()]
+    if existing and not force:
+        raise OutputExistsError(f"{', '.join(existing)} already exist(s); expected new output paths; "
+                                "pass --force to overwrite")
+
+
+def load_start_model(init: str | Path | None):
+    """The model adaptation starts from: ``init`` or the shipped demo weights."""
+    import keras
+
+    import mlfn_keras  # noqa: F401  (registers the custom layers)
+
+    path = Path(init) if init else SHIPPED_WEIGHTS
+    if not path.is_file() or path.suffix != ".keras":
+        raise InputPathError(
+            f"starting model {str(path)!r} " + ("does not exist" if not path.exists() else "is not a .keras file")
+            + "; expected an MLFN .keras model (--init), e.g. demo/weights/mlfn_small_synthetic.keras")
+    model = keras.models.load_model(path, compile=False)
+    if hasattr(model, "backbone"):  # an MLFNClassifier: adapt its backbone
+        model = model.backbone
+    return model
+
+
+def _parse_sources(sources: Sequence[str]):
+    from mlfn_keras.tracking.sources import CamsError, parse_cam
+
+    if not sources:
+        raise UserError("no footage given; expected --videos with one video file, image folder or live source per camera")
+    try:
+        return [parse_cam(s, i) for i, s in enumerate(sources)]
+    except CamsError as error:
+        raise InputPathError(str(error).replace("--cams", "--videos")) from None
+
+
+def export_model(model_path: Path, export: str, target: Path, images: np.ndarray, labels: np.ndarray):
+    """Writes the parity-gated export atomically; returns the gate's one-line summary."""
+    from mlfn_keras.export.serving import load_export_source
+    from mlfn_keras.fileio import atomic_output
+
+    source = load_export_source(model_path=model_path)
+    with atomic_output(target) as tmp:
+        if export == "onnx":
+            from mlfn_keras.export.onnx import export_onnx
+
+            result = export_onnx(source.model, source.metadata, tmp, images, labels)
+        else:
+            from mlfn_keras.export.tflite import export_tflite
+
+            result = export_tflite(source.model, source.metadata, tmp, images, labels)
+    return result.parity.summary()
+
+
+def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
+                   log: Callable[[str], None] = print) -> AdaptSummary:
+    """Runs the steps of the module docstring; see `AdaptRequest`."""
+    from mlfn_keras.fileio import atomic_output
+
+    if request.export not in EXPORTS:
+        raise UserError(f"--export got {request.export!r}; expected one of {', '.join(EXPORTS)}")
+    model_path, export_path, summary_path, checkpoint_dir = output_paths(request.out, request.export)
+    check_outputs(request.out, request.export, request.force)
+    specs = _parse_sources(request.sources)
+    model = load_start_model(request.init)
+    checkpoint = Checkpoint(checkpoint_dir)
+    if not request.resume:
+        checkpoint.remove()
+
+    start = time.monotonic()
+    reports: list[CameraReport]
+    if checkpoint.tracklets_path.is_file():
+        tracklets = load_tracklets(checkpoint.tracklets_path)
+        reports = [CameraReport(**c) for c in json.loads((checkpoint.folder / "cameras.json").read_text())]
+        log(f"Using the {len(tracklets)} tracklets mined by the interrupted run ({checkpoint.folder})")
+    else:
+        from mlfn_keras.tracking.detectors import build_detector
+
+        detector = request.detector
+        if isinstance(detector, str):
+            try:
+                detector = build_detector(detector)
+            except ValueError as error:
+                raise UserError(str(error)) from None
+        height, width = tuple(model.image_shape[:2])
+        mined = mine_tracklets(specs, detector, image_size=(height, width), min_crops=request.min_crops,
+                               max_crops=request.max_crops, min_height=request.min_height, every=request.every,
+                               live_seconds=request.live_minutes * 60.0, progress=request.progress, log=log)
+        tracklets, reports = mined.tracklets, mined.cameras
+        check_enough(tracklets, reports)
+        checkpoint.folder.mkdir(parents=True, exist_ok=True)
+        save_tracklets(checkpoint.tracklets_path, tracklets)
+        (checkpoint.folder / "cameras.json").write_text(json.dumps([dataclasses.asdict(c) for c in reports]))
+    check_enough(tracklets, reports)
+    mining_seconds = time.monotonic() - start
+    log(f"{len(tracklets)} tracklets from {len(reports)} camera(s) in {mining_seconds:.0f} s; adapting "
+        f"for up to {request.config.minutes:g} min ...")
+
+    result = adapt(model, tracklets, request.config, checkpoint=checkpoint, on_round=on_round,
+                   progress=request.progress, log=log)
+
+    with atomic_output(model_path) as tmp:
+        model.save(tmp)
+    parity = None
+    if export_path is not None:
+        rng = np.random.default_rng(0)
+        picks = [(i, int(rng.integers(len(t)))) for i, t in enumerate(tracklets)][:64]
+        images = np.stack([tracklets[i].crops[c] for i, c in picks])
+        log(f"Exporting {export_path.name} (parity gate against Keras) ...")
+        parity = export_model(model_path, request.export, export_path, images, np.arange(len(images)))
+    summary = AdaptSummary(str(model_path), str(export_path) if export_path else None, str(summary_path), reports,
+                           result, mining_seconds, parity)
+    record = {
+        "model": summary.model_path, "export": summary.export_path, "export_parity": parity,
+        "init": str(request.init or SHIPPED_WEIGHTS), "sources": list(request.sources), "detector": str(request.detector),
+        "mining_seconds": mining_seconds, "cameras": [dataclasses.asdict(c) for c in reports],
+        "tracklets": result.tracklets, "crops": result.crops, "cannot_link_pairs": result.cannot_link_pairs,
+        "config": dataclasses.asdict(request.config), "minutes": result.minutes, "resumed_from": result.resumed_from,
+        "rounds": [dataclasses.asdict(r) for r in result.rounds],
+    }
+    with atomic_output(summary_path) as tmp:
+        tmp.write_text(json.dumps(record, indent=2, default=float))
+    checkpoint.remove()
+    return summary
