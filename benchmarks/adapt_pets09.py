@@ -26,6 +26,9 @@ import sys
 from pathlib import Path
 
 
+from mlfn_keras.errors import cli_entry
+
+@cli_entry
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -107,6 +110,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    from mlfn_keras.errors import cli_entry
-
-    sys.exit(cli_entry(main)())
+    sys.exit(main())

@@ -30,7 +30,7 @@ import threading
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mlfn_keras.errors import cli_entry
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")
@@ -166,6 +166,7 @@ def encode_ms(args, repeats: int = 50) -> float:
     return 1000 * float(np.median(times))
 
 
+@cli_entry
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__[__doc__.index("Examples:"):],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -29,9 +29,12 @@ import sys
 import time
 from pathlib import Path
 
+from mlfn_keras.errors import cli_entry
+
 SHIPPED = Path(__file__).resolve().parents[1] / "demo" / "weights" / "mlfn_small_synthetic.keras"
 
 
+@cli_entry
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -73,6 +76,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    from mlfn_keras.errors import cli_entry
-
-    sys.exit(cli_entry(main)())
+    sys.exit(main())

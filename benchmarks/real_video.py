@@ -32,7 +32,7 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mlfn_keras.errors import cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from mlfn_keras.tracking.realvideo import HIST, SHIPPED_REID, BenchmarkConfig, format_details, format_table, results_json, run_benchmark
@@ -90,6 +91,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    from mlfn_keras.errors import cli_entry
-
-    sys.exit(cli_entry(main)())
+    sys.exit(main())

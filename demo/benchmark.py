@@ -27,8 +27,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     doc = __doc__ or ""

@@ -38,9 +38,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mlfn_keras.errors import cli_entry  # noqa: E402
+from mlfn_keras.errors import cli_entry
 
 
 @cli_entry

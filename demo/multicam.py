@@ -63,9 +63,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mlfn_keras.errors import UserError, cli_entry  # noqa: E402
+from mlfn_keras.errors import UserError, cli_entry
 
 DEFAULT_REID = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "mlfn_small_synthetic.keras")
 
