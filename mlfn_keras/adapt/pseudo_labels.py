@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlfn_keras.tracking.association.clustering import cluster_features
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -89,6 +91,9 @@ def calibrate(first: np.ndarray, second: np.ndarray, means: np.ndarray, cannot: 
 def cluster_tracklets(means: np.ndarray, cannot: np.ndarray, threshold: float) -> np.ndarray:
     """Average-linkage clustering of unit tracklet features under cannot-link constraints.
 
+    The same clustering the multi-camera tracker uses for its final ids
+    (:func:`mlfn_keras.tracking.association.clustering.cluster_features`).
+
     Args:
         means: ``(n, d)`` unit features.
         cannot: ``(n, n)`` bool; True pairs never end in one cluster.
@@ -98,36 +103,7 @@ def cluster_tracklets(means: np.ndarray, cannot: np.ndarray, threshold: float) -
     Returns:
         ``(n,)`` int labels ``0..k-1`` (in order of first appearance).
     """
-    n = len(means)
-    sim = means @ means.T
-    clusters: dict[int, list[int]] = {i: [i] for i in range(n)}
-    # Cluster-level sums of similarities and cannot-link flags, updated on merge.
-    link = sim.astype(np.float64).copy()
-    block = cannot.copy()
-    size = np.ones(n)
-    alive = np.ones(n, bool)
-    while True:
-        avg = link / np.outer(size, size)
-        mask = alive[:, None] & alive[None, :] & ~block
-        np.fill_diagonal(mask, False)
-        if not mask.any():
-            break
-        avg = np.where(mask, avg, -np.inf)
-        i, j = np.unravel_index(np.argmax(avg), avg.shape)
-        if avg[i, j] < threshold:
-            break
-        i, j = min(i, j), max(i, j)
-        clusters[i] += clusters.pop(j)
-        link[i, :] += link[j, :]
-        link[:, i] += link[:, j]
-        block[i, :] |= block[j, :]
-        block[:, i] |= block[:, j]
-        size[i] += size[j]
-        alive[j] = False
-    labels = np.empty(n, int)
-    for k, members in enumerate(sorted(clusters.values(), key=min)):
-        labels[members] = k
-    return labels
+    return cluster_features(means, cannot, threshold, method="average")
 
 
 def violations(labels: np.ndarray, cannot: np.ndarray) -> int:
