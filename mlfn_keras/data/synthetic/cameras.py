@@ -90,6 +90,11 @@ class CameraStyle:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
+#: Colours of what is behind pedestrians outdoors: pavement, asphalt, concrete, grass, soil, brick.
+_GROUND_RGB = np.asarray([(128, 128, 126), (92, 94, 96), (176, 174, 168), (86, 112, 58), (120, 100, 76),
+                          (140, 88, 70)], np.float32)
+
+
 def sample_camera(cam_id: int, rng: np.random.Generator) -> CameraStyle:
     """Draws a random camera style.
 
@@ -110,8 +115,11 @@ def sample_camera(cam_id: int, rng: np.random.Generator) -> CameraStyle:
     probs[main_view] = 0.5
     probs = probs / probs.sum()
     background = str(rng.choice(_BACKGROUNDS))
-    base = rng.uniform(40, 210, 3)
-    base = base.mean() + (base - base.mean()) * 0.4  # streets and walls are mostly greyish
+    if rng.random() < 0.7:  # pavement, asphalt, concrete, grass, soil, brick
+        base = _GROUND_RGB[int(rng.integers(0, len(_GROUND_RGB)))] * rng.uniform(0.8, 1.2)
+    else:
+        base = rng.uniform(40, 210, 3)
+        base = base.mean() + (base - base.mean()) * 0.4  # streets and walls are mostly greyish
     second = np.clip(base + rng.normal(0, 30, 3), 0, 255)
     res_low = float(rng.uniform(0.3, 0.5))
     blur_hi = float(rng.uniform(0.3, 1.4))
@@ -135,7 +143,7 @@ def sample_camera(cam_id: int, rng: np.random.Generator) -> CameraStyle:
         jpeg_quality=(q_low, int(rng.integers(q_low + 10, 92))),
         motion_blur=float(rng.uniform(0.0, 3.0)),
         photo_prob=float(rng.uniform(0.6, 0.95)),
-        aspect_range=(float(rng.uniform(1.9, 2.4)), float(rng.uniform(2.6, 3.3))),
+        aspect_range=(float(rng.uniform(2.1, 2.6)), float(rng.uniform(2.9, 3.4))),
     )
 
 
@@ -173,6 +181,32 @@ def procedural_background(camera: CameraStyle, h: int, w: int, rng: np.random.Ge
 
 # Kept for callers of the former single-module API.
 _background = procedural_background
+
+
+def _recolour_as_ground(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Keeps a photograph's texture but gives it the colours of streets and lawns.
+
+    Desktop photographs are flowers and leaves; their *texture* is what real
+    scenes have, their colours are not. Sometimes two grounds meet (a lawn
+    beside a path) or a painted road line crosses the patch.
+    """
+    h, w = patch.shape[:2]
+    lum = patch.mean(axis=2)
+    lum = lum / max(float(lum.mean()), 1.0)
+    lum = 1.0 + (lum - 1.0) * np.float32(rng.uniform(0.2, 0.7))
+    colours = _GROUND_RGB[rng.integers(0, len(_GROUND_RGB), 2)] * rng.uniform(0.8, 1.2, (2, 1)).astype(np.float32)
+    base = np.empty((h, w, 3), np.float32)
+    base[:] = colours[0]
+    if rng.random() < 0.35:
+        y = h * rng.uniform(0.2, 0.8) + (np.arange(w) - w / 2) * rng.uniform(-0.3, 0.3)
+        below = np.arange(h)[:, None] > y[None, :]
+        base[below] = colours[1]
+    img = base * lum[..., None]
+    if rng.random() < 0.2:
+        y0 = int(rng.integers(0, h))
+        thick = max(1, h // 40)
+        img[y0:y0 + thick] = (220, 200, 80) if rng.random() < 0.5 else (225, 225, 220)
+    return img
 
 
 def _place(rgb: np.ndarray, mask: np.ndarray, scale: float, dx: int, dy: int) -> tuple[np.ndarray, np.ndarray]:
@@ -260,6 +294,8 @@ def apply_camera(
     # 2. Scene: background, shadow, bystanders, objects.
     if backgrounds is not None and len(backgrounds) and rng.random() < camera.photo_prob:
         img = backgrounds.patch(h, w, rng)
+        if rng.random() < 0.6:
+            img = _recolour_as_ground(img, rng)
     else:
         img = procedural_background(camera, h, w, rng)
     _shadow(img, mask, rng)

@@ -226,7 +226,7 @@ def sample_identity(pid: int, rng: np.random.Generator) -> IdentityAttributes:
     hair_length = "long" if hair_style in ("long", "ponytail") else "short"
     upper_type = str(rng.choice(_UPPER_TYPES, p=[0.4, 0.38, 0.22]))
     if upper_type == "tshirt":
-        upper_color, upper_rgb = _clothing_colour(rng)
+        upper_color, upper_rgb = _clothing_colour(rng, dark_bias=0.3)
     else:  # jackets and coats: mostly dark, as in street footage
         upper_color, upper_rgb = _clothing_colour(rng, dark_bias=0.9, names=_OUTER_COLOURS)
     upper_pattern = str(rng.choice(_PATTERNS, p=[0.4, 0.14, 0.1, 0.12, 0.12, 0.12]))

@@ -173,9 +173,9 @@ def render_person(
     pt = _Painter(height, width)
     # A detector box is fitted to the person, so everyone fills about the same
     # height of a crop; body height shows only as a little more or less headroom.
-    body_h = height * (0.93 + 0.25 * (p.height_scale - 0.89))
+    body_h = height * (0.95 + 0.25 * (p.height_scale - 0.89))
     u = body_h / 8.0  # classic 8-head figure proportions
-    base = height * 0.985
+    base = height * 0.99
     cx = width / 2.0 + rng.normal(0.0, 0.015 * width)
     ws = p.width_scale
     female = p.gender == "female"
