@@ -80,6 +80,34 @@ def test_views_change_visibility():
     assert front_diff and not back_diff
 
 
+def test_render_person_is_articulated():
+    """Yaw turns the body (narrower from the side) and the gait moves the legs apart."""
+    p = _person(4, bag="none")
+    widths = {}
+    for yaw in (0.0, 90.0):
+        _, alpha = synthetic.render_person(p, "front", np.random.default_rng(0), 128, 64, yaw=yaw,
+                                           walk_phase=0.0, stride=0.0)
+        cols = np.nonzero((alpha[30:70] > 0).any(axis=0))[0]  # torso rows: arms and torso
+        widths[yaw] = cols.max() - cols.min()
+    assert widths[90.0] < 0.8 * widths[0.0]
+    still = synthetic.render_person(p, "side", np.random.default_rng(0), 128, 64, yaw=90, stride=0.0)[1]
+    stride = synthetic.render_person(p, "side", np.random.default_rng(0), 128, 64, yaw=90, stride=1.0,
+                                     walk_phase=0.25)[1]
+    feet = lambda a: np.ptp(np.nonzero(a[110:] > 0)[1])  # noqa: E731  horizontal spread of the feet
+    assert feet(stride) > feet(still) + 5
+
+
+def test_identities_have_varied_clothes_and_shapes():
+    people = [synthetic.sample_identity(i, np.random.default_rng(i)) for i in range(200)]
+    assert {p.upper_pattern for p in people} == set(synthetic._PATTERNS)
+    assert {p.hair_style for p in people} >= {"short", "long", "ponytail", "bald"}
+    assert {p.upper_type for p in people} == {"tshirt", "jacket", "coat"}
+    assert any(p.open_front for p in people)
+    # Named colours are the nearest names of the drawn shades.
+    assert all(synthetic.colour_name(p.upper_rgb) == p.upper_color for p in people)
+    assert len({p.upper_rgb for p in people}) >= 190  # shades, not a few named colours
+
+
 def test_walk_phase_moves_limbs():
     p = _person(4)
     a, _ = synthetic.render_person(p, "side", np.random.default_rng(0), walk_phase=0.0)
