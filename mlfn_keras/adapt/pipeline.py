@@ -122,8 +122,9 @@ def load_start_model(init: str | Path | None):
     """The model adaptation starts from: ``init`` or the shipped demo weights."""
     import keras
 
-    import mlfn_keras  # noqa: F401  (registers the custom layers)
+    import mlfn_keras
 
+    mlfn_keras.register_keras_objects()  # the package registers its layers lazily
     path = Path(init) if init else SHIPPED_WEIGHTS
     if not path.is_file() or path.suffix != ".keras":
         raise InputPathError(
