@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlfn_keras.cache import cache_root
 from mlfn_keras.errors import InputPathError, UserError
 
 DEBIAN_PACKAGE = "opencv-doc"
@@ -49,8 +50,7 @@ FETCH_HELP = (
 
 def cache_dir() -> Path:
     """``$MLFN_KERAS_CACHE/pets09`` (default ``~/.cache/mlfn_keras/pets09``)."""
-    root = os.environ.get("MLFN_KERAS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "mlfn_keras"))
-    return Path(root) / "pets09"
+    return cache_root() / "pets09"
 
 
 def _check_video(path: Path) -> Path:

@@ -326,6 +326,9 @@ def make_train_dataset(
                 f"received batch_size={batch_size}, K={num_instances}"
             )
         sampler = PKSampler(labels, batch_size // num_instances, num_instances, seed)
+        # P×K batches are consecutive runs of K images per identity: parallel
+        # decoding must keep element order, or a batch can mix identities.
+        deterministic = True
         steps = sampler.steps_per_epoch()
         indices = tf.data.Dataset.from_generator(
             lambda: iter(sampler), output_signature=tf.TensorSpec((), tf.int64)

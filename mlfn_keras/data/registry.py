@@ -25,6 +25,7 @@ from mlfn_keras.data.dataset import ReidDataset
 from mlfn_keras.data.dukemtmc import load_dukemtmc_reid
 from mlfn_keras.data.market1501 import load_market1501, read_market_layout
 from mlfn_keras.data.msmt17 import load_msmt17
+from mlfn_keras.cache import cache_root
 from mlfn_keras.errors import UserError
 
 __all__ = [
@@ -51,7 +52,7 @@ SYNTHETIC_DEFAULTS: dict[str, Any] = dict(
 
 def cache_dir() -> Path:
     """``$MLFN_KERAS_CACHE`` or ``~/.cache/mlfn_keras``."""
-    return Path(os.environ.get("MLFN_KERAS_CACHE", Path.home() / ".cache" / "mlfn_keras")).expanduser()
+    return cache_root()
 
 
 def synthetic_dataset(root: str | Path | None = None, progress: bool = True, **generate_kwargs: Any) -> ReidDataset:

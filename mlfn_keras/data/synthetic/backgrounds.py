@@ -123,9 +123,9 @@ def fetch_debian_backgrounds(package: str = DEFAULT_PACKAGE, dest: str | os.Path
     Raises:
         UserError: Where ``apt-get``/``dpkg`` are missing or the download fails.
     """
-    from mlfn_keras.data.registry import cache_dir
+    from mlfn_keras.cache import cache_root
 
-    target = Path(dest) if dest is not None else cache_dir() / "backgrounds" / package
+    target = Path(dest) if dest is not None else cache_root() / "backgrounds" / package
     done = target / ".complete"
     if not done.exists():
         for tool in ("apt-get", "dpkg-deb"):

@@ -29,7 +29,9 @@ _CORE_OUTPUTS = ["Postprocessor/Reshape_2:0", "Postprocessor/Slice:0"]  # boxes 
 
 def default_cache_dir() -> str:
     """``$MLFN_KERAS_CACHE`` or ``~/.cache/mlfn_keras``."""
-    return os.environ.get("MLFN_KERAS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "mlfn_keras"))
+    from mlfn_keras.cache import cache_root
+
+    return str(cache_root())
 
 
 def ssdlite_graph_path() -> str:
