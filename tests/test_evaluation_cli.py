@@ -106,3 +106,16 @@ def test_report_merges_records(tmp_path, capsys):
     assert "74.3" in lines[3] and "82.4" in lines[3] and "62.8" in lines[3]
     assert lines[4].startswith("| ResNet") and lines[4].count(" - ") >= 4
     assert report.main([str(tmp_path / "missing.json")]) == 2
+
+
+def test_num_ranked_zero_skips_the_ranked_picture(tiny_market, tmp_path, capsys):
+    model_path = tmp_path / "tiny.keras"
+    mlfn_keras.MLFN.from_preset("mlfn_tiny").save(model_path)
+    out = tmp_path / "eval"
+    args = ["--model", str(model_path), "--dataset", "synthetic", "--root", str(tiny_market),
+            "--protocol", "single_query", "--output", str(out), "--no-progress"]
+    assert cli.main(args + ["--num-ranked", "0"]) == 0
+    assert (out / "metrics.json").is_file() and not (out / "ranked_single_query.png").exists()
+    with pytest.raises(SystemExit) as info:
+        cli.main(args + ["--num-ranked", "-1"])
+    assert info.value.code == 2 and "--num-ranked must be 0 or more" in capsys.readouterr().err

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-rank", type=int, default=50, help="CMC length (default 50)")
     parser.add_argument("--name", help="method name in the table (default: model file stem or preset)")
     cli_args.add_output(parser, help="folder for metrics.json and PNGs (default: none written)")
-    parser.add_argument("--num-ranked", type=int, default=8, help="queries drawn in the ranked-list PNG")
+    parser.add_argument("--num-ranked", type=int, default=8, help="queries drawn in the ranked-list PNG (0: no ranked-list PNG)")
     cli_args.add_seed(parser)
     cli_args.add_progress(parser)
     return parser
@@ -135,20 +135,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             {f"{name} {PROTOCOLS[p].label}": r.metrics.cmc for p, r in results.items()},
             out / "cmc.png", max_rank=min(20, args.max_rank), title=f"CMC on {title}",
         )
-        for p, r in results.items():
+        ranked = list(results) if args.num_ranked > 0 else []
+        for p in ranked:
             plot_ranked_lists(
-                r.distmat, r.query, r.gallery, out / f"ranked_{p}.png",
+                results[p].distmat, results[p].query, results[p].gallery, out / f"ranked_{p}.png",
                 num_queries=args.num_ranked, seed=args.seed,
             )
-        print(f"wrote {out / 'metrics.json'}, {out / 'cmc.png'}, "
-              + ", ".join(str(out / f"ranked_{p}.png") for p in results))
+        print(f"wrote {out / 'metrics.json'}, {out / 'cmc.png'}"
+              + "".join(f", {out / f'ranked_{p}.png'}" for p in ranked))
     return record
 
 
 @cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mlfn-eval`` / ``python -m mlfn_keras.evaluation``."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.num_ranked < 0:
+        parser.error(f"--num-ranked must be 0 or more, received {args.num_ranked}")
     with cli_args.user_errors():
         run(args)
     return 0
