@@ -190,6 +190,8 @@ def mine_tracklets(specs: Sequence, detector, image_size: tuple[int, int] = (128
     """Runs detector + tracker over every camera (`SourceSpec`) in turn and collects tracklets."""
     from tqdm.auto import tqdm
 
+    from mlfn_keras.tracking.runner import probe_fps
+
     start = time.monotonic()
     tracklets: list[Tracklet] = []
     reports: list[CameraReport] = []
@@ -202,7 +204,7 @@ def mine_tracklets(specs: Sequence, detector, image_size: tuple[int, int] = (128
         try:
             found, report = mine_camera(
                 stream_frames(spec, camera, deadline, messages, stats), detector, camera=camera, name=spec.name,
-                fps=spec.fps or _fps(spec), image_size=image_size, min_crops=min_crops, max_crops=max_crops,
+                fps=probe_fps(spec), image_size=image_size, min_crops=min_crops, max_crops=max_crops,
                 min_height=min_height, every=every, progress=bar)
         finally:
             bar.close()
@@ -233,20 +235,6 @@ def _frame_count(spec) -> int | None:
 
         return len(_list_images(spec.target))
     return None
-
-
-def _fps(spec) -> float:
-    import cv2
-
-    from mlfn_keras.tracking.sources import DEFAULT_FPS
-
-    if spec.kind == "file":
-        cap = cv2.VideoCapture(spec.target)
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0)
-        cap.release()
-        if 0 < fps < 1000:
-            return fps
-    return DEFAULT_FPS
 
 
 def cannot_link(tracklets: Sequence[Tracklet]) -> np.ndarray:
