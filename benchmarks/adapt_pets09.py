@@ -20,19 +20,17 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 
+from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
 
 @cli_entry
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="examples:" + __doc__.split("Examples:")[1])
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--output", required=True, help="run folder")
     parser.add_argument("--video", help="PETS09 vtest.avi (default: cached, else fetched with apt-get)")
     parser.add_argument("--minutes", type=float, default=30.0, help="adaptation budget")

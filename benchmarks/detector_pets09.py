@@ -20,11 +20,11 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
+from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import UserError, cli_entry
 
 
@@ -40,11 +40,7 @@ def _frames(video, every: int, limit: int | None):
 
 @cli_entry
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:" + __doc__.split("Examples:")[1],
-    )
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--detector", default="ssdlite", help="a --detector value of the demo (default: ssdlite)")
     parser.add_argument("--video", default=None, help="vtest.avi (default: the cached copy, fetched with apt-get if missing)")
     parser.add_argument("--splits", default="lr,full", help="comma-separated: lr, full, time (default: lr,full)")

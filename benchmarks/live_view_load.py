@@ -21,7 +21,6 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
@@ -30,6 +29,7 @@ import threading
 import time
 import urllib.request
 
+from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -168,8 +168,7 @@ def encode_ms(args, repeats: int = 50) -> float:
 
 @cli_entry
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__[__doc__.index("Examples:"):],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--viewers", type=int, default=10, help="simulated browsers (default: 10; at most 25)")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long they watch (default: 30; at most 120)")
     parser.add_argument("--frames", type=int, default=600, help="built-in scene frames per camera (default: 600)")

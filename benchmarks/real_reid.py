@@ -22,13 +22,13 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
+from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
 
 SHIPPED = Path(__file__).resolve().parents[1] / "demo" / "weights" / "mlfn_small_synthetic.keras"
@@ -36,11 +36,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "demo" / "weights" / "mlfn_small
 
 @cli_entry
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:" + __doc__.split("Examples:")[1],
-    )
+    parser = parser_from_doc(__doc__)
     parser.add_argument("--video", help="PETS09 vtest.avi (default: the cached copy, else fetched with apt-get)")
     parser.add_argument("--models", nargs="*", default=[], help="more rows: .keras/.onnx/.tflite/SavedModel")
     parser.add_argument("--no-default-rows", action="store_true", help="skip histogram, untrained and shipped rows")

@@ -32,17 +32,12 @@ import argparse
 import os
 import sys
 
+from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
 
 
 def build_parser() -> argparse.ArgumentParser:
-    doc = __doc__ or ""
-    parser = argparse.ArgumentParser(
-        prog="benchmarks/real_video.py",
-        description=doc.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=doc[doc.index("Examples:") :],
-    )
+    parser = parser_from_doc(__doc__, prog="benchmarks/real_video.py")
     parser.add_argument("--video", default=None, metavar="PATH", help="PETS09 vtest.avi (default: cached, else apt-get download opencv-doc)")
     parser.add_argument("--splits", nargs="*", default=["lr", "time"], metavar="SPLIT", help="PETS09 splits: lr, time, full (default: lr time)")
     parser.add_argument("--scene-seeds", nargs="*", type=int, default=[0, 1, 2], metavar="SEED", help="built-in scene seeds (default: 0 1 2)")

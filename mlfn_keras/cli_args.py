@@ -22,6 +22,7 @@ __all__ = [
     "add_progress",
     "add_seed",
     "make_parser",
+    "parser_from_doc",
     "user_errors",
 ]
 
@@ -31,6 +32,13 @@ def make_parser(prog: str | None = None, description: str = "", epilog: str | No
     return argparse.ArgumentParser(
         prog=prog, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+
+
+def parser_from_doc(doc: str | None, prog: str | None = None) -> argparse.ArgumentParser:
+    """A parser described by a script's docstring: its first paragraph, and its ``Examples:`` as the epilog."""
+    doc = doc or ""
+    epilog = doc[doc.index("Examples:"):] if "Examples:" in doc else None
+    return make_parser(prog=prog, description=doc.split("\n\n")[0], epilog=epilog)
 
 
 def add_model_argument(parser: argparse.ArgumentParser, required: bool = True,

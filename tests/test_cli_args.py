@@ -62,3 +62,11 @@ def test_scripts_do_not_edit_sys_path_and_wrap_main(script):
     assert not edits, f"{script.name} touches sys.path (lines {edits}); the package is installed by setup.sh"
     main = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main")
     assert [ast.unparse(d) for d in main.decorator_list] == ["cli_entry"]
+
+
+def test_parser_from_doc_keeps_the_examples():
+    from mlfn_keras.cli_args import parser_from_doc
+
+    parser = parser_from_doc("Does a thing.\n\nMore words.\n\nExamples:\n\n    run --fast\n", prog="x")
+    text = parser.format_help()
+    assert "Does a thing." in text and "More words." not in text and "    run --fast" in text
