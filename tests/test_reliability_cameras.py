@@ -16,17 +16,9 @@ import supervision as sv
 from mlfn_keras.tracking import sources
 from mlfn_keras.tracking.runner import RunOptions, run_multicam
 from mlfn_keras.tracking.sources import CameraStream, SourceSpec, parse_cam
+from stream_helpers import drain
 
 DEAD_URL = "rtsp://127.0.0.1:9/x"
-
-
-def _drain(stream: CameraStream, timeout: float = 20.0) -> list:
-    packets, deadline = [], time.monotonic() + timeout
-    while not stream.finished and time.monotonic() < deadline:
-        p = stream.read(timeout=0.05)
-        if p is not None:
-            packets.append(p)
-    return packets
 
 
 def _noise_video(path: str, n: int, size=(64, 48)) -> None:
@@ -59,7 +51,7 @@ def test_damage_in_the_middle_of_an_mp4_is_skipped_and_counted(tmp_path):
     readable = _good_frames(path)
     assert 0 < readable < 50  # the damage is real and longer than a few frames
     stream = CameraStream(parse_cam(path)).start()
-    packets = _drain(stream)
+    packets = drain(stream)
     stream.stop()
     assert stream.finished
     assert len(packets) == readable  # the frames after the damage are read too

@@ -14,15 +14,7 @@ from mlfn_keras.tracking.sources import (
     parse_cam,
     parse_cams,
 )
-
-
-def _drain(stream: CameraStream, timeout: float = 10.0) -> list:
-    packets, deadline = [], time.monotonic() + timeout
-    while not stream.finished and time.monotonic() < deadline:
-        p = stream.read(timeout=0.1)
-        if p is not None:
-            packets.append(p)
-    return packets
+from stream_helpers import drain
 
 
 def _write_video(path: str, n: int, size=(64, 48)) -> None:
@@ -71,7 +63,7 @@ def test_video_file_source_reads_every_frame_in_order(tmp_path):
     path = str(tmp_path / "clip.mp4")
     _write_video(path, 12)
     stream = CameraStream(parse_cam(path), camera=3, queue_size=2).start()
-    packets = _drain(stream)
+    packets = drain(stream)
     stream.stop()
     assert [p.index for p in packets] == list(range(12))  # blocking queue: nothing dropped
     assert all(p.camera == 3 and p.image.shape == (48, 64, 3) for p in packets)
@@ -85,7 +77,7 @@ def test_image_folder_skips_corrupt_frame(tmp_path):
     (tmp_path / "0002.png").write_bytes(b"not a png")  # corrupt
     messages = []
     stream = CameraStream(parse_cam(str(tmp_path)), on_message=messages.append).start()
-    packets = _drain(stream)
+    packets = drain(stream)
     assert [p.index for p in packets] == [0, 1, 3]
     assert stream.stats.corrupt_skipped == 1
     assert any("corrupt" in m for m in messages)
@@ -97,8 +89,8 @@ def test_missing_file_ends_only_that_stream(tmp_path):
     messages = []
     bad = CameraStream(SourceSpec("file", str(tmp_path / "gone.mp4"), "cam1"), on_message=messages.append).start()
     ok = CameraStream(parse_cam(good)).start()
-    assert len(_drain(ok)) == 3
-    assert _drain(bad) == [] and bad.finished
+    assert len(drain(ok)) == 3
+    assert drain(bad) == [] and bad.finished
     assert any("cannot be opened" in m for m in messages)
 
 
