@@ -92,7 +92,7 @@ class RoundRecord:
     pseudo_identities: int
     merged_tracklets: int
     violations: int
-    loss: float
+    loss: float | None  # mean training loss of the round; None before any training (round 0)
     extra: dict = field(default_factory=dict)
 
 
@@ -355,7 +355,7 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
         labels = cluster_tracklets(means, cannot, cal.threshold)
         return model_means, cal, labels
 
-    def record(rnd: int, steps: int, cal, labels, loss: float) -> RoundRecord:
+    def record(rnd: int, steps: int, cal, labels, loss: float | None) -> RoundRecord:
         k = int(labels.max()) + 1
         rec = RoundRecord(rnd, steps, round(minutes(), 3), cal.threshold, cal.positive_median, cal.negative_median,
                           cal.balanced_error, k, len(tracklets) - k, violations(labels, cannot), loss)
@@ -366,12 +366,12 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
         extra = "  " + "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.extra.items())
         log(f"round {rnd}: {minutes():5.1f} min, threshold {cal.threshold:.3f} (same tracklet {cal.positive_median:.2f}, "
             f"seen together {cal.negative_median:.2f}), {k} pseudo-identities from {len(tracklets)} tracklets, "
-            f"loss {loss:.3f}{extra if rec.extra else ''}")
+            f"loss {'-' if loss is None else f'{loss:.3f}'}{extra if rec.extra else ''}")
         return rec
 
     means, cal, labels = labels_now()
     if not history:
-        history.append(record(0, 0, cal, labels, float("nan")))
+        history.append(record(0, 0, cal, labels, None))
     rnd = history[-1].round
     steps_done = history[-1].steps
     while minutes() < config.minutes and (config.max_rounds is None or rnd < config.max_rounds):
