@@ -32,6 +32,9 @@ Examples:
     # recorded files are re-clustered at the end (offline); force live behaviour
     python demo/multicam.py --cams a.mp4 b.mp4 --online --threshold 0.8
 
+    # two recordings that did not start together: the second began 57 s after the first
+    python demo/multicam.py --cams first.avi second.avi --start-times 0 57.1 --no-show --output runs/pets
+
     # isolate re-id quality: ground-truth boxes instead of a detector (built-in scene only)
     python demo/multicam.py --no-show --detector gt --output runs/gt --evaluate
 
@@ -92,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="re-cluster the whole run at the end and rewrite mot/ (default when every source is a file)")
     mode.add_argument("--online", dest="offline", action="store_false",
                       help="live ids only, revised as the run goes (default for webcams and streams)")
+    parser.add_argument("--start-times", nargs="+", type=float, default=None, metavar="S",
+                        help="files: when each --cams file started, in seconds on one clock (default: all 0, "
+                             "recorded together); used by the --max-gap limit")
+    parser.add_argument("--max-gap", type=_gap, default=None, metavar="SECONDS",
+                        help="offline: longest time between one person's tracklets in two cameras "
+                             "(default: 15; 'none': no limit, for people who come back much later)")
     parser.add_argument("--embed-every", type=int, default=None, help="frames between re-embeddings of a track (default: 5)")
     parser.add_argument("--expiry", type=float, default=None, help="seconds before an unseen identity is forgotten (default: 300)")
     parser.add_argument("--output", default=None, metavar="DIR", help="write videos, events, MOT files and a summary here")
@@ -112,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _gap(value: str) -> float | str:
+    if value.lower() == "none":
+        return "none"
+    try:
+        gap = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {value!r}; expected seconds (a number >= 0) or 'none'") from None
+    if not gap >= 0 or gap == float("inf"):
+        raise argparse.ArgumentTypeError(f"got {value!r}; expected seconds (a number >= 0) or 'none'")
+    return gap
+
+
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuses values that cannot work, before any model is loaded or frame read."""
     if args.evaluate and not args.output:
@@ -123,6 +144,13 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             parser.error(f"{flag} got {value}; expected a whole number of 1 or more.")
     if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
         parser.error(f"--threshold got {args.threshold}; expected a cosine similarity in [-1, 1].")
+    if args.start_times is not None:
+        if not args.cams:
+            parser.error("--start-times needs --cams (one start time per camera).")
+        if len(args.start_times) != len(args.cams):
+            parser.error(f"--start-times got {len(args.start_times)} values for {len(args.cams)} --cams; expected one per camera.")
+        if not all(t >= 0 and t != float("inf") for t in args.start_times):
+            parser.error(f"--start-times got {args.start_times}; expected seconds >= 0.")
     if args.expiry is not None and args.expiry <= 0:
         parser.error(f"--expiry got {args.expiry}; expected seconds greater than 0.")
 
@@ -149,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipeline.embed_every = args.embed_every
     if args.expiry is not None:
         pipeline.expiry_seconds = args.expiry
+    if args.max_gap is not None:
+        pipeline.max_gap_seconds = None if args.max_gap == "none" else args.max_gap
     show = args.show if args.show is not None else bool(os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"))
     if args.serve is not None:
         from mlfn_keras.tracking.view.web import ServeError, parse_serve
@@ -189,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         evaluate=args.evaluate,
         serve=args.serve,
         offline=args.offline,
+        start_times=args.start_times,
     )
     try:
         summary, scores = run_demo(config)

@@ -123,3 +123,28 @@ def test_ctrl_c_flushes_and_closes_cleanly(tmp_path):
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
     for line in (out / "events.jsonl").read_text().splitlines():
         json.loads(line)  # every line complete
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--start-times", "0"], "one per camera"),
+        (["--start-times", "0", "-5"], "seconds >= 0"),
+        (["--max-gap", "soon"], "'none'"),
+        (["--max-gap", "-1"], "'none'"),
+    ],
+)
+def test_start_times_and_max_gap_are_checked(extra, message, capsys, tmp_path):
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    a.write_bytes(b"")
+    b.write_bytes(b"")
+    with pytest.raises(SystemExit) as info:
+        _load("multicam").main(["--cams", str(a), str(b), "--no-show", "--reid", WEIGHTS, *extra])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_start_times_need_cams(capsys):
+    with pytest.raises(SystemExit) as info:
+        _load("multicam").main(["--start-times", "0", "--no-show", "--reid", WEIGHTS])
+    assert info.value.code == 2 and "needs --cams" in capsys.readouterr().err

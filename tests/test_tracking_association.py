@@ -8,6 +8,7 @@ from mlfn_keras.tracking.association import (
     TrackletStore,
     calibrate,
     cannot_link,
+    far_apart,
     cluster_features,
     cluster_tracklets,
     pair_similarities,
@@ -141,3 +142,93 @@ def test_centring_spreads_a_narrow_cone_and_needs_enough_tracklets():
     small = TrackletStore()
     small.tracklets = {t.key: t for t in ts[:3]}
     assert small.centre() is None  # three people are not "the footage"
+
+
+def test_mutual_neighbours_keep_a_person_seen_once_out_of_a_near_match():
+    # Camera 0: person P (and Q, seen with P). Camera 1: X is P again; Y is someone
+    # else, close to P (0.8) but not to X (0.5). Average linkage chains Y into
+    # P's group (mean 0.65 >= 0.6); mutual neighbours do not: P's nearest in
+    # camera 1 is X, so P and Y never pick each other.
+    p, q = np.array([1.0, 0, 0, 0]), np.array([0, 0, 0, 1.0])
+    x = np.array([0.9, np.sqrt(1 - 0.81), 0, 0])
+    y2 = (0.5 - 0.72) / x[1]
+    y = np.array([0.8, y2, np.sqrt(1 - 0.64 - y2**2), 0])
+    f = np.stack([p, q, x, y])
+    np.testing.assert_allclose([p @ x, p @ y, x @ y], [0.9, 0.8, 0.5], atol=1e-6)
+    cameras = np.array([0, 0, 1, 1])
+    forbidden = np.zeros((4, 4), bool)
+    forbidden[0, 1] = forbidden[1, 0] = True  # P and Q seen together
+    chained = cluster_features(f, forbidden, 0.6, method="average")
+    assert chained[0] == chained[2] == chained[3]
+    mutual = cluster_features(f, forbidden, 0.6, method="mutual", cameras=cameras, mutual_k=1)
+    assert mutual[0] == mutual[2] and mutual[3] not in (mutual[0], mutual[1])
+    # with k = 2, Y is among P's two nearest in camera 1: the link is a candidate,
+    # and the groups' average (0.65) lets it through
+    wider = cluster_features(f, forbidden, 0.6, method="mutual", cameras=cameras, mutual_k=2)
+    assert wider[0] == wider[2] == wider[3]
+
+
+def test_mutual_neighbours_never_join_a_forbidden_pair_through_a_third():
+    f = np.stack([_unit([1, 0.1]), _unit([1, -0.1]), _unit([1, 0])])
+    forbidden = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], bool)
+    labels = cluster_features(f, forbidden, 0.9, method="mutual", cameras=np.array([0, 0, 1]))
+    assert labels[0] != labels[1] and labels[2] in (labels[0], labels[1])
+
+
+def test_unknown_clustering_method_is_refused():
+    with pytest.raises(ValueError, match="mutual"):
+        cluster_features(np.eye(2), np.zeros((2, 2), bool), 0.5, method="single")
+
+
+def test_max_gap_keeps_tracklets_of_two_cameras_far_apart_in_time_apart():
+    red = [1, 0, 0]
+    early = _tracklet(0, 1, 0, 100, [red, red])  # 0-10 s
+    soon = _tracklet(1, 1, 150, 200, [red, red])  # 15-20 s: 5 s later
+    late = _tracklet(1, 2, 1000, 1100, [red, red])  # 100-110 s
+    labels = cluster_tracklets([early, soon, late], 0.8, max_gap_seconds=15.0)
+    assert labels[early.key] == labels[soon.key] != labels[late.key]
+    assert len(set(cluster_tracklets([early, soon, late], 0.8, max_gap_seconds=None).values())) == 1
+    # the limit is across cameras only: one camera's re-entry 90 s later may still link
+    again = _tracklet(0, 2, 1000, 1100, [red, red])
+    assert cluster_tracklets([early, again], 0.8, max_gap_seconds=15.0)[again.key] == 0
+
+
+def test_far_apart_measures_the_gap_between_the_tracklets():
+    a = _tracklet(0, 1, 0, 100, [[1, 0]])  # 0-10 s
+    b = _tracklet(1, 1, 50, 300, [[1, 0]])  # overlaps a in time
+    c = _tracklet(1, 2, 300, 400, [[1, 0]])  # 20 s after a ends
+    far = far_apart([a, b, c], 15.0)
+    assert not far[0, 1] and far[0, 2] and far[2, 0]
+    assert not far[1, 2]  # same camera: never "far apart"
+    assert not far_apart([a, b, c], None).any()
+
+
+def test_per_camera_centres_remove_each_cameras_colour_bias():
+    rng = np.random.default_rng(2)
+    people = [_unit(rng.normal(size=16)) for _ in range(8)]
+    bias = {0: 3.0 * _unit(rng.normal(size=16)), 1: 3.0 * _unit(rng.normal(size=16))}
+    ts = []
+    for cam in (0, 1):
+        for k, p in enumerate(people):  # every person in both cameras, 4 at a time
+            feats = [p + bias[cam] + 0.05 * rng.normal(size=16) for _ in range(4)]
+            ts.append(_tracklet(cam, k, (k // 4) * 100, (k // 4) * 100 + 50, feats))
+    store = TrackletStore()
+    store.tracklets = {t.key: t for t in ts}
+    centres = store.centres()
+    assert set(centres) == {0, 1}
+
+    def same_and_other(centre):
+        f = {t.key: t.feature(centre) for t in ts}
+        same = np.mean([f[(0, k, 0)] @ f[(1, k, 0)] for k in range(8)])
+        other = np.mean([f[(0, k, 0)] @ f[(1, j, 0)] for k in range(8) for j in range(8) if j != k])
+        return same, other
+
+    same_global, other_global = same_and_other(store.centre())
+    same_cam, other_cam = same_and_other(centres)
+    assert same_cam - other_cam > same_global - other_global + 0.3
+    # a camera with too few tracklets gets the footage's mean, not its own
+    sparse = TrackletStore()
+    sparse.tracklets = {t.key: t for t in ts[:8] + ts[8:10]}
+    c = sparse.centres()
+    np.testing.assert_allclose(c[1], sparse.centre())
+    assert not np.allclose(c[0], sparse.centre())

@@ -143,3 +143,15 @@ def test_track_that_jumps_to_another_person_is_re_identified():
     late = {o.global_id for o in objects if o.frame >= 30}
     early = {o.global_id for o in objects if 5 <= o.frame < 20}
     assert early == {1} and late == {2}
+
+
+def test_pipeline_config_refuses_unknown_linkage_and_negative_gap():
+    import pytest
+
+    with pytest.raises(ValueError, match="linkage"):
+        PipelineConfig(linkage="single")
+    with pytest.raises(ValueError, match="max_gap_seconds"):
+        PipelineConfig(max_gap_seconds=-1.0)
+    with pytest.raises(ValueError, match="mutual_k"):
+        PipelineConfig(mutual_k=0)
+    assert PipelineConfig(max_gap_seconds=None).max_gap_seconds is None

@@ -116,3 +116,16 @@ def test_live_source_drops_stale_frames():
     assert [stream.read(timeout=0).index for _ in range(2)] == [3, 4]
     assert stream.read(timeout=0) is None
     assert stream.stats.frames_dropped == 3
+
+
+def test_a_file_that_started_later_is_timed_on_the_common_clock(tmp_path):
+    import dataclasses
+
+    path = str(tmp_path / "late.mp4")
+    _write_video(path, 5)
+    spec = dataclasses.replace(parse_cam(path), start_time=57.0)
+    stream = CameraStream(spec, camera=0, queue_size=2).start()
+    packets = drain(stream)
+    stream.stop()
+    assert [p.index for p in packets] == list(range(5))  # frame numbers stay the file's own
+    assert packets[0].timestamp == pytest.approx(57.0) and packets[2].timestamp == pytest.approx(57.2, abs=1e-3)

@@ -8,6 +8,7 @@ can score the run against its ground truth.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -51,6 +52,9 @@ class DemoConfig:
             the port ``--serve 127.0.0.1:0`` picked).
         offline: re-cluster the whole run at the end for the final ids
             (``None``: automatic, on when every source is a file/folder).
+        start_times: per ``cams`` value, when that file's first frame was
+            recorded (seconds on a common clock; ``None``: all 0, the files
+            started together). Live sources ignore it.
     """
 
     cams: Sequence[str] = ()
@@ -67,6 +71,7 @@ class DemoConfig:
     serve: str | None = None
     on_serve: Callable[[str], None] | None = None
     offline: bool | None = None
+    start_times: Sequence[float] | None = None
 
 
 def scene_specs(scene: SceneConfig, progress: bool = True) -> tuple[list[SourceSpec], list[str]]:
@@ -106,6 +111,10 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
     gt_paths: list[str] = []
     if config.cams:
         specs = parse_cams(list(config.cams))
+        if config.start_times is not None:
+            if len(config.start_times) != len(specs):
+                raise ValueError(f"got {len(config.start_times)} start times for {len(specs)} cameras; expected one per --cams value")
+            specs = [dataclasses.replace(s, start_time=float(t)) for s, t in zip(specs, config.start_times)]
         total = None
     else:
         specs, gt_paths = scene_specs(config.scene, config.progress)

@@ -89,7 +89,10 @@ def pets09_setting(split: str, video: str | None = None, log: Callable[[str], No
     from mlfn_keras.data import pets09
 
     files = pets09.prepare_split(split, video=video, log=log)
-    specs = tuple(SourceSpec("file", str(f.video), f.camera.name, fps=pets09.FPS) for f in files)
+    # Each pseudo-camera keeps the video's clock: the time split's second camera
+    # starts 400 frames (57.1 s) after the first, as a second recording would.
+    specs = tuple(SourceSpec("file", str(f.video), f.camera.name, fps=pets09.FPS, start_time=f.camera.start / pets09.FPS)
+                  for f in files)
     frames = max(f.camera.num_frames for f in files)
     return Setting(f"PETS09 {split}", "real", specs, tuple(str(f.gt) for f in files), frames)
 

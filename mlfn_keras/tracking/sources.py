@@ -77,12 +77,17 @@ class SourceSpec:
             callable returning an iterator of BGR frames.
         name: a short label used in windows, logs and output file names.
         fps: frames per second when the source knows it (``None`` otherwise).
+        start_time: offline sources: when the first frame was recorded, in
+            seconds on the cameras' common clock (files that started together
+            all have 0). Timestamps of offline frames count from it; live
+            sources use the wall clock.
     """
 
     kind: SourceKind
     target: Any
     name: str
     fps: float | None = None
+    start_time: float = 0.0
 
     @property
     def live(self) -> bool:
@@ -449,7 +454,7 @@ class CameraStream:
                 if self.spec.live:
                     timestamp = time.monotonic() - start_wall
                 else:
-                    timestamp = index / (self.fps or DEFAULT_FPS)
+                    timestamp = self.spec.start_time + index / (self.fps or DEFAULT_FPS)
                 self.stats.frames_read += 1
                 delivered = True
                 self._put(FramePacket(self.camera, index, frame, timestamp, decode_s))

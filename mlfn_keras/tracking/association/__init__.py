@@ -3,15 +3,16 @@
 * :mod:`.tracklets`: per-camera track segments, their embeddings and the
   cannot-link rule (one camera, same time → different people);
 * :mod:`.calibration`: the linking threshold measured on unlabelled footage;
-* :mod:`.clustering`: agglomerative (average-linkage) clustering with
-  cannot-link constraints, for the final ids of a recorded run;
+* :mod:`.clustering`: clustering with cannot-link constraints (mutual
+  nearest neighbours by default, or average linkage), for the final ids of a
+  recorded run;
 * :mod:`.online`: the live counterpart: periodic recalibration and revision
   (merging two global ids that later evidence shows are one person).
 """
 
 from mlfn_keras.tracking.association.calibration import Calibration, calibrate, pair_similarities
 from mlfn_keras.tracking.association.clustering import cluster_features, cluster_tracklets
-from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletStore, cannot_link
+from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletStore, cannot_link, far_apart
 
 __all__ = [
     "Calibration",
@@ -19,6 +20,7 @@ __all__ = [
     "TrackletStore",
     "calibrate",
     "cannot_link",
+    "far_apart",
     "cluster_features",
     "cluster_tracklets",
     "pair_similarities",

@@ -93,7 +93,7 @@ class OnlineReviser:
         with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
         if len(with_feat) < 2:
             return []
-        labels = cluster_tracklets(with_feat, self.threshold, centre=self.centre)
+        labels = cluster_tracklets(with_feat, self.threshold, method="average", centre=self.centre)
         clusters_of: dict[int, set[int]] = {}
         for key, label in labels.items():
             clusters_of.setdefault(tracklet_gid[key], set()).add(label)
