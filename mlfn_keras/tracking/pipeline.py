@@ -46,6 +46,7 @@ from mlfn_keras.tracking import events as ev
 from mlfn_keras.tracking.association.calibration import Calibration, calibrate
 from mlfn_keras.tracking.association.clustering import METHODS, cluster_tracklets
 from mlfn_keras.tracking.association.online import OnlineReviser
+from mlfn_keras.tracking.association.overlap import ViewOverlap, overlap_links
 from mlfn_keras.tracking.association.tracklets import TrackletKey, TrackletStore
 from mlfn_keras.tracking.gallery import IdentityGallery, LiveTrack
 from mlfn_keras.tracking.reid import Embedder, TrackAppearance, good_box
@@ -101,6 +102,16 @@ class PipelineConfig:
             settings with the whole-video ``time`` result known: 15 s and
             20 s tied on the dev settings, and 20 s fails never-worse on the
             ``time`` split, so 15 s is the default.
+        overlap_min_support: offline: look for cameras whose views overlap
+            and link the people both see at one place at one time
+            (:mod:`~mlfn_keras.tracking.association.overlap`); a mapping
+            between two views needs this many agreeing tracklet pairs.
+            ``None`` turns it off. Chosen on the dev settings (PETS09 frames
+            0–399 as ``lr`` cameras: 52.9 → 59.3 cross-camera IDF1; scene
+            seeds 1/2 unchanged, where 3 instead of 5 let a chance mapping
+            through and cost 11 points on seed 1).
+        overlap_max_error: foot-point error, in box heights, within which a
+            pair agrees with a mapping.
         revise_seconds: online mode: time between recalibration and merging.
         expiry_seconds: gallery identities unseen this long are forgotten
             (and their tracklets leave the online store).
@@ -129,6 +140,8 @@ class PipelineConfig:
     linkage: str = "mutual"
     mutual_k: int = 2
     max_gap_seconds: float | None = 15.0
+    overlap_min_support: int | None = 5
+    overlap_max_error: float = 0.2
     revise_seconds: float = 2.0
     expiry_seconds: float = 300.0
     embed_every: int = 5
@@ -152,6 +165,8 @@ class PipelineConfig:
             raise ValueError(f"max_gap_seconds must be >= 0 or None; got {self.max_gap_seconds!r}.")
         if self.mutual_k < 1:
             raise ValueError(f"mutual_k must be >= 1; got {self.mutual_k!r}.")
+        if self.overlap_min_support is not None and self.overlap_min_support < 1:
+            raise ValueError(f"overlap_min_support must be >= 1 or None; got {self.overlap_min_support!r}.")
 
 
 @dataclass
@@ -222,11 +237,14 @@ class FinalIdentities:
         ids: tracklet key ``(camera, track_id, segment)`` → global id (1, 2, ...).
         calibration: the threshold used and its evidence.
         event: the ``final_identities`` event for the log.
+        overlaps: camera pairs found to see the same ground, and how many
+            people were linked through them.
     """
 
     ids: dict[TrackletKey, int]
     calibration: Calibration
     event: ev.FinalIdentities
+    overlaps: list[ViewOverlap] = field(default_factory=list)
 
 
 @dataclass
@@ -338,9 +356,9 @@ class MultiCameraTracker:
             for tid in update.started:
                 self._tracks[(cam, tid)] = _TrackState(TrackAppearance(c.momentum))
                 result.events.append(ev.TrackStart(cam, packet.index, now, tid))
-            for tid in update.detections.tracker_id:
+            for tid, xyxy in zip(update.detections.tracker_id, update.detections.xyxy):
                 state = self._tracks.setdefault((cam, int(tid)), _TrackState(TrackAppearance(c.momentum)))
-                self.store.observe((cam, int(tid), state.segment), packet.index, packet.timestamp)
+                self.store.observe((cam, int(tid), state.segment), packet.index, packet.timestamp, xyxy)
             updates.append(_CameraUpdate(packet, update.detections))
         return updates
 
@@ -469,7 +487,8 @@ class MultiCameraTracker:
         """Re-clusters every tracklet of the run (recorded video): the best final ids.
 
         The threshold is calibrated on the whole run (unless set by hand);
-        tracklets are grouped by ``config.linkage`` (mutual nearest
+        people seen at one place at one time by two overlapping cameras are
+        linked; tracklets are grouped by ``config.linkage`` (mutual nearest
         neighbours by default) with cannot-link constraints and the
         ``max_gap_seconds`` limit; ids are numbered by first appearance. Every tracklet gets
         an id, also those too short to embed (each its own person).
@@ -482,11 +501,15 @@ class MultiCameraTracker:
             cal = Calibration(c.threshold, "manual")
         else:
             cal = calibrate(self.store.values(), c.different_quantile, centre=centre)
-        labels = cluster_tracklets(self.store.values(), cal.threshold, c.linkage, centre, c.max_gap_seconds, c.mutual_k)
+        same_pairs, overlaps = [], []
+        if c.overlap_min_support is not None:
+            same_pairs, evidence = overlap_links(list(self.store.values()), centre, c.overlap_min_support, c.overlap_max_error)
+            overlaps = evidence.overlaps
+        labels = cluster_tracklets(self.store.values(), cal.threshold, c.linkage, centre, c.max_gap_seconds, c.mutual_k, same_pairs)
         ids = {k: v + 1 for k, v in labels.items()}
         online = len(set(self.tracklet_gid.values()))
         event = ev.FinalIdentities(-1, -1, now, cal.threshold, len(ids), len(set(ids.values())), online)
-        return FinalIdentities(ids, cal, event)
+        return FinalIdentities(ids, cal, event, overlaps)
 
     def calibration_event(self, calibration: Calibration, now: float = 0.0) -> ev.ThresholdCalibrated:
         """The ``threshold_calibrated`` event for a calibration."""

@@ -284,6 +284,9 @@ def run_multicam(
             log(f"offline association: threshold {cal.threshold:.3f} ({cal.source}; {cal.same_pairs} same-person and "
                 f"{cal.different_pairs} different-person pairs measured); {final.event.global_ids} global ids "
                 f"for {final.event.tracklets} tracklets")
+            for o in final.overlaps:
+                log(f"overlapping views: cameras {o.cameras[0]} and {o.cameras[1]} see the same ground "
+                    f"({o.support} of {o.candidates} co-visible tracklet pairs agree); {o.links} tracklet pairs linked by where the person stood")
             if recorder:
                 recorder.events([mct.calibration_event(cal, max(last_ts)), final.event])
                 recorder.final_ids(final.ids)

@@ -6,21 +6,28 @@
 * :mod:`.clustering`: clustering with cannot-link constraints (mutual
   nearest neighbours by default, or average linkage), for the final ids of a
   recorded run;
+* :mod:`.overlap`: cameras whose views overlap, found in the footage without
+  calibration, and the people both see at one place at one time;
 * :mod:`.online`: the live counterpart: periodic recalibration and revision
   (merging two global ids that later evidence shows are one person).
 """
 
 from mlfn_keras.tracking.association.calibration import Calibration, calibrate, pair_similarities
 from mlfn_keras.tracking.association.clustering import cluster_features, cluster_tracklets
+from mlfn_keras.tracking.association.overlap import OverlapEvidence, ViewOverlap, find_overlaps, overlap_links
 from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletStore, cannot_link, far_apart
 
 __all__ = [
     "Calibration",
+    "OverlapEvidence",
     "Tracklet",
     "TrackletStore",
+    "ViewOverlap",
     "calibrate",
     "cannot_link",
     "far_apart",
+    "find_overlaps",
+    "overlap_links",
     "cluster_features",
     "cluster_tracklets",
     "pair_similarities",

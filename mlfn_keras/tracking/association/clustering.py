@@ -38,13 +38,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from mlfn_keras.tracking.association.tracklets import Tracklet, cannot_link, far_apart
+from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletKey, cannot_link, far_apart
 
 #: Clustering methods :func:`cluster_features` accepts.
 METHODS = ("mutual", "average", "complete")
@@ -62,6 +62,7 @@ def cluster_features(
     method: str = "mutual",
     cameras: np.ndarray | None = None,
     mutual_k: int = 2,
+    linked: np.ndarray | None = None,
 ) -> np.ndarray:
     """Clusters L2-normalised features; pairs in ``forbidden`` never share a cluster.
 
@@ -78,6 +79,10 @@ def cluster_features(
         mutual_k: ``"mutual"``: how many nearest neighbours per camera count
             (1: strictest; larger links a person's fragments within a camera
             more readily).
+        linked: ``(N, N)`` bool: pairs the footage shows to be one person
+            (e.g. seen at one place at one time by two overlapping cameras,
+            :mod:`~mlfn_keras.tracking.association.overlap`); they count as
+            similarity 1, whatever the features say. Forbidden pairs stay apart.
 
     Returns:
         ``(N,)`` labels ``0..K-1``, numbered in input order of first member.
@@ -91,11 +96,14 @@ def cluster_features(
         return np.zeros((0,), int)
     if n == 1:
         return np.zeros((1,), int)
+    f = np.asarray(features, np.float64)
+    sim = f @ f.T
+    if linked is not None:
+        sim = np.where(np.asarray(linked, bool), 1.0, sim)
     if method == "mutual":
         cams = np.zeros(n, int) if cameras is None else np.asarray(cameras)
-        return link_mutual_neighbours(np.asarray(features, np.float64), np.asarray(forbidden, bool), cams, threshold, mutual_k)
-    f = np.asarray(features, np.float64)
-    dist = np.clip(1.0 - f @ f.T, 0.0, 2.0)
+        return link_mutual_neighbours(sim, np.asarray(forbidden, bool), cams, threshold, mutual_k)
+    dist = np.clip(1.0 - sim, 0.0, 2.0)
     dist[np.asarray(forbidden, bool)] = CANNOT_LINK_DISTANCE
     dist = (dist + dist.T) / 2.0
     np.fill_diagonal(dist, 0.0)
@@ -105,12 +113,12 @@ def cluster_features(
 
 
 def link_mutual_neighbours(
-    features: np.ndarray, forbidden: np.ndarray, cameras: np.ndarray, threshold: float, k: int = 2
+    sim: np.ndarray, forbidden: np.ndarray, cameras: np.ndarray, threshold: float, k: int = 2
 ) -> np.ndarray:
     """Joins mutual nearest neighbours, most similar first, under the constraints.
 
     Args:
-        features: ``(N, d)`` L2-normalised.
+        sim: ``(N, N)`` similarities (cosine of L2-normalised features).
         forbidden: ``(N, N)`` bool: pairs that must stay apart.
         cameras: ``(N,)`` camera of each feature.
         threshold: cosine similarity a link and the joined groups' average must reach.
@@ -119,8 +127,7 @@ def link_mutual_neighbours(
     Returns:
         ``(N,)`` labels ``0..K-1`` in input order of first member.
     """
-    n = len(features)
-    sim = features @ features.T
+    n = len(sim)
     allowed = ~forbidden & ~np.eye(n, dtype=bool)
     near = np.zeros((n, n), bool)
     for camera in np.unique(cameras):
@@ -162,6 +169,7 @@ def cluster_tracklets(
     centre: np.ndarray | Mapping[int, np.ndarray] | None = None,
     max_gap_seconds: float | None = None,
     mutual_k: int = 2,
+    same_pairs: Collection[tuple[TrackletKey, TrackletKey]] = (),
 ) -> dict:
     """Groups tracklets into people.
 
@@ -175,6 +183,8 @@ def cluster_tracklets(
         max_gap_seconds: no group holds tracklets of two cameras more than
             this far apart in time (``None``: no limit).
         mutual_k: see :func:`cluster_features`.
+        same_pairs: tracklet-key pairs the footage shows to be one person
+            (``linked`` of :func:`cluster_features`).
 
     Returns:
         tracklet key → cluster label ``0..K-1``; labels are numbered by the
@@ -188,7 +198,12 @@ def cluster_tracklets(
         embedded = [items[i] for i in with_feat]
         forbidden = cannot_link(embedded) | far_apart(embedded, max_gap_seconds)
         cameras = np.array([t.camera for t in embedded])
-        sub = cluster_features(feats, forbidden, threshold, method, cameras, mutual_k)
+        position = {t.key: i for i, t in enumerate(embedded)}
+        linked = np.zeros(forbidden.shape, bool)
+        for a, b in same_pairs:
+            if a in position and b in position:
+                linked[position[a], position[b]] = linked[position[b], position[a]] = True
+        sub = cluster_features(feats, forbidden, threshold, method, cameras, mutual_k, linked)
         labels[with_feat] = sub
     next_label = int(labels.max()) + 1 if len(labels) else 0
     for i in range(len(items)):

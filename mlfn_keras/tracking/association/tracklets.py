@@ -47,6 +47,12 @@ class Tracklet:
         last_time: timestamp (s) of ``last_frame``.
         embeddings: L2-normalised re-id embeddings of good boxes, oldest first
             (at most ``max_embeddings``; thinned evenly beyond that).
+        points: where the person stood, oldest first: ``(time, foot_x,
+            foot_y, box_height)`` per observed box (the foot point is the
+            middle of the box's bottom edge; at most ``max_points``, thinned
+            evenly beyond that). What
+            :mod:`~mlfn_keras.tracking.association.overlap` compares across
+            cameras.
     """
 
     key: TrackletKey
@@ -55,6 +61,7 @@ class Tracklet:
     first_time: float
     last_time: float
     embeddings: list[np.ndarray] = field(default_factory=list)
+    points: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     @property
     def camera(self) -> int:
@@ -105,12 +112,16 @@ class TrackletStore:
     Args:
         max_embeddings: embeddings kept per tracklet; beyond it every other
             one is dropped (the sample stays spread over the whole tracklet).
+        max_points: foot points kept per tracklet, thinned the same way.
     """
 
-    def __init__(self, max_embeddings: int = 64):
+    def __init__(self, max_embeddings: int = 64, max_points: int = 1024):
         if max_embeddings < 2:
             raise ValueError(f"max_embeddings must be >= 2, got {max_embeddings}.")
+        if max_points < 2:
+            raise ValueError(f"max_points must be >= 2, got {max_points}.")
         self.max_embeddings = int(max_embeddings)
+        self.max_points = int(max_points)
         self.tracklets: dict[TrackletKey, Tracklet] = {}
 
     def __len__(self) -> int:
@@ -122,13 +133,25 @@ class TrackletStore:
     def get(self, key: TrackletKey) -> Tracklet:
         return self.tracklets[key]
 
-    def observe(self, key: TrackletKey, frame: int, time: float) -> Tracklet:
-        """Records that the tracklet is visible in ``frame`` (creating it if new)."""
+    def observe(self, key: TrackletKey, frame: int, time: float, xyxy: Sequence[float] | None = None) -> Tracklet:
+        """Records that the tracklet is visible in ``frame`` (creating it if new).
+
+        Args:
+            key: the tracklet.
+            frame: the camera's frame index.
+            time: the frame's timestamp on the cameras' common clock.
+            xyxy: the person's box in that frame, if known (kept as a foot point).
+        """
         t = self.tracklets.get(key)
         if t is None:
             t = self.tracklets[key] = Tracklet(key, frame, frame, time, time)
         t.first_frame, t.last_frame = min(t.first_frame, frame), max(t.last_frame, frame)
         t.first_time, t.last_time = min(t.first_time, time), max(t.last_time, time)
+        if xyxy is not None:
+            x1, y1, x2, y2 = (float(v) for v in xyxy)
+            t.points.append((float(time), (x1 + x2) / 2.0, y2, y2 - y1))
+            if len(t.points) > self.max_points:
+                t.points = t.points[::2]
         return t
 
     def add_embedding(self, key: TrackletKey, embedding: np.ndarray) -> None:
@@ -185,7 +208,7 @@ class TrackletStore:
         return out
 
     def compact_before(self, time: float) -> int:
-        """Keeps only the mean embedding of tracklets last seen before ``time``.
+        """Keeps only the mean embedding of tracklets last seen before ``time`` (and no foot points).
 
         A live run's memory stays bounded (one vector per old tracklet) while
         every tracklet is still there for the final answer; returns how many
@@ -193,8 +216,9 @@ class TrackletStore:
         """
         n = 0
         for t in self.tracklets.values():
-            if t.last_time < time and len(t.embeddings) > 1:
-                t.embeddings = [t.feature()]
+            if t.last_time < time and (len(t.embeddings) > 1 or t.points):
+                t.embeddings = [t.feature()] if t.embeddings else []
+                t.points = []
                 n += 1
         return n
 
