@@ -38,7 +38,9 @@ def test_co_visible_points_pair_moments_within_the_tolerance():
     a = _walker(0, 1, 0, 10, 0, 0, 1, 0)
     b = _walker(1, 1, 5, 10, 100, 0, 1, 0)
     pa, pb, hb = co_visible_points(a, b)
-    assert len(pa) == 5 and np.allclose(pb[:, 0] - pa[:, 0], 100 - 5)  # frames 5..9, b started 5 frames later
+    assert pa.shape == (5, 2, 2)  # frames 5..9: foot and head point each
+    assert np.allclose(pb[:, :, 0] - pa[:, :, 0], 100 - 5)  # b started 5 frames later, 100 px to the right
+    assert np.allclose(pa[:, 0, 1] - pa[:, 1, 1], 80.0)  # the head is a box height above the feet
     assert np.allclose(hb, 80.0)
     later = _walker(1, 2, 50, 10, 0, 0, 1, 0)
     assert co_visible_points(a, later) is None

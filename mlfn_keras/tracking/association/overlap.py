@@ -12,16 +12,17 @@ Nobody has to calibrate the cameras. Steps (:func:`find_overlaps`):
 
 1. **co-visible pairs**: for every pair of tracklets of two cameras seen at
    the same times (on the cameras' common clock, within ``tolerance``) for at
-   least ``min_common`` moments, the foot points (middle of the box's bottom
-   edge) of both at those moments;
+   least ``min_common`` moments, the foot and head points (middle of the
+   box's bottom and top edges) of both at those moments;
 2. **hypotheses**: each pair that looks at least a little alike (similarity
    ≥ ``floor``, the median similarity of people seen together in one camera)
    proposes a mapping from one image to the other: rotation, uniform scale
    and translation (``cv2.estimateAffinePartial2D``, least median of squares),
-   fitted to its own foot points;
+   fitted to its own foot and head points (bottom and top of the box);
 3. **support**: a mapping is kept when at least ``min_support`` alike pairs
-   agree with it (median foot-point error below ``max_error`` × the box
-   height); without such agreement the cameras do not overlap, or not
+   agree with it (median error of foot and head below ``max_error`` × the
+   box height: a chance mapping that shrinks or turns the image to bring a
+   few feet together gets the heads wrong); without such agreement the cameras do not overlap, or not
    visibly, and nothing is concluded (the generated scene's cameras do not
    overlap, and no mapping reaches 5 agreeing pairs there);
 4. **refit** on the agreeing pairs, then every co-visible, alike pair within
@@ -86,7 +87,7 @@ class OverlapEvidence:
 def co_visible_points(
     a: Tracklet, b: Tracklet, tolerance: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Foot points of two tracklets at the moments both were seen.
+    """Foot and head points of two tracklets at the moments both were seen.
 
     Args:
         a: a tracklet of one camera.
@@ -94,8 +95,9 @@ def co_visible_points(
         tolerance: seconds within which two timestamps count as one moment.
 
     Returns:
-        ``(points_a, points_b, heights_b)`` (``(K, 2)``, ``(K, 2)``, ``(K,)``),
-        or ``None`` where the two were never seen at the same moment.
+        ``(points_a, points_b, heights_b)``: ``(K, 2, 2)`` foot and head
+        point per moment in each camera, and ``(K,)`` box heights in ``b``;
+        ``None`` where the two were never seen at the same moment.
     """
     if not a.points or not b.points or a.last_time < b.first_time - tolerance or b.last_time < a.first_time - tolerance:
         return None
@@ -109,19 +111,34 @@ def co_visible_points(
     near = np.abs(pb[index, 0] - pa[:, 0]) <= tolerance
     if not near.any():
         return None
-    return pa[near, 1:3], pb[index[near], 1:3], pb[index[near], 3]
+    return _foot_and_head(pa[near]), _foot_and_head(pb[index[near]]), pb[index[near], 3]
+
+
+def _foot_and_head(points: np.ndarray) -> np.ndarray:
+    """``(K, 2, 2)``: the foot point and the top of the box above it."""
+    foot = points[:, 1:3]
+    head = foot - np.stack([np.zeros(len(points)), points[:, 3]], axis=1)
+    return np.stack([foot, head], axis=1)
 
 
 def _error(transform: np.ndarray, a: np.ndarray, b: np.ndarray, heights: np.ndarray) -> float:
-    """Median foot-point error of a mapping, in box heights."""
+    """Median error of a mapping, in box heights: foot and head together.
+
+    Mapping the head as well as the feet checks the person's height and
+    uprightness too, so a chance mapping that happens to bring some feet
+    together (by shrinking or turning the image) does not agree.
+    """
     mapped = a @ transform[:, :2].T + transform[:, 2]
-    return float(np.median(np.linalg.norm(mapped - b, axis=1) / np.maximum(heights, 1.0)))
+    error = np.linalg.norm(mapped - b, axis=2).max(axis=1)
+    return float(np.median(error / np.maximum(heights, 1.0)))
 
 
 def _fit(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     import cv2
 
-    transform, _ = cv2.estimateAffinePartial2D(a.astype(np.float32), b.astype(np.float32), method=cv2.LMEDS)
+    transform, _ = cv2.estimateAffinePartial2D(
+        a.reshape(-1, 2).astype(np.float32), b.reshape(-1, 2).astype(np.float32), method=cv2.LMEDS
+    )
     return None if transform is None else transform.astype(np.float64)
 
 
@@ -142,7 +159,7 @@ def find_overlaps(
         floor: a pair must be at least this similar to propose or join a
             mapping (the median of different people's similarity).
         min_common: moments two tracklets must share to be compared.
-        max_error: foot-point error, in box heights, within which a pair agrees.
+        max_error: foot and head error, in box heights, within which a pair agrees.
         min_support: agreeing pairs a mapping needs to be believed.
         tolerance: seconds within which two timestamps count as one moment.
 
@@ -165,7 +182,7 @@ def find_overlaps(
         alike = {k: v for k, v in candidates.items() if similarity[k] >= floor}
         best, best_support = None, 0
         for a, b, _ in alike.values():
-            if np.ptp(a, axis=0).sum() < 10.0:  # a person standing still fixes no mapping
+            if np.ptp(a[:, 0], axis=0).sum() < 10.0:  # a person standing still fixes no mapping
                 continue
             transform = _fit(a, b)
             if transform is None:
