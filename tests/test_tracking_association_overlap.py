@@ -113,3 +113,14 @@ def test_pipeline_config_refuses_zero_overlap_support():
 
     with pytest.raises(ValueError, match="overlap_min_support"):
         PipelineConfig(overlap_min_support=0)
+
+
+def test_tracklets_without_points_one_camera_or_none_conclude_nothing():
+    a = _walker(0, 1, 0, 10, 0, 0, 1, 0)
+    bare = Tracklet((1, 1, 0), 0, 9, 0.0, 0.9, [np.asarray([1.0, 0.0], np.float32)])  # no boxes recorded
+    assert co_visible_points(a, bare) is None
+    assert find_overlaps([a, bare], np.ones((2, 2)), 0.0).overlaps == []
+    assert find_overlaps([a], np.ones((1, 1)), 0.0).same.shape == (1, 1)
+    assert find_overlaps([], np.ones((0, 0)), 0.0).overlaps == []
+    pairs, evidence = overlap_links([])
+    assert pairs == [] and evidence.overlaps == []

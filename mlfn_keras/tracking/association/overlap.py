@@ -150,6 +150,7 @@ def find_overlaps(
     max_error: float = 0.2,
     min_support: int = 5,
     tolerance: float = 0.05,
+    max_hypotheses: int = 200,
 ) -> OverlapEvidence:
     """Finds overlapping camera views and the people seen in both (see the module docstring).
 
@@ -162,6 +163,8 @@ def find_overlaps(
         max_error: foot and head error, in box heights, within which a pair agrees.
         min_support: agreeing pairs a mapping needs to be believed.
         tolerance: seconds within which two timestamps count as one moment.
+        max_hypotheses: most pairs that propose a mapping per camera pair
+            (those seen together longest), which bounds the time on long runs.
 
     Returns:
         The :class:`OverlapEvidence`.
@@ -170,18 +173,23 @@ def find_overlaps(
     same = np.zeros((n, n), bool)
     overlaps: list[ViewOverlap] = []
     cameras = np.array([t.camera for t in tracklets])
+    first = np.array([t.first_time for t in tracklets], np.float64)
+    last = np.array([t.last_time for t in tracklets], np.float64)
+    # only pairs of two cameras whose time spans overlap can share a moment
+    together = (cameras[:, None] < cameras[None]) & (first[:, None] <= last[None] + tolerance) & (first[None] <= last[:, None] + tolerance)
     pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for i in range(n):
-        for j in range(n):
-            if cameras[i] < cameras[j]:
-                seen = co_visible_points(tracklets[i], tracklets[j], tolerance)
-                if seen is not None and len(seen[0]) >= min_common:
-                    pairs[i, j] = seen
+    for i, j in zip(*np.nonzero(together)):
+        seen = co_visible_points(tracklets[i], tracklets[j], tolerance)
+        if seen is not None and len(seen[0]) >= min_common:
+            pairs[int(i), int(j)] = seen
     for cam_a, cam_b in sorted({(int(cameras[i]), int(cameras[j])) for i, j in pairs}):
         candidates = {k: v for k, v in pairs.items() if cameras[k[0]] == cam_a and cameras[k[1]] == cam_b}
         alike = {k: v for k, v in candidates.items() if similarity[k] >= floor}
         best, best_support = None, 0
-        for a, b, _ in alike.values():
+        # the pairs seen together longest propose first; a long run's hundreds of
+        # pairs need no more than max_hypotheses proposals to find the mapping
+        proposals = sorted(alike.values(), key=lambda v: -len(v[0]))[:max_hypotheses]
+        for a, b, _ in proposals:
             if np.ptp(a[:, 0], axis=0).sum() < 10.0:  # a person standing still fixes no mapping
                 continue
             transform = _fit(a, b)
