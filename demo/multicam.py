@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="live ids only, revised as the run goes (default for webcams and streams)")
     parser.add_argument("--start-times", nargs="+", type=float, default=None, metavar="S",
                         help="files: when each --cams file started, in seconds on one clock (default: all 0, "
-                             "recorded together); used by the --max-gap limit")
+                             "recorded together); cross-camera timing (--max-gap, overlapping views) reads it")
     parser.add_argument("--max-gap", type=_gap, default=None, metavar="SECONDS",
                         help="offline: longest time between one person's tracklets in two cameras "
                              "(default: 15; 'none': no limit, for people who come back much later)")
