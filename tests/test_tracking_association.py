@@ -232,3 +232,22 @@ def test_per_camera_centres_remove_each_cameras_colour_bias():
     c = sparse.centres()
     np.testing.assert_allclose(c[1], sparse.centre())
     assert not np.allclose(c[0], sparse.centre())
+
+
+def test_online_first_ids_wait_for_stronger_evidence_than_merges():
+    rng = np.random.default_rng(5)
+    people = [_unit(rng.normal(size=16)) for _ in range(12)]
+    ts = []
+    for k, p in enumerate(people):  # 12 people, 4 at a time in camera 0
+        ts.append(_tracklet(0, k, (k // 4) * 100, (k // 4) * 100 + 50, [p + 0.05 * rng.normal(size=16) for _ in range(6)]))
+    store = TrackletStore()
+    store.tracklets = {t.key: t for t in ts}
+    plain = OnlineReviser(centred=False)
+    plain.recalibrate(store)
+    assert plain.first_threshold == plain.threshold < 1.0
+    strict = OnlineReviser(centred=False, first_quantile=1.0)
+    strict.recalibrate(store)
+    _, different = pair_similarities(ts)
+    assert strict.threshold == plain.threshold
+    assert strict.first_threshold >= different.max() and strict.first_threshold > strict.threshold
+    assert OnlineReviser(manual_threshold=0.7, first_quantile=1.0).first_threshold == 0.7

@@ -100,3 +100,32 @@ def test_empty_requests_and_bad_arguments():
         IdentityGallery(threshold=2.0)
     with pytest.raises(ValueError, match="bank_size"):
         IdentityGallery(bank_size=0)
+
+
+def test_an_identity_seen_elsewhere_too_long_ago_is_not_offered_to_a_new_camera():
+    g = IdentityGallery(threshold=0.7, max_gap_seconds=15.0)
+    gid = g.assign(0, {(0, 1): A}, now=0.0)[(0, 1)].global_id
+    g.observe(gid, (0, 1), A, camera=0, now=0.0)
+    assert g.assign(1, {(1, 1): A_ISH}, now=30.0)[(1, 1)].new  # 30 s later, another camera: someone new
+    assert g.assign(0, {(0, 2): A_ISH}, now=30.0)[(0, 2)].global_id == gid  # re-entry where it was seen: allowed
+    g2 = IdentityGallery(threshold=0.7, max_gap_seconds=15.0)
+    gid2 = g2.assign(0, {(0, 1): A}, now=0.0)[(0, 1)].global_id
+    g2.observe(gid2, (0, 1), A, camera=0, now=0.0)
+    assert g2.assign(1, {(1, 1): A_ISH}, now=10.0)[(1, 1)].global_id == gid2  # within the gap: the hand-off
+
+
+def test_per_camera_centres_are_applied_to_each_bank_entry_by_its_camera():
+    bias = {0: _unit(0, 0, 1) * 2.0, 1: -_unit(0, 0, 1) * 2.0}  # each camera's light
+    person, other = _unit(1, 0, 0), _unit(0, 1, 0)
+    seen = {(cam, who): _unit(*(p + bias[cam])) for cam in (0, 1) for who, p in (("person", person), ("other", other))}
+    g = IdentityGallery(threshold=0.7)
+    g.centre = {cam: (seen[cam, "person"] + seen[cam, "other"]) / 2 for cam in (0, 1)}  # each camera's mean
+    for tid, who in ((1, "person"), (2, "other")):
+        gid = g.assign(0, {(0, tid): seen[0, who]}, now=0.0)[(0, tid)].global_id
+        g.observe(gid, (0, tid), seen[0, who], camera=0, now=0.0)
+    assert float(seen[0, "person"] @ seen[1, "person"]) < 0.7  # raw: the camera light hides the person
+    out = g.assign(1, {(1, 1): seen[1, "person"], (1, 2): seen[1, "other"]}, now=1.0)
+    assert out[(1, 1)].global_id == 1 and out[(1, 2)].global_id == 2
+    g.centre = None
+    out = g.assign(1, {(1, 3): seen[1, "person"]}, now=2.0)
+    assert out[(1, 3)].new

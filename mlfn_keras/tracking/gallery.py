@@ -97,6 +97,11 @@ class LiveTrack:
     ready: bool
 
 
+def _camera_of(track_key: Hashable) -> int | None:
+    """The camera of a bank entry keyed ``(camera, track_id)`` (``None`` for other keys)."""
+    return track_key[0] if isinstance(track_key, tuple) and track_key and isinstance(track_key[0], (int, np.integer)) else None
+
+
 class IdentityGallery:
     """The gallery of global identities.
 
@@ -104,9 +109,13 @@ class IdentityGallery:
         threshold: minimum cosine similarity to reuse an identity.
         expiry_seconds: identities unseen this long are removed.
         bank_size: features kept per identity (oldest dropped first).
+        max_gap_seconds: an identity seen only in other cameras, last more
+            than this long ago, is not given to a track (a person does not
+            take longer than this to walk between cameras); ``None``: no limit.
     """
 
-    def __init__(self, threshold: float = 0.6, expiry_seconds: float = 300.0, bank_size: int = 8):
+    def __init__(self, threshold: float = 0.6, expiry_seconds: float = 300.0, bank_size: int = 8,
+                 max_gap_seconds: float | None = None):
         if not -1.0 <= threshold <= 1.0:
             raise ValueError(f"threshold is a cosine similarity in [-1, 1]; got {threshold}.")
         if bank_size < 1:
@@ -116,35 +125,43 @@ class IdentityGallery:
         self.bank_size = int(bank_size)
         self.identities: dict[int, Identity] = {}
         self._next_id = 1
-        #: the footage's mean embedding, subtracted before comparing (``None``: raw
-        #: cosine); set by the pipeline as it recalibrates.
-        self.centre: np.ndarray | None = None
+        #: subtracted before comparing: the footage's mean embedding, or a
+        #: mapping camera → that camera's mean (``None``: raw cosine); set by
+        #: the pipeline as it recalibrates.
+        self.centre: np.ndarray | Mapping[int, np.ndarray] | None = None
+        #: an identity last seen in other cameras only, longer ago than this,
+        #: is not offered to a new camera (``None``: no limit).
+        self.max_gap_seconds: float | None = max_gap_seconds
 
-    def _centred(self, x: np.ndarray) -> np.ndarray:
-        if self.centre is None:
+    def _centred(self, x: np.ndarray, camera: int | None = None) -> np.ndarray:
+        centre = self.centre.get(camera) if isinstance(self.centre, Mapping) else self.centre
+        if centre is None:
             return x
-        x = x - self.centre
+        x = x - centre
         return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
     def __len__(self) -> int:
         return len(self.identities)
 
-    def similarities(self, features: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    def similarities(self, features: np.ndarray, camera: int | None = None) -> tuple[np.ndarray, list[int]]:
         """Cosine similarity of each feature to each identity (best over its bank).
 
         Args:
             features: ``(N, d)`` L2-normalised features.
+            camera: the camera they come from (for per-camera centring).
 
         Returns:
             ``(sim, ids)``: ``(N, G)`` similarities and the ``G`` global ids.
         """
         ids = list(self.identities)
-        features = self._centred(np.asarray(features, np.float32).reshape(len(features), -1))
+        features = self._centred(np.asarray(features, np.float32).reshape(len(features), -1), camera)
         sim = np.full((len(features), len(ids)), -1.0, np.float32)
         for j, gid in enumerate(ids):
-            bank = self._centred(np.stack(list(self.identities[gid].bank.values()))) if self.identities[gid].bank else None
-            if bank is not None and len(features):
-                sim[:, j] = (features @ bank.T).max(axis=1)
+            bank = self.identities[gid].bank
+            if bank and len(features):
+                # each stored feature is centred by the camera of the track that filed it
+                centred = np.stack([self._centred(f, _camera_of(k)) for k, f in bank.items()])
+                sim[:, j] = (features @ centred.T).max(axis=1)
         return sim, ids
 
     def assign(
@@ -172,10 +189,14 @@ class IdentityGallery:
         if not keys:
             return {}
         feats = np.stack([np.asarray(requests[k], np.float32).ravel() for k in keys])
-        sim, ids = self.similarities(feats)
+        sim, ids = self.similarities(feats, camera)
         score = sim.copy()
         for j, gid in enumerate(ids):
-            if gid in busy:
+            ident = self.identities[gid]
+            too_late = (
+                self.max_gap_seconds is not None and camera not in ident.cameras and now - ident.last_seen > self.max_gap_seconds
+            )
+            if gid in busy or too_late:
                 score[:, j] = _FORBIDDEN
         score[score < self.threshold] = _FORBIDDEN
         out: dict[Hashable, Assignment] = {}

@@ -28,9 +28,10 @@ Results come back per camera (:class:`CameraResult`: ``sv.Detections`` with
 :class:`TrackedObject` rows) with typed :mod:`~mlfn_keras.tracking.events`.
 
 For recorded video, :meth:`~MultiCameraTracker.finalize` re-clusters every
-tracklet of the run at the end (average linkage with cannot-link, threshold
-calibrated on the whole run) and returns the final id of every tracklet; the
-runner rewrites ``mot/`` with them.
+tracklet of the run at the end (overlapping views, mutual nearest neighbours
+with cannot-link and a cross-camera time gap, threshold calibrated on the
+whole run) and returns the final id of every tracklet; the runner rewrites
+``mot/`` with them.
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ class PipelineConfig:
             through and cost 11 points on seed 1).
         overlap_max_error: foot-point error, in box heights, within which a
             pair agrees with a mapping.
+        first_id_quantile: online mode: a track's first global id needs this
+            quantile of the different-people similarities (stricter than
+            linking, since a wrong first id is never undone; later evidence
+            still merges ids). ``None``: the linking threshold.
         revise_seconds: online mode: time between recalibration and merging.
         expiry_seconds: gallery identities unseen this long are forgotten
             (and their tracklets leave the online store).
@@ -142,6 +147,7 @@ class PipelineConfig:
     max_gap_seconds: float | None = 15.0
     overlap_min_support: int | None = 5
     overlap_max_error: float = 0.2
+    first_id_quantile: float | None = 0.95
     revise_seconds: float = 2.0
     expiry_seconds: float = 300.0
     embed_every: int = 5
@@ -305,9 +311,12 @@ class MultiCameraTracker:
         self.trackers = [
             CameraTracker(f, c.lost_seconds, c.min_hits, c.activation_threshold, c.high_threshold) for f in fps_list
         ]
-        self.reviser = OnlineReviser(c.revise_seconds, c.threshold, c.different_quantile, c.centre_features)
+        self.reviser = OnlineReviser(
+            c.revise_seconds, c.threshold, c.different_quantile, c.centre_features, c.centre_per_camera, c.linkage,
+            c.mutual_k, c.max_gap_seconds, c.overlap_min_support, c.overlap_max_error, c.first_id_quantile,
+        )
         self.online_revision = online_revision
-        self.gallery = IdentityGallery(self.reviser.threshold, c.expiry_seconds)
+        self.gallery = IdentityGallery(self.reviser.threshold, c.expiry_seconds, max_gap_seconds=c.max_gap_seconds)
         self.store = TrackletStore()
         self.tracklet_gid: dict[TrackletKey, int] = {}
         self._tracks: dict[tuple[int, int], _TrackState] = {}
@@ -434,7 +443,7 @@ class MultiCameraTracker:
             self._merge(merge.kept, merge.removed)
             result.events.append(ev.IdentitiesMerged(-1, -1, now, merge.kept, merge.removed, merge.similarity))
         self._log_threshold(now, result)
-        self.gallery.threshold = self.reviser.threshold
+        self.gallery.threshold = self.reviser.first_threshold
         self.gallery.centre = self.reviser.centre
 
     def _merge(self, kept: int, removed: int) -> None:

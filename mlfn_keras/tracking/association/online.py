@@ -29,6 +29,7 @@ import numpy as np
 
 from mlfn_keras.tracking.association.calibration import Calibration, calibrate
 from mlfn_keras.tracking.association.clustering import cluster_tracklets
+from mlfn_keras.tracking.association.overlap import overlap_links
 from mlfn_keras.tracking.association.tracklets import TrackletKey, TrackletStore
 
 
@@ -51,6 +52,19 @@ class OnlineReviser:
         different_quantile: see :func:`~mlfn_keras.tracking.association.calibration.calibrate`.
         centred: compare embeddings after subtracting the footage's mean
             (:meth:`~mlfn_keras.tracking.association.tracklets.TrackletStore.centre`).
+        per_camera: subtract one mean per camera instead
+            (:meth:`~mlfn_keras.tracking.association.tracklets.TrackletStore.centres`).
+        linkage: clustering method (see
+            :func:`~mlfn_keras.tracking.association.clustering.cluster_tracklets`).
+        mutual_k: for ``linkage="mutual"``.
+        max_gap_seconds: no id holds tracklets of two cameras further apart in time.
+        overlap_min_support: look for overlapping views and link the people
+            both see (``None``: off; see :mod:`~mlfn_keras.tracking.association.overlap`).
+        overlap_max_error: see :func:`~mlfn_keras.tracking.association.overlap.find_overlaps`.
+        first_quantile: a track's first global id is given on a stricter
+            threshold, this quantile of the different-people similarities
+            (``None``: the clustering threshold); later evidence can still
+            merge it into another id, but a wrong first id is never undone.
     """
 
     def __init__(
@@ -59,10 +73,29 @@ class OnlineReviser:
         manual_threshold: float | None = None,
         different_quantile: float = 0.8,
         centred: bool = True,
+        per_camera: bool = False,
+        linkage: str = "average",
+        mutual_k: int = 2,
+        max_gap_seconds: float | None = None,
+        overlap_min_support: int | None = None,
+        overlap_max_error: float = 0.2,
+        first_quantile: float | None = None,
     ):
         self.every_seconds = float(every_seconds)
         self.centred = centred
-        self.centre: np.ndarray | None = None
+        self.per_camera = per_camera
+        self.linkage = linkage
+        self.mutual_k = mutual_k
+        self.max_gap_seconds = max_gap_seconds
+        self.overlap_min_support = overlap_min_support
+        self.overlap_max_error = overlap_max_error
+        self.first_quantile = first_quantile
+        #: the stricter threshold for a track's first id (``first_quantile``);
+        #: the clustering threshold where that is ``None``.
+        self.first_threshold = 1.0 if manual_threshold is None else float(manual_threshold)
+        #: what is subtracted before comparing: ``None``, the footage's mean or
+        #: one mean per camera (a mapping camera → mean).
+        self.centre: np.ndarray | Mapping[int, np.ndarray] | None = None
         self.manual_threshold = manual_threshold
         self.different_quantile = different_quantile
         self.calibration = Calibration(manual_threshold, "manual") if manual_threshold is not None else Calibration(1.0, "too_little_evidence")
@@ -77,9 +110,15 @@ class OnlineReviser:
 
     def recalibrate(self, store: TrackletStore) -> Calibration:
         """Measures the footage's centre and the threshold (unless manual); returns the calibration."""
-        self.centre = store.centre() if self.centred and self.manual_threshold is None else None
+        self.centre = None
+        if self.centred and self.manual_threshold is None:
+            self.centre = store.centres() if self.per_camera else store.centre()
         if self.manual_threshold is None:
             self.calibration = calibrate(store.values(), self.different_quantile, centre=self.centre)
+            first = self.calibration
+            if self.first_quantile is not None and self.calibration.threshold < 1.0:
+                first = calibrate(store.values(), self.first_quantile, centre=self.centre)
+            self.first_threshold = max(first.threshold, self.calibration.threshold)
         return self.calibration
 
     def revise(
@@ -93,7 +132,11 @@ class OnlineReviser:
         with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
         if len(with_feat) < 2:
             return []
-        labels = cluster_tracklets(with_feat, self.threshold, method="average", centre=self.centre)
+        same_pairs = []
+        if self.overlap_min_support is not None:
+            same_pairs, _ = overlap_links(with_feat, self.centre, self.overlap_min_support, self.overlap_max_error)
+        labels = cluster_tracklets(with_feat, self.threshold, self.linkage, self.centre, self.max_gap_seconds,
+                                   self.mutual_k, same_pairs)
         clusters_of: dict[int, set[int]] = {}
         for key, label in labels.items():
             clusters_of.setdefault(tracklet_gid[key], set()).add(label)
