@@ -14,7 +14,8 @@ SpCL-style loops):
    (people seen together: the hardest in-batch negatives the footage proves),
    with a cosine classifier over the pseudo-identities (weights initialised at
    the cluster centroids; temperature ``scale``) plus the batch-hard triplet
-   loss; BatchNorm runs in training mode, so its statistics move to the site.
+   loss, plus (``anchor_weight``) a feature anchor to the starting model;
+   BatchNorm runs in training mode, so its statistics move to the site.
 
 After every round the backbone and the round history go to a checkpoint folder
 (atomically), so a killed run resumes at the last finished round. The whole
@@ -54,6 +55,15 @@ class AdaptConfig:
         label_smoothing: on the pseudo-identity cross-entropy (pseudo-labels are noisy).
         triplet_margin: batch-hard triplet margin on unit embeddings.
         triplet_weight: weight of the triplet term.
+        anchor_weight: weight of the feature anchor ``mean(1 - cos(f, f0))``
+            between the adapted model's unit embedding of a (augmented)
+            training crop and the starting model's unit embedding of the same
+            crop (un-augmented, computed once before training). The pseudo-
+            identities are few people seen for a few minutes; without the
+            anchor the model forgets what the starting weights knew about
+            people the footage does not show, and ranking on new people
+            (mAP) can fall while the site's own people separate better.
+            Higher: safer, slower to adapt; 0 switches it off.
         random_erasing: probability of erasing a random rectangle of a crop.
         cluster_features: what pseudo-labels are computed from: ``"model"``
             (the model being adapted) or ``"model+hist"`` (its unit feature
@@ -73,6 +83,7 @@ class AdaptConfig:
     label_smoothing: float = 0.1
     triplet_margin: float = 0.3
     triplet_weight: float = 1.0
+    anchor_weight: float = 0.0
     random_erasing: float = 0.5
     cluster_features: str = "model"
     seed: int = 0
@@ -190,7 +201,7 @@ def _make_step(model, optimizer, config: AdaptConfig):
     triplet = BatchHardTripletLoss(margin=config.triplet_margin)
 
     @tf.function(reduce_retracing=True)
-    def step(x, y, weights):
+    def step(x, y, weights, anchors):
         with tf.GradientTape() as tape:
             emb = model(x, training=True)["embedding"]
             f = tf.math.l2_normalize(emb, axis=1)
@@ -202,6 +213,8 @@ def _make_step(model, optimizer, config: AdaptConfig):
             ce = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(target, logits))
             tri = tf.reduce_mean(triplet.call(y, f))
             loss = ce + config.triplet_weight * tri
+            if config.anchor_weight:
+                loss += config.anchor_weight * tf.reduce_mean(1.0 - tf.reduce_sum(f * anchors, axis=1))
         variables = model.trainable_variables + [weights]
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
@@ -313,6 +326,8 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
     rng = np.random.default_rng(config.seed)
     cannot = cannot_link(tracklets)
     fingerprint = footage_fingerprint(tracklets)
+    # The starting model's features, before a checkpoint may replace its weights.
+    anchors = [embed_crops(model, t.crops) for t in tracklets] if config.anchor_weight else None
     history: list[RoundRecord] = []
     resumed_from = 0
     elapsed_before = 0.0
@@ -386,7 +401,10 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
         for _ in bar:
             items, y = sampler.sample()
             x = np.stack([tracklets[t].crops[c] for t, c in items])
-            loss = float(step(tf.constant(_augment(x, rng, config.random_erasing)), tf.constant(y), weights))
+            a = (np.stack([anchors[t][c] for t, c in items]) if anchors is not None
+                 else np.zeros((len(items), 1), np.float32))
+            loss = float(step(tf.constant(_augment(x, rng, config.random_erasing)), tf.constant(y), weights,
+                              tf.constant(a)))
             losses.append(loss)
             bar.set_postfix(loss=f"{loss:.3f}")
             if minutes() >= config.minutes:  # the budget ends mid-round: re-label and stop
