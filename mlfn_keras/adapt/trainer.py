@@ -51,6 +51,11 @@ class AdaptConfig:
             follow the model more closely, more time spent embedding.
         num_ids: P, pseudo-identities per batch; ``num_instances``: K crops each.
         learning_rate: Adam learning rate (small: we start from trained weights).
+        lr_decay: ``"constant"`` or ``"cosine"``: the learning rate of each
+            round follows a half cosine from ``learning_rate`` to 0 over the
+            ``minutes`` budget (by elapsed time), so the last rounds move the
+            weights little and the model written at the end is not caught
+            mid-swing. Resuming with a larger budget stretches the schedule.
         scale: cosine-classifier temperature (higher: sharper, less smoothing).
         label_smoothing: on the pseudo-identity cross-entropy (pseudo-labels are noisy).
         triplet_margin: batch-hard triplet margin on unit embeddings.
@@ -79,6 +84,7 @@ class AdaptConfig:
     num_ids: int = 8
     num_instances: int = 4
     learning_rate: float = 2e-4
+    lr_decay: str = "constant"
     scale: float = 16.0
     label_smoothing: float = 0.1
     triplet_margin: float = 0.3
@@ -301,6 +307,13 @@ def _resumable(config: dict | None) -> dict | None:
 
 
 # ---------------------------------------------------------------------------- the loop
+def round_learning_rate(config: AdaptConfig, minutes_done: float) -> float:
+    """The learning rate of a round starting after ``minutes_done`` minutes (see ``AdaptConfig.lr_decay``)."""
+    if config.lr_decay == "constant" or config.minutes <= 0:
+        return config.learning_rate
+    return float(config.learning_rate * 0.5 * (1.0 + np.cos(np.pi * min(max(minutes_done, 0.0) / config.minutes, 1.0))))
+
+
 def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint: Checkpoint | None = None,
           on_round: Callable[[RoundRecord, object], dict] | None = None, progress: bool = True,
           log: Callable[[str], None] = print) -> AdaptResult:
@@ -351,6 +364,9 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
     def minutes() -> float:
         return (elapsed_before + time.monotonic() - start - evaluation[0]) / 60.0
 
+    if config.lr_decay not in ("constant", "cosine"):
+        raise ValueError(f"lr_decay must be 'constant' or 'cosine'; received {config.lr_decay!r}")
+
     if config.cluster_features not in ("model", "model+hist"):
         raise ValueError(f"cluster_features must be 'model' or 'model+hist'; received {config.cluster_features!r}")
     hist = None
@@ -394,7 +410,7 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
         sampler = PKSampler(labels, tracklets, cannot, config.num_ids, config.num_instances, rng)
         centroids = np.stack([means[labels == k].mean(0) for k in range(sampler.num_classes)]).T
         weights = tf.Variable(centroids.astype("float32"), name="pseudo_id_weights")
-        optimizer = keras.optimizers.Adam(config.learning_rate)
+        optimizer = keras.optimizers.Adam(round_learning_rate(config, minutes()))
         step = _make_step(model, optimizer, config)
         losses = []
         bar = tqdm(range(config.steps_per_round), desc=f"round {rnd}", unit="step", disable=not progress, leave=False)
