@@ -46,9 +46,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cluster-features", default="model", choices=("model", "model+hist"))
     parser.add_argument("--max-crops", type=int, default=32, help="crops kept per tracklet")
     parser.add_argument("--min-crops", type=int, default=4, help="shortest tracklet kept, in good boxes")
-    parser.add_argument("--anchor-weight", type=float, default=0.0, help="feature anchor to the starting model")
+    parser.add_argument("--anchor-weight", type=float, default=None, help="feature anchor (default: AdaptConfig's)")
     parser.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: AdaptConfig's)")
-    parser.add_argument("--lr-decay", default="constant", choices=("constant", "cosine"))
+    parser.add_argument("--lr-decay", default=None, choices=("constant", "cosine"), help="default: AdaptConfig's")
     parser.add_argument("--steps-per-round", type=int, default=None, help="default: AdaptConfig's")
     parser.add_argument("--eval-every", type=int, default=1,
                         help="score dev/held-out every N rounds (and round 0 and the last); saves wall time")
@@ -93,8 +93,9 @@ def main(argv=None) -> int:
         return args.minutes - record.minutes
 
     defaults = AdaptConfig()
-    config = AdaptConfig(minutes=args.minutes, cluster_features=args.cluster_features, anchor_weight=args.anchor_weight,
-                         learning_rate=args.lr or defaults.learning_rate, lr_decay=args.lr_decay,
+    config = AdaptConfig(minutes=args.minutes, cluster_features=args.cluster_features,
+                         anchor_weight=defaults.anchor_weight if args.anchor_weight is None else args.anchor_weight,
+                         learning_rate=args.lr or defaults.learning_rate, lr_decay=args.lr_decay or defaults.lr_decay,
                          steps_per_round=args.steps_per_round or defaults.steps_per_round)
     request = AdaptRequest(sources=[str(f.video) for f in files], out=out / "site.keras", init=args.init,
                            export=args.export, force=args.force, min_crops=args.min_crops, max_crops=args.max_crops,

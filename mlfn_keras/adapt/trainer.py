@@ -84,12 +84,12 @@ class AdaptConfig:
     num_ids: int = 8
     num_instances: int = 4
     learning_rate: float = 2e-4
-    lr_decay: str = "constant"
+    lr_decay: str = "cosine"
     scale: float = 16.0
     label_smoothing: float = 0.1
     triplet_margin: float = 0.3
     triplet_weight: float = 1.0
-    anchor_weight: float = 0.0
+    anchor_weight: float = 2.0
     random_erasing: float = 0.5
     cluster_features: str = "model"
     seed: int = 0
