@@ -187,7 +187,7 @@ def test_cosine_decay_takes_the_learning_rate_to_zero_over_the_budget(tracklets,
     rates = [round_learning_rate(cosine, m) for m in (0.0, 2.5, 5.0, 10.0, 12.0)]
     assert rates[0] == pytest.approx(1e-3) and rates[2] == pytest.approx(5e-4) and rates[3] == pytest.approx(0.0)
     assert rates[0] > rates[1] > rates[2] > rates[3] and rates[4] == pytest.approx(0.0)
-    assert round_learning_rate(AdaptConfig(minutes=10.0, learning_rate=1e-3), 9.0) == 1e-3
+    assert round_learning_rate(AdaptConfig(minutes=10.0, learning_rate=1e-3, lr_decay="constant"), 9.0) == 1e-3
     with pytest.raises(ValueError, match="lr_decay"):
         adapt(keras.models.load_model(init_model, compile=False), tracklets,
               AdaptConfig(max_rounds=0, lr_decay="step", **TINY_LOOP), progress=False)
