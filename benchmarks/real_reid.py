@@ -10,13 +10,18 @@ of every 5th frame, each person's crops split in time into query and gallery
 
 With ``--market-dir`` it also writes the crops as a Market-1501-layout folder
 (train = frames 0-399, query/gallery = held-out time split) for
-``mlfn-train --dataset market1501`` and ``mlfn-eval``.
+``mlfn-train --dataset market1501`` and ``mlfn-eval``. ``--fuse-hist`` adds,
+for the shipped weights and every ``--models`` entry, a row of that model fused
+with the colour histogram (unit embeddings concatenated, equal weights): a
+measured option, not what the demo uses by default. A ``--models`` entry may
+also be written ``PATH+hist`` directly.
 
 Examples:
 
     export MLFN_KERAS_CACHE=~/.cache/mlfn_keras      # vtest.avi is fetched with apt-get if missing
     python benchmarks/real_reid.py
     python benchmarks/real_reid.py --models runs/site/site.keras runs/site/site.onnx --json out.json
+    python benchmarks/real_reid.py --models runs/site/site.keras --fuse-hist     # + "model + colour histogram" rows
     python benchmarks/real_reid.py --market-dir /tmp/pets09_market --no-default-rows
 """
 
@@ -43,6 +48,8 @@ def main(argv=None) -> int:
     parser.add_argument("--every", type=int, default=5, help="crop every N-th frame")
     parser.add_argument("--market-dir", help="also write the crops as a Market-1501-layout folder here")
     parser.add_argument("--force", action="store_true", help="overwrite --market-dir")
+    parser.add_argument("--fuse-hist", action="store_true",
+                        help="also a 'model + colour histogram' row for the shipped weights and every --models entry")
     parser.add_argument("--json", help="write the figures as JSON here")
     args = parser.parse_args(argv)
 
@@ -59,6 +66,9 @@ def main(argv=None) -> int:
                                             "mlfn_small, untrained (seed 0)": "untrained:mlfn_small",
                                             f"shipped {SHIPPED.name}": str(SHIPPED)}
     rows.update({m: m for m in args.models})
+    if args.fuse_hist:
+        for spec in [s for s in rows.values() if s not in ("hist", "untrained:mlfn_small")]:
+            rows[f"{Path(spec).name} + colour histogram (equal weights)"] = spec + "+hist"
     if not rows:
         return 0
     models = {name: resolve_embedder(spec) for name, spec in rows.items()}

@@ -148,3 +148,46 @@ def test_colour_prior_for_pseudo_labels_is_an_option(tracklets, init_model):
     assert len(result.rounds) == 2 and all(r.violations == 0 for r in result.rounds)
     with pytest.raises(ValueError, match="cluster_features"):
         adapt(model, tracklets, AdaptConfig(max_rounds=0, cluster_features="hist", **TINY_LOOP), progress=False)
+
+
+def test_feature_anchor_keeps_the_model_near_its_start(tracklets, init_model, tmp_path):
+    """Same seed and steps: with the anchor the features move less from the starting model's, and a resumed
+    run anchors to the starting model (computed before the checkpoint's weights are loaded), not the checkpoint."""
+    loop = {**TINY_LOOP, "learning_rate": 3e-3, "steps_per_round": 4}
+    start = keras.models.load_model(init_model, compile=False)
+    before = [embed_crops(start, t.crops) for t in tracklets]
+
+    def drift(model):
+        return float(np.mean([1.0 - np.sum(embed_crops(model, t.crops) * b, axis=1).mean()
+                              for t, b in zip(tracklets, before)]))
+
+    moved = {}
+    for weight in (0.0, 20.0):
+        model = keras.models.load_model(init_model, compile=False)
+        result = adapt(model, tracklets, AdaptConfig(max_rounds=2, anchor_weight=weight, **loop), progress=False,
+                       log=lambda m: None)
+        assert all(np.isfinite(r.loss) for r in result.rounds[1:])
+        moved[weight] = drift(model)
+    assert 0.0 < moved[20.0] < moved[0.0]
+
+
+def test_cli_passes_the_anchor_weight():
+    from mlfn_keras.adapt import cli
+
+    args = cli.build_parser().parse_args(["--videos", "a.mp4", "--out", "s.keras", "--anchor-weight", "2.5"])
+    assert args.anchor_weight == 2.5
+    assert cli.build_parser().parse_args(["--videos", "a.mp4", "--out", "s.keras"]).anchor_weight == \
+        AdaptConfig().anchor_weight
+
+
+def test_cosine_decay_takes_the_learning_rate_to_zero_over_the_budget(tracklets, init_model):
+    from mlfn_keras.adapt.trainer import round_learning_rate
+
+    cosine = AdaptConfig(minutes=10.0, learning_rate=1e-3, lr_decay="cosine")
+    rates = [round_learning_rate(cosine, m) for m in (0.0, 2.5, 5.0, 10.0, 12.0)]
+    assert rates[0] == pytest.approx(1e-3) and rates[2] == pytest.approx(5e-4) and rates[3] == pytest.approx(0.0)
+    assert rates[0] > rates[1] > rates[2] > rates[3] and rates[4] == pytest.approx(0.0)
+    assert round_learning_rate(AdaptConfig(minutes=10.0, learning_rate=1e-3, lr_decay="constant"), 9.0) == 1e-3
+    with pytest.raises(ValueError, match="lr_decay"):
+        adapt(keras.models.load_model(init_model, compile=False), tracklets,
+              AdaptConfig(max_rounds=0, lr_decay="step", **TINY_LOOP), progress=False)

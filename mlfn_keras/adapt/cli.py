@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cluster-features", default=d.cluster_features, choices=("model", "model+hist"),
                         help="pseudo-labels from the model's features, or model + colour histogram "
                              "(a hand-made prior for weak starting models; default %(default)s)")
+    parser.add_argument("--lr-decay", default=d.lr_decay, choices=("constant", "cosine"),
+                        help="learning rate per round: constant, or a half cosine to 0 over --minutes (default %(default)s)")
+    parser.add_argument("--anchor-weight", type=float, default=d.anchor_weight,
+                        help="pull towards the starting model's features (keeps ranking on people the footage does "
+                             "not show; 0 = off; default %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
@@ -69,7 +74,8 @@ def main(argv=None) -> int:
     from mlfn_keras.adapt.trainer import AdaptConfig
 
     config = AdaptConfig(minutes=args.minutes, max_rounds=args.max_rounds, steps_per_round=args.steps_per_round,
-                         learning_rate=args.lr, seed=args.seed,
+                         learning_rate=args.lr, seed=args.seed, anchor_weight=args.anchor_weight,
+                         lr_decay=args.lr_decay,
                          cluster_features=args.cluster_features)
     request = AdaptRequest(
         sources=args.videos, out=args.out, init=args.init, detector=args.detector, export=args.export,

@@ -14,7 +14,8 @@ SpCL-style loops):
    (people seen together: the hardest in-batch negatives the footage proves),
    with a cosine classifier over the pseudo-identities (weights initialised at
    the cluster centroids; temperature ``scale``) plus the batch-hard triplet
-   loss; BatchNorm runs in training mode, so its statistics move to the site.
+   loss, plus (``anchor_weight``) a feature anchor to the starting model;
+   BatchNorm runs in training mode, so its statistics move to the site.
 
 After every round the backbone and the round history go to a checkpoint folder
 (atomically), so a killed run resumes at the last finished round. The whole
@@ -50,10 +51,24 @@ class AdaptConfig:
             follow the model more closely, more time spent embedding.
         num_ids: P, pseudo-identities per batch; ``num_instances``: K crops each.
         learning_rate: Adam learning rate (small: we start from trained weights).
+        lr_decay: ``"constant"`` or ``"cosine"``: the learning rate of each
+            round follows a half cosine from ``learning_rate`` to 0 over the
+            ``minutes`` budget (by elapsed time), so the last rounds move the
+            weights little and the model written at the end is not caught
+            mid-swing. Resuming with a larger budget stretches the schedule.
         scale: cosine-classifier temperature (higher: sharper, less smoothing).
         label_smoothing: on the pseudo-identity cross-entropy (pseudo-labels are noisy).
         triplet_margin: batch-hard triplet margin on unit embeddings.
         triplet_weight: weight of the triplet term.
+        anchor_weight: weight of the feature anchor ``mean(1 - cos(f, f0))``
+            between the adapted model's unit embedding of a (augmented)
+            training crop and the starting model's unit embedding of the same
+            crop (un-augmented, computed once before training). The pseudo-
+            identities are few people seen for a few minutes; without the
+            anchor the model forgets what the starting weights knew about
+            people the footage does not show, and ranking on new people
+            (mAP) can fall while the site's own people separate better.
+            Higher: safer, slower to adapt; 0 switches it off.
         random_erasing: probability of erasing a random rectangle of a crop.
         cluster_features: what pseudo-labels are computed from: ``"model"``
             (the model being adapted) or ``"model+hist"`` (its unit feature
@@ -69,10 +84,12 @@ class AdaptConfig:
     num_ids: int = 8
     num_instances: int = 4
     learning_rate: float = 2e-4
+    lr_decay: str = "cosine"
     scale: float = 16.0
     label_smoothing: float = 0.1
     triplet_margin: float = 0.3
     triplet_weight: float = 1.0
+    anchor_weight: float = 2.0
     random_erasing: float = 0.5
     cluster_features: str = "model"
     seed: int = 0
@@ -190,7 +207,7 @@ def _make_step(model, optimizer, config: AdaptConfig):
     triplet = BatchHardTripletLoss(margin=config.triplet_margin)
 
     @tf.function(reduce_retracing=True)
-    def step(x, y, weights):
+    def step(x, y, weights, anchors):
         with tf.GradientTape() as tape:
             emb = model(x, training=True)["embedding"]
             f = tf.math.l2_normalize(emb, axis=1)
@@ -202,6 +219,8 @@ def _make_step(model, optimizer, config: AdaptConfig):
             ce = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(target, logits))
             tri = tf.reduce_mean(triplet.call(y, f))
             loss = ce + config.triplet_weight * tri
+            if config.anchor_weight:
+                loss += config.anchor_weight * tf.reduce_mean(1.0 - tf.reduce_sum(f * anchors, axis=1))
         variables = model.trainable_variables + [weights]
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
@@ -288,6 +307,13 @@ def _resumable(config: dict | None) -> dict | None:
 
 
 # ---------------------------------------------------------------------------- the loop
+def round_learning_rate(config: AdaptConfig, minutes_done: float) -> float:
+    """The learning rate of a round starting after ``minutes_done`` minutes (see ``AdaptConfig.lr_decay``)."""
+    if config.lr_decay == "constant" or config.minutes <= 0:
+        return config.learning_rate
+    return float(config.learning_rate * 0.5 * (1.0 + np.cos(np.pi * min(max(minutes_done, 0.0) / config.minutes, 1.0))))
+
+
 def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint: Checkpoint | None = None,
           on_round: Callable[[RoundRecord, object], dict] | None = None, progress: bool = True,
           log: Callable[[str], None] = print) -> AdaptResult:
@@ -313,6 +339,8 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
     rng = np.random.default_rng(config.seed)
     cannot = cannot_link(tracklets)
     fingerprint = footage_fingerprint(tracklets)
+    # The starting model's features, before a checkpoint may replace its weights.
+    anchors = [embed_crops(model, t.crops) for t in tracklets] if config.anchor_weight else None
     history: list[RoundRecord] = []
     resumed_from = 0
     elapsed_before = 0.0
@@ -335,6 +363,9 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
 
     def minutes() -> float:
         return (elapsed_before + time.monotonic() - start - evaluation[0]) / 60.0
+
+    if config.lr_decay not in ("constant", "cosine"):
+        raise ValueError(f"lr_decay must be 'constant' or 'cosine'; received {config.lr_decay!r}")
 
     if config.cluster_features not in ("model", "model+hist"):
         raise ValueError(f"cluster_features must be 'model' or 'model+hist'; received {config.cluster_features!r}")
@@ -379,14 +410,17 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
         sampler = PKSampler(labels, tracklets, cannot, config.num_ids, config.num_instances, rng)
         centroids = np.stack([means[labels == k].mean(0) for k in range(sampler.num_classes)]).T
         weights = tf.Variable(centroids.astype("float32"), name="pseudo_id_weights")
-        optimizer = keras.optimizers.Adam(config.learning_rate)
+        optimizer = keras.optimizers.Adam(round_learning_rate(config, minutes()))
         step = _make_step(model, optimizer, config)
         losses = []
         bar = tqdm(range(config.steps_per_round), desc=f"round {rnd}", unit="step", disable=not progress, leave=False)
         for _ in bar:
             items, y = sampler.sample()
             x = np.stack([tracklets[t].crops[c] for t, c in items])
-            loss = float(step(tf.constant(_augment(x, rng, config.random_erasing)), tf.constant(y), weights))
+            a = (np.stack([anchors[t][c] for t, c in items]) if anchors is not None
+                 else np.zeros((len(items), 1), np.float32))
+            loss = float(step(tf.constant(_augment(x, rng, config.random_erasing)), tf.constant(y), weights,
+                              tf.constant(a)))
             losses.append(loss)
             bar.set_postfix(loss=f"{loss:.3f}")
             if minutes() >= config.minutes:  # the budget ends mid-round: re-label and stop

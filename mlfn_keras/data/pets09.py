@@ -14,6 +14,9 @@ Splits (:data:`SPLITS`):
   60 % visible in a camera is ignored there.
 * ``time``: frames 0–399 and 400–794 of the full frame as two cameras.
 * ``full``: the whole video as one camera (detector figures on full frames).
+* ``lr_first`` / ``lr_second``: the ``lr`` cameras on frames 0–399 / 400–794
+  only (:data:`HALF`): ``mlfn-adapt`` adapts on the first and the demo is
+  scored on the second (issue 14's honest protocol).
 """
 
 from __future__ import annotations
@@ -141,10 +144,15 @@ class PseudoCamera:
         return self.stop - self.start
 
 
+#: First frame of the second half (``time``, ``lr_second``): frames before it are the adaptation frames.
+HALF = 400
+
 SPLITS: dict[str, tuple[PseudoCamera, ...]] = {
     "lr": (PseudoCamera("left", 0, NUM_FRAMES, 0, 416), PseudoCamera("right", 0, NUM_FRAMES, 352, FRAME_WIDTH)),
-    "time": (PseudoCamera("first", 0, 400), PseudoCamera("second", 400, NUM_FRAMES)),
+    "time": (PseudoCamera("first", 0, HALF), PseudoCamera("second", HALF, NUM_FRAMES)),
     "full": (PseudoCamera("full", 0, NUM_FRAMES),),
+    "lr_first": (PseudoCamera("left", 0, HALF, 0, 416), PseudoCamera("right", 0, HALF, 352, FRAME_WIDTH)),
+    "lr_second": (PseudoCamera("left", HALF, NUM_FRAMES, 0, 416), PseudoCamera("right", HALF, NUM_FRAMES, 352, FRAME_WIDTH)),
 }
 
 

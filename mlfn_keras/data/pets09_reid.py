@@ -107,11 +107,34 @@ def untrained_embedder(preset: str = "mlfn_small", seed: int = 0):
     return KerasEmbedder(model=MLFN.from_preset(preset))
 
 
+class FusedEmbedder:
+    """Two embedders fused: their unit embeddings concatenated, each weighted ``sqrt(w)``, re-normalised.
+
+    With equal weights the squared distance is the mean of the two squared
+    distances. Used to measure an MLFN model fused with the colour histogram
+    (``MODEL+hist``) as a documented option, never as a hidden default.
+    """
+
+    def __init__(self, first: Embed, second: Embed, weight: float = 0.5):
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"fusion weight must be in [0, 1]; received {weight}")
+        self.first, self.second, self.weight = first, second, weight
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        a, b = (np.asarray(e(crops), np.float32) for e in (self.first, self.second))
+        a, b = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12) for x in (a, b))
+        f = np.concatenate([np.sqrt(1.0 - self.weight) * a, np.sqrt(self.weight) * b], axis=1)
+        return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+
+
 def resolve_embedder(spec: str) -> Embed:
-    """An embedder from a name: ``hist``, ``untrained[:PRESET]`` or any path ``load_embedder`` accepts."""
+    """An embedder from a name: ``hist``, ``untrained[:PRESET]``, any path ``load_embedder`` accepts,
+    or ``SPEC+hist`` (that embedder fused with the colour histogram, equal weights: `FusedEmbedder`)."""
     from mlfn_keras.colour_histogram import NAME, ColourHistogramEmbedder
     from mlfn_keras.errors import InputPathError
 
+    if spec.endswith("+" + NAME) and spec != "+" + NAME:
+        return FusedEmbedder(resolve_embedder(spec[: -len(NAME) - 1]), ColourHistogramEmbedder())
     if spec == NAME:
         return ColourHistogramEmbedder()
     if spec == "untrained" or spec.startswith("untrained:"):
