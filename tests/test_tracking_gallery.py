@@ -102,12 +102,16 @@ def test_empty_requests_and_bad_arguments():
         IdentityGallery(bank_size=0)
 
 
-def test_an_identity_seen_elsewhere_too_long_ago_is_not_offered_to_a_new_camera():
+def test_an_identity_unseen_too_long_is_not_given_to_a_new_track():
     g = IdentityGallery(threshold=0.7, max_gap_seconds=15.0)
     gid = g.assign(0, {(0, 1): A}, now=0.0)[(0, 1)].global_id
     g.observe(gid, (0, 1), A, camera=0, now=0.0)
     assert g.assign(1, {(1, 1): A_ISH}, now=30.0)[(1, 1)].new  # 30 s later, another camera: someone new
-    assert g.assign(0, {(0, 2): A_ISH}, now=30.0)[(0, 2)].global_id == gid  # re-entry where it was seen: allowed
+    assert g.assign(0, {(0, 2): A_ISH}, now=30.0)[(0, 2)].new  # nor in its own camera: the reviser may merge later
+    free = IdentityGallery(threshold=0.7)  # no limit: the re-entry 30 s later keeps its id
+    gid = free.assign(0, {(0, 1): A}, now=0.0)[(0, 1)].global_id
+    free.observe(gid, (0, 1), A, camera=0, now=0.0)
+    assert free.assign(0, {(0, 2): A_ISH}, now=30.0)[(0, 2)].global_id == gid
     g2 = IdentityGallery(threshold=0.7, max_gap_seconds=15.0)
     gid2 = g2.assign(0, {(0, 1): A}, now=0.0)[(0, 1)].global_id
     g2.observe(gid2, (0, 1), A, camera=0, now=0.0)

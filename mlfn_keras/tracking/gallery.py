@@ -109,9 +109,11 @@ class IdentityGallery:
         threshold: minimum cosine similarity to reuse an identity.
         expiry_seconds: identities unseen this long are removed.
         bank_size: features kept per identity (oldest dropped first).
-        max_gap_seconds: an identity seen only in other cameras, last more
-            than this long ago, is not given to a track (a person does not
-            take longer than this to walk between cameras); ``None``: no limit.
+        max_gap_seconds: an identity unseen for longer than this is not given
+            to a new track, in any camera: a first id is committed only on
+            fresh evidence (a hand-off, a short occlusion); a person who
+            comes back later gets a new id, which the online reviser merges
+            when the whole picture supports it. ``None``: no limit.
     """
 
     def __init__(self, threshold: float = 0.6, expiry_seconds: float = 300.0, bank_size: int = 8,
@@ -129,8 +131,8 @@ class IdentityGallery:
         #: mapping camera → that camera's mean (``None``: raw cosine); set by
         #: the pipeline as it recalibrates.
         self.centre: np.ndarray | Mapping[int, np.ndarray] | None = None
-        #: an identity last seen in other cameras only, longer ago than this,
-        #: is not offered to a new camera (``None``: no limit).
+        #: an identity unseen for longer than this is not given to a new track
+        #: (``None``: no limit).
         self.max_gap_seconds: float | None = max_gap_seconds
 
     def _centred(self, x: np.ndarray, camera: int | None = None) -> np.ndarray:
@@ -193,9 +195,7 @@ class IdentityGallery:
         score = sim.copy()
         for j, gid in enumerate(ids):
             ident = self.identities[gid]
-            too_late = (
-                self.max_gap_seconds is not None and camera not in ident.cameras and now - ident.last_seen > self.max_gap_seconds
-            )
+            too_late = self.max_gap_seconds is not None and now - ident.last_seen > self.max_gap_seconds
             if gid in busy or too_late:
                 score[:, j] = _FORBIDDEN
         score[score < self.threshold] = _FORBIDDEN
