@@ -44,10 +44,10 @@ import numpy as np
 import supervision as sv
 
 from mlfn_keras.tracking import events as ev
-from mlfn_keras.tracking.association.calibration import Calibration, calibrate
-from mlfn_keras.tracking.association.clustering import METHODS, cluster_tracklets
+from mlfn_keras.tracking.association.calibration import Calibration
+from mlfn_keras.tracking.association.clustering import METHODS
 from mlfn_keras.tracking.association.online import OnlineReviser
-from mlfn_keras.tracking.association.overlap import ViewOverlap, overlap_links
+from mlfn_keras.tracking.association.overlap import ViewOverlap
 from mlfn_keras.tracking.association.tracklets import TrackletKey, TrackletStore
 from mlfn_keras.tracking.gallery import IdentityGallery, LiveTrack
 from mlfn_keras.tracking.reid import Embedder, TrackAppearance, good_box
@@ -312,8 +312,10 @@ class MultiCameraTracker:
             CameraTracker(f, c.lost_seconds, c.min_hits, c.activation_threshold, c.high_threshold) for f in fps_list
         ]
         self.reviser = OnlineReviser(
-            c.revise_seconds, c.threshold, c.different_quantile, c.centre_features, c.centre_per_camera, c.linkage,
-            c.mutual_k, c.max_gap_seconds, c.overlap_min_support, c.overlap_max_error, c.first_id_quantile,
+            c.revise_seconds, c.threshold, c.different_quantile, c.centre_features,
+            per_camera=c.centre_per_camera, linkage=c.linkage, mutual_k=c.mutual_k, max_gap_seconds=c.max_gap_seconds,
+            overlap_min_support=c.overlap_min_support, overlap_max_error=c.overlap_max_error,
+            first_quantile=c.first_id_quantile,
         )
         self.online_revision = online_revision
         self.gallery = IdentityGallery(self.reviser.threshold, c.expiry_seconds, max_gap_seconds=c.max_gap_seconds)
@@ -502,19 +504,8 @@ class MultiCameraTracker:
         ``max_gap_seconds`` limit; ids are numbered by first appearance. Every tracklet gets
         an id, also those too short to embed (each its own person).
         """
-        c = self.config
-        centre = None
-        if c.centre_features and c.threshold is None:
-            centre = self.store.centres() if c.centre_per_camera else self.store.centre()
-        if c.threshold is not None:
-            cal = Calibration(c.threshold, "manual")
-        else:
-            cal = calibrate(self.store.values(), c.different_quantile, centre=centre)
-        same_pairs, overlaps = [], []
-        if c.overlap_min_support is not None:
-            same_pairs, evidence = overlap_links(list(self.store.values()), centre, c.overlap_min_support, c.overlap_max_error)
-            overlaps = evidence.overlaps
-        labels = cluster_tracklets(self.store.values(), cal.threshold, c.linkage, centre, c.max_gap_seconds, c.mutual_k, same_pairs)
+        cal = self.reviser.recalibrate(self.store)  # on the whole run
+        labels, overlaps = self.reviser.group(list(self.store.values()))
         ids = {k: v + 1 for k, v in labels.items()}
         online = len(set(self.tracklet_gid.values()))
         event = ev.FinalIdentities(-1, -1, now, cal.threshold, len(ids), len(set(ids.values())), online)

@@ -22,15 +22,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from mlfn_keras.tracking.association.calibration import Calibration, calibrate
 from mlfn_keras.tracking.association.clustering import cluster_tracklets
-from mlfn_keras.tracking.association.overlap import overlap_links
-from mlfn_keras.tracking.association.tracklets import TrackletKey, TrackletStore
+from mlfn_keras.tracking.association.overlap import ViewOverlap, overlap_links
+from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletKey, TrackletStore
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,25 @@ class OnlineReviser:
             self.first_threshold = max(first.threshold, self.calibration.threshold)
         return self.calibration
 
+    def group(self, tracklets: Sequence[Tracklet]) -> tuple[dict[TrackletKey, int], list[ViewOverlap]]:
+        """Groups tracklets into people by this reviser's rules and its last calibration.
+
+        The one place both answers come from: live revisions (recent
+        tracklets) and the offline re-clustering of a whole recorded run.
+
+        Returns:
+            ``(labels, overlaps)``: tracklet key → cluster label (see
+            :func:`~mlfn_keras.tracking.association.clustering.cluster_tracklets`),
+            and the overlapping camera views found.
+        """
+        same_pairs, overlaps = [], []
+        if self.overlap_min_support is not None:
+            same_pairs, evidence = overlap_links(tracklets, self.centre, self.overlap_min_support, self.overlap_max_error)
+            overlaps = evidence.overlaps
+        labels = cluster_tracklets(tracklets, self.threshold, self.linkage, self.centre, self.max_gap_seconds,
+                                   self.mutual_k, same_pairs)
+        return labels, overlaps
+
     def revise(
         self, store: TrackletStore, tracklet_gid: Mapping[TrackletKey, int], now: float, window: float = float("inf")
     ) -> list[Merge]:
@@ -132,11 +151,7 @@ class OnlineReviser:
         with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
         if len(with_feat) < 2:
             return []
-        same_pairs = []
-        if self.overlap_min_support is not None:
-            same_pairs, _ = overlap_links(with_feat, self.centre, self.overlap_min_support, self.overlap_max_error)
-        labels = cluster_tracklets(with_feat, self.threshold, self.linkage, self.centre, self.max_gap_seconds,
-                                   self.mutual_k, same_pairs)
+        labels, _ = self.group(with_feat)
         clusters_of: dict[int, set[int]] = {}
         for key, label in labels.items():
             clusters_of.setdefault(tracklet_gid[key], set()).add(label)
