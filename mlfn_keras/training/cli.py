@@ -30,8 +30,18 @@ _EPILOG = """examples:
       --triplet-weight 1 --bnneck --warmup-steps 2000 --schedule cosine \\
       --random-erasing 0.5 --mixed-precision --xla --strategy mirrored
 
-Re-running a command with the same --output resumes from its last checkpoint.
-Several machines: set TF_CONFIG on each and pass --strategy multiworker.
+  # two machines (or two processes on one): the same command on each, its own --worker-index
+  mlfn-train --dataset market1501 --data-root ~/data/market --output runs/market \
+      --workers 10.0.0.1:2222,10.0.0.2:2222 --worker-index 0     # on 10.0.0.1 (the chief)
+  mlfn-train --dataset market1501 --data-root ~/data/market --output runs/market \
+      --workers 10.0.0.1:2222,10.0.0.2:2222 --worker-index 1     # on 10.0.0.2
+
+--batch-size is the global batch over all devices and workers; the learning
+rate is the one for that batch, whatever the number of devices.
+Re-running a command with the same --output resumes from its last checkpoint
+at its exact step; a checkpoint of another run is refused (use --fresh).
+Several machines: only the chief (worker 0) writes --output; re-run every
+worker's command to resume. TF_CONFIG works instead of --workers.
 """
 
 
@@ -73,13 +83,22 @@ def _parser() -> argparse.ArgumentParser:
     sys_.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
     sys_.add_argument("--xla", action="store_true", help="XLA-compile the train step")
     sys_.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored", "multiworker"),
-                      help="tf.distribute strategy (auto: multiworker with TF_CONFIG, mirrored with >1 GPU)")
+                      help="tf.distribute strategy (auto: multiworker with --workers or TF_CONFIG, mirrored with "
+                           ">1 GPU; mirrored without GPUs uses the logical CPU devices)")
+    sys_.add_argument("--workers", metavar="HOST:PORT,...",
+                      help="every worker of a multi-machine run, the chief first (same list on every worker; "
+                           "implies --strategy multiworker)")
+    sys_.add_argument("--worker-index", type=int, help="this worker's place in --workers (0 = the chief)")
+    sys_.add_argument("--cluster-timeout", type=float, default=d.cluster_timeout,
+                      help=f"seconds to wait for every worker to join (default {d.cluster_timeout:g})")
+    sys_.add_argument("--fresh", action="store_true",
+                      help="discard the checkpoint in --output and start over (instead of resuming or refusing)")
     sys_.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
                       help="steps between checkpoints/log lines (default 1000)")
     sys_.add_argument("--seed", type=int, default=0)
     sys_.add_argument("--deterministic", action="store_true", help="deterministic data order and ops")
     sys_.add_argument("--save-classifier", action="store_true", help="also save classifier.keras")
-    sys_.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="0 quiet, 1 bar, 2 line/epoch")
+    sys_.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="0 quiet, 1 progress (a bar on a terminal, lines in a log), 2 progress lines")
     syn = p.add_argument_group("synthetic data set")
     syn.add_argument("--synthetic-identities", type=int, help="generated identities (default 300, half for training)")
     syn.add_argument("--synthetic-cameras", type=int, help="generated cameras (default 4)")
@@ -94,6 +113,10 @@ def _check_args(parser: argparse.ArgumentParser, args: dict) -> None:
                       ("--synthetic-cameras", "synthetic_cameras"), ("--synthetic-images", "synthetic_images")):
         if args.get(key) is not None and args[key] < 1:
             parser.error(f"{flag} got {args[key]}; expected a whole number of 1 or more.")
+    if args.get("worker_index") is not None and args["worker_index"] < 0:
+        parser.error(f"--worker-index got {args['worker_index']}; expected 0 (the chief) or more.")
+    if args.get("cluster_timeout") is not None and args["cluster_timeout"] <= 0:
+        parser.error(f"--cluster-timeout got {args['cluster_timeout']}; expected seconds greater than 0.")
     if args.get("minutes") is not None and args["minutes"] <= 0:
         parser.error(f"--minutes got {args['minutes']}; expected minutes greater than 0.")
     if args.get("preset") is not None:
@@ -128,9 +151,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``mlfn-train`` entry point."""
     config = config_from_args(argv)
     result = train(config)
-    how = "time budget reached" if result.stopped_by_time else "done"
-    print(f"{how}: {result.steps} steps ({result.seconds:.0f} s this run); "
-          f"model: {result.model_path}; config: {result.config_path}")
+    if not result.is_chief:
+        print(f"done: {result.steps} steps ({result.seconds:.0f} s this run); the chief wrote {config.output}")
+        return 0
+    if result.stopped_by_time:
+        print(f"time budget reached: {result.steps} of {config.resolved().steps} steps "
+              f"({result.seconds:.0f} s this run); run the same command again to go on; "
+              f"model so far: {result.model_path}")
+    else:
+        print(f"done: {result.steps} steps ({result.seconds:.0f} s this run); "
+              f"model: {result.model_path}; config: {result.config_path}")
     return 0
 
 

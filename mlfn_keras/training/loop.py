@@ -1,22 +1,37 @@
 """``train()``: build the preset in the strategy's scope, compile with the recipe, ``model.fit``, save.
 
-Long runs lose nothing: a checkpoint (weights + optimizer) every
-``checkpoint_every`` steps, resumed automatically when the same command is run
-again after the process was killed; CSV and TensorBoard logs; the final
-embedding model ``model.keras`` and ``train_config.json`` with the exact
-configuration and the data set fingerprint.
+A run is a short script of named steps (:func:`train`):
+
+1. the strategy and this process's place in it (:mod:`~mlfn_keras.training.distribute`);
+2. the data set and what defines the run (preset, data fingerprint, steps,
+   schedule...); every worker must agree on it;
+3. the resume point: the newest checkpoint of *this* run in ``--output``
+   (a checkpoint of another run is refused, never resumed or deleted);
+4. the model, compiled with the recipe inside the strategy's scope;
+5. ``model.fit`` in checkpoint intervals until exactly ``--steps`` (or
+   ``--minutes``), a checkpoint (weights + optimizer) after each interval;
+6. the outputs, written atomically by the chief only: ``model.keras`` (the
+   embedding model), ``train_config.json`` (configuration, data fingerprint,
+   outcome), CSV and TensorBoard logs.
+
+Re-running the same command after a kill (or a ``--minutes`` stop) resumes at
+the step the last checkpoint holds; a finished run drops its checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import math
-import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Sequence
 
@@ -24,8 +39,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlfn_keras.training.checkpoints import TimeBudget, backup_callback, clear_checkpoints, previous_epoch
-from mlfn_keras.training.data import training_data
+from mlfn_keras.errors import UserError
+from mlfn_keras.training import distribute
+from mlfn_keras.training.checkpoints import (
+    StopAtStep,
+    TimeBudget,
+    backup_callback,
+    clear_checkpoints,
+    latest_checkpoint,
+)
+from mlfn_keras.training.data import training_source
+from mlfn_keras.training.distribute import Replicas
+from mlfn_keras.training.progress import StepProgress
 from mlfn_keras.training.recipes import TrainConfig
 from mlfn_keras.training.schedule import build_optimizer
 from mlfn_keras.training.transplant import load_init_weights
@@ -48,11 +73,14 @@ class TrainResult:
         initial_step: Step the run resumed from (0 for a fresh run).
         seconds: Wall-clock time of this invocation's ``fit``.
         stopped_by_time: Whether ``minutes`` ended the run.
-        history: Per-epoch metrics of this invocation.
+        history: Per-interval metrics of this invocation.
         num_classes: Training identities (classes).
         dataset_fingerprint: See :meth:`mlfn_keras.data.ReidDataset.fingerprint`.
         skipped_images: Training images left out because they failed to decode.
-        num_replicas: Devices the strategy trained on.
+        num_replicas: Devices the strategy trained on (over all workers).
+        finished: Whether the run reached ``steps``.
+        is_chief: Whether this process wrote the outputs (a worker other
+            than the chief of a multi-worker run writes nothing).
     """
 
     output: str
@@ -68,28 +96,69 @@ class TrainResult:
     dataset_fingerprint: str
     skipped_images: int
     num_replicas: int
+    finished: bool = False
+    is_chief: bool = True
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy called ``name`` (``auto`` picks one from the machine)."""
-    if name == "auto":
-        if "TF_CONFIG" in os.environ:
-            name = "multiworker"
-        elif len(tf.config.list_logical_devices("GPU")) > 1:
-            name = "mirrored"
-        else:
-            name = "default"
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
-        # Without GPUs, mirror over the logical CPU devices (how tests and
-        # CPU-only machines exercise the distributed path).
-        devices = None if gpus else [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices=devices)
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"strategy must be auto, default, mirrored or multiworker; received {name!r}")
+    """The ``tf.distribute`` strategy called ``name`` (``auto`` picks one from the machine and ``TF_CONFIG``)."""
+    cluster = distribute.resolve_cluster(None, None)
+    return distribute.make_strategy(name, cluster).strategy
+
+
+def _run_fingerprint(definition: dict) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _run_folder(config: TrainConfig, replicas: Replicas) -> Iterator[Path]:
+    """The folder this process writes: ``--output`` for the chief, a temporary one (removed after) otherwise."""
+    if replicas.is_chief:
+        out = Path(config.output)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--output {str(out)!r} is a file; expected a folder (or a new path)")
+        out.mkdir(parents=True, exist_ok=True)
+        yield out
+        return
+    tmp = Path(tempfile.mkdtemp(prefix=f"mlfn-train-worker{replicas.cluster.index}-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _resume_point(config: TrainConfig, backup_dir: Path, fingerprint: str, summary: str) -> int:
+    """The step the newest checkpoint of this run holds (0 for a fresh start).
+
+    Raises:
+        UserError: the folder holds a checkpoint of another run (and ``fresh`` is off).
+    """
+    found = latest_checkpoint(backup_dir)
+    if found is None:
+        return 0
+    if config.fresh:
+        logger.warning("--fresh: discarding the checkpoint in %s (step %s)", backup_dir, found.step)
+        clear_checkpoints(backup_dir)
+        return 0
+    record = _read_json(backup_dir / "run.json")
+    theirs = found.run or record.get("fingerprint")
+    if theirs != fingerprint:
+        what = record.get("summary") or ("an unknown run" if theirs is None else f"run {theirs}")
+        raise UserError(
+            f"--output {config.output!r} holds a checkpoint of {what} (step {found.step}); this run is of "
+            f"{summary}; it was neither resumed nor deleted; use a new --output or --fresh "
+            "(which discards that checkpoint)")
+    if found.step is None:  # written before steps were recorded: the epoch counted whole intervals
+        return found.epoch * max(1, config.checkpoint_every)
+    return found.step
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainResult:
@@ -98,7 +167,7 @@ def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = (
     Builds ``MLFN.from_preset`` and ``MLFNClassifier`` inside the
     distribution strategy's scope, compiles with the recipe's optimizer and
     losses, and calls ``model.fit``. Re-running with the same ``output``
-    after an interruption resumes from the last checkpoint.
+    after an interruption resumes from the last checkpoint, at its exact step.
 
     Args:
         config: The run's configuration; ``None`` fields take the paper's values.
@@ -106,54 +175,78 @@ def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = (
 
     Returns:
         Paths and figures of the run.
+
+    Raises:
+        UserError: a checkpoint of another run in ``output``, a batch that
+            does not split over the replicas, a worker with another
+            configuration than the chief, a lost worker.
     """
+    config = config.resolved()
+    cluster = distribute.resolve_cluster(config.workers, config.worker_index)
+    replicas = distribute.make_strategy(config.strategy, cluster, config.cluster_timeout)
+    with _run_folder(config, replicas) as out:
+        return _train(config, replicas, out, callbacks)
+
+
+def _train(config: TrainConfig, replicas: Replicas, out: Path,
+           callbacks: Sequence[keras.callbacks.Callback]) -> TrainResult:
     import mlfn_keras
     from mlfn_keras.losses import BatchHardTripletLoss, IdentityCrossEntropy
 
-    config = config.resolved()
-    out = Path(config.output)
-    out.mkdir(parents=True, exist_ok=True)
-    backup_dir = out / "checkpoints"
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
+    strategy, chief = replicas.strategy, replicas.is_chief
+    verbose = 1 if config.verbose == "auto" else int(config.verbose)
+    if not chief:
+        verbose = 0  # the chief reports; the others say where they are
+        config = dataclasses.replace(config, verbose=0)
+        print(f"{replicas.cluster.describe()}: training with the chief; it writes {config.output!r}", flush=True)
+    num_instances = config.num_instances if config.triplet_weight > 0 else None
+    replicas.per_replica_batch(config.batch_size, num_instances)
+    _check_precision(config, replicas)
 
-    steps_per_epoch = max(1, min(config.checkpoint_every, config.steps))
-    epochs = math.ceil(config.steps / steps_per_epoch)
-    resumed_epoch = previous_epoch(backup_dir)
-    # A resumed run draws new batches instead of replaying the first ones.
-    data_seed = config.seed + 1000 * resumed_epoch
-
-    strategy = make_strategy(config.strategy)
+    # What the run is, and where it resumes: every worker must agree.
     image_shape = mlfn_keras.get_preset(config.preset)["image_shape"]
-    data = training_data(config, image_shape, data_seed)
-    dataset, num_classes, fingerprint, skipped = data.dataset, data.num_classes, data.fingerprint, data.skipped_images
-    if config.verbose != 0:
-        print(data.summary)
+    source = training_source(config, image_shape)
+    definition = {**config.definition(), "dataset_fingerprint": source.fingerprint}
+    fingerprint = _run_fingerprint(definition)
+    summary = config.summary()
+    distribute.agree_on_run(replicas, definition, config.cluster_timeout)
+    backup_dir = out / "checkpoints"
+    planned = _resume_point(config, backup_dir, fingerprint, summary) if chief else 0
+    initial_step = int(distribute.broadcast_from_chief(replicas, [planned])[0])
+    if chief:
+        _write_json(backup_dir / "run.json", {"fingerprint": fingerprint, "summary": summary,
+                                              "definition": definition})
 
-    use_triplet = config.triplet_weight > 0
+    # A resumed run draws new batches instead of replaying the first ones.
+    data = source.pipeline(config.seed + 1000 * initial_step)
+    if verbose != 0:
+        print(data.summary)
 
     def to_targets(images, labels):
         # Keras resolves targets for every named output, even loss-free ones.
         return images, {"logits": labels, "embedding": labels}
 
-    dataset = dataset.map(to_targets)
+    dataset = data.dataset.map(to_targets)
 
     with strategy.scope():
         # The policy goes to the model, not to a process-wide switch: a later
         # model built in this process (an evaluation, a test) stays float32.
         dtype = "mixed_float16" if config.mixed_precision else None
         backbone = mlfn_keras.MLFN.from_preset(config.preset, dtype=dtype)
-        model = mlfn_keras.MLFNClassifier(backbone, num_classes=num_classes, bnneck=config.bnneck)
+        model = mlfn_keras.MLFNClassifier(backbone, num_classes=data.num_classes, bnneck=config.bnneck)
         init_report = None
         if config.init_weights:
             init_report = load_init_weights(model, config.init_weights)
-            print(f"init weights from {config.init_weights}: {len(init_report['loaded'])} layers loaded, "
-                  f"{len(init_report['shape_mismatch'])} skipped (shape mismatch), "
-                  f"{len(init_report['not_in_source'])} left at initialisation (not in the file)")
+            if verbose != 0:
+                print(f"init weights from {config.init_weights}: {len(init_report['loaded'])} layers loaded, "
+                      f"{len(init_report['shape_mismatch'])} skipped (shape mismatch), "
+                      f"{len(init_report['not_in_source'])} left at initialisation (not in the file)")
         losses = {"logits": IdentityCrossEntropy(label_smoothing=config.label_smoothing)}
         loss_weights = {"logits": 1.0}
-        if use_triplet:
+        if num_instances:
             losses["embedding"] = BatchHardTripletLoss(margin=config.triplet_margin)
             loss_weights["embedding"] = float(config.triplet_weight)
         model.compile(
@@ -163,69 +256,126 @@ def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = (
             metrics={"logits": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
             jit_compile=bool(config.xla),
         )
+    distribute.prepare_model(model, replicas)
 
+    # fit() in checkpoint intervals ("epochs"); StopAtStep ends it at exactly --steps.
+    interval = max(1, min(config.checkpoint_every, config.steps))
+    epochs = math.ceil(config.steps / interval) + 1  # one spare: a fallback to the older checkpoint
+    if initial_step >= config.steps:
+        epochs = initial_step // interval  # killed after its last checkpoint: restore and save, no step more
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
-    budget = TimeBudget(config.minutes) if config.minutes else None
-    callbacks = [
-        *callbacks,
-        backup_callback(backup_dir),
-        keras.callbacks.CSVLogger(str(logs / "train.csv"), append=True),
-        keras.callbacks.TerminateOnNaN(),
-    ]
-    try:
-        import tensorboard  # noqa: F401  (tf.summary needs it)
+    budget = None
+    if config.minutes:
+        budget = TimeBudget(config.minutes, agree=lambda stop: distribute.stop_together(replicas, stop))
 
-        callbacks.append(keras.callbacks.TensorBoard(str(logs / "tensorboard"), update_freq="epoch",
-                                                     write_graph=False))
-    except ImportError:
-        logger.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
+    def give_everyone_the_chiefs_state(m):
+        distribute.broadcast_variables(replicas, list(m.variables) + list(m.optimizer.variables))
+
+    backup = backup_callback(backup_dir, run=fingerprint, writes=chief, resume_epoch=False,
+                             after_restore=give_everyone_the_chiefs_state)
+    all_callbacks = [*callbacks, backup, StopAtStep(config.steps), keras.callbacks.TerminateOnNaN()]
     if budget is not None:
-        callbacks.append(budget)
+        all_callbacks.append(budget)
+    if chief:
+        all_callbacks.append(_StepInLogs())
+        all_callbacks.append(keras.callbacks.CSVLogger(str(logs / "train.csv"), append=True))
+        try:
+            import tensorboard  # noqa: F401  (tf.summary needs it)
+
+            all_callbacks.append(keras.callbacks.TensorBoard(str(logs / "tensorboard"), update_freq="epoch",
+                                                             write_graph=False))
+        except ImportError:
+            logger.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
+    if verbose != 0:
+        all_callbacks.append(StepProgress(config.steps, initial_step,
+                                          deadline=budget.deadline if budget is not None else None))
 
     start = time.monotonic()
-    history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-                        shuffle=False, verbose=config.verbose)
+    resume_hint = f" from the last checkpoint in {config.output!r}"
+    with distribute.cluster_failures(replicas, resume_hint):
+        history = model.fit(dataset, epochs=epochs, initial_epoch=initial_step // interval,
+                            steps_per_epoch=interval, callbacks=all_callbacks, shuffle=False, verbose=0)
     seconds = time.monotonic() - start
     steps_done = int(model.optimizer.iterations.numpy())
-    stopped_by_time = bool(budget is not None and budget.stopped)
+    stopped_by_time = bool(budget is not None and budget.stopped and steps_done < config.steps)
+    finished = steps_done >= config.steps
+    restored = backup.restored
+    initial_step = restored.step if restored is not None and restored.step is not None else initial_step
 
     model_path = out / "model.keras"
-    backbone.save(model_path)
-    classifier_path = None
-    if config.save_classifier:
-        classifier_path = out / "classifier.keras"
-        model.save(classifier_path)
-    finished = steps_done >= epochs * steps_per_epoch
-    if finished:
-        # A finished run needs no resume; a new run in this folder starts afresh.
-        clear_checkpoints(backup_dir)
-
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    record = {
-        "config": dataclasses.asdict(config),
-        "dataset_fingerprint": fingerprint,
-        "num_classes": num_classes,
-        "skipped_images": skipped,
-        "steps": steps_done,
-        "initial_step": resumed_epoch * steps_per_epoch,
-        "seconds": round(seconds, 2),
-        "stopped_by_time": stopped_by_time,
-        "finished": finished,
-        "num_replicas": int(strategy.num_replicas_in_sync),
-        "init_weights_report": None if init_report is None else {k: len(v) for k, v in init_report.items()},
-        "final_metrics": {k: v[-1] for k, v in hist.items() if v},
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "numpy": np.__version__, "mlfn_keras": mlfn_keras.__version__},
-        "command": sys.argv,
-    }
     config_path = out / "train_config.json"
-    config_path.write_text(json.dumps(record, indent=2, default=str))
+    classifier_path = out / "classifier.keras" if config.save_classifier else None
+    hist = {k: [float(np.mean(v)) for v in vals] for k, vals in history.history.items()}
+    if chief:
+        _save_model(backbone, model_path)
+        if classifier_path is not None:
+            _save_model(model, classifier_path)
+        record = {
+            "config": dataclasses.asdict(config),
+            "run_fingerprint": fingerprint,
+            "dataset_fingerprint": data.fingerprint,
+            "num_classes": data.num_classes,
+            "skipped_images": data.skipped_images,
+            "steps": steps_done,
+            "initial_step": initial_step,
+            "seconds": round(seconds, 2),
+            "stopped_by_time": stopped_by_time,
+            "finished": finished,
+            "num_replicas": replicas.num_replicas,
+            "num_workers": replicas.num_workers,
+            "per_replica_batch": config.batch_size // replicas.num_replicas,
+            "init_weights_report": None if init_report is None else {k: len(v) for k, v in init_report.items()},
+            "final_metrics": {k: v[-1] for k, v in hist.items() if v},
+            "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                         "keras": keras.__version__, "numpy": np.__version__,
+                         "mlfn_keras": mlfn_keras.__version__},
+            "command": sys.argv,
+        }
+        _write_json(config_path, record)
+        if finished:
+            # A finished run needs no resume; a new run in this folder starts afresh.
+            clear_checkpoints(backup_dir)
     return TrainResult(
         output=str(out), model_path=str(model_path), config_path=str(config_path),
         classifier_path=None if classifier_path is None else str(classifier_path),
-        steps=steps_done, initial_step=resumed_epoch * steps_per_epoch, seconds=seconds,
-        stopped_by_time=stopped_by_time, history=hist, num_classes=num_classes,
-        dataset_fingerprint=fingerprint, skipped_images=skipped,
-        num_replicas=int(strategy.num_replicas_in_sync),
+        steps=steps_done, initial_step=initial_step, seconds=seconds,
+        stopped_by_time=stopped_by_time, history=hist, num_classes=data.num_classes,
+        dataset_fingerprint=data.fingerprint, skipped_images=data.skipped_images,
+        num_replicas=replicas.num_replicas, finished=finished, is_chief=chief,
     )
+
+
+class _StepInLogs(keras.callbacks.Callback):
+    """Adds the optimizer step to each interval's logs (the CSV's ``step`` column; epochs are intervals)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["step"] = int(self.model.optimizer.iterations.numpy())
+
+
+def _check_precision(config: TrainConfig, replicas: Replicas) -> None:
+    """Refuses precision/compilation settings this machine cannot train with under the strategy."""
+    return None
+
+
+def _save_model(model, path: Path) -> None:
+    """Saves a Keras model atomically (a kill leaves the previous file or the new one)."""
+    from mlfn_keras.fileio import atomic_output
+
+    with atomic_output(path) as tmp:
+        model.save(tmp)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    try:
+        from mlfn_keras.fileio import write_json
+    except ImportError:  # TEMPORARY until the shared atomic writers land
+        from mlfn_keras.fileio import atomic_output
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=2, default=str))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, data, default=str)

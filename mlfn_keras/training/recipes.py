@@ -63,6 +63,13 @@ class TrainConfig:
         mixed_precision: ``mixed_float16`` policy (GPU).
         xla: Compile the train step with XLA.
         strategy: ``auto``, ``default``, ``mirrored`` or ``multiworker``.
+        workers: ``host:port,host:port`` of every worker of a multi-machine
+            run, the chief first (the same on every worker; ``TF_CONFIG``
+            works too).
+        worker_index: This worker's place in ``workers``.
+        cluster_timeout: Seconds a worker waits for the others to join.
+        fresh: Discard a checkpoint of another (or the same) run in ``output``
+            and start over, instead of refusing or resuming.
         checkpoint_every: Steps between checkpoints (and between log lines).
         seed: Seed for weights and data order.
         deterministic: Deterministic data order and ops (slower).
@@ -95,6 +102,10 @@ class TrainConfig:
     mixed_precision: bool = False
     xla: bool = False
     strategy: str = "auto"
+    workers: str | None = None
+    worker_index: int | None = None
+    cluster_timeout: float = 300.0
+    fresh: bool = False
     checkpoint_every: int = 1000
     seed: int = 0
     deterministic: bool = False
@@ -119,3 +130,21 @@ class TrainConfig:
         if out.preset is None:
             out.preset = "mlfn_cifar" if key == "cifar100" else "mlfn"
         return out
+
+    def definition(self) -> dict[str, Any]:
+        """What defines the run (of a resolved config): a checkpoint resumes only into the same definition.
+
+        Left out: where things are (``output``, ``data_root``: the data set
+        fingerprint stands for the data), how the run is carried out
+        (``strategy`` and workers, ``xla``, ``deterministic``, ``verbose``)
+        and for how long this invocation runs (``minutes``). ``--batch-size``
+        is the global batch, so the same run can resume on other devices.
+        """
+        left_out = {"output", "data_root", "minutes", "strategy", "workers", "worker_index", "cluster_timeout",
+                    "fresh", "xla", "deterministic", "verbose", "save_classifier"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in left_out}
+
+    def summary(self) -> str:
+        """``mlfn_tiny on synthetic, 30 steps of batch 8 (adam, lr 0.00035, constant)``."""
+        return (f"{self.preset} on {self.dataset}, {self.steps} steps of batch {self.batch_size} "
+                f"({self.optimizer}, lr {self.learning_rate:g}, {self.schedule})")
