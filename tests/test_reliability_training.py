@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import json
+import os
+import subprocess
+import sys
+import types
 from pathlib import Path
 
 import keras
@@ -28,22 +34,24 @@ def _fit(backup: Path, epochs: int, initial=None):
 
 
 def test_a_write_cut_short_leaves_the_previous_checkpoint_in_place(tmp_path, monkeypatch):
+    from mlfn_keras.training import checkpoints
+
     backup = tmp_path / "checkpoints"
     model, _ = _fit(backup, 1)
     callback = backup_callback(backup)
     callback.set_model(model)
     callback._current_epoch = 2
 
-    def killed_mid_write(filepath, overwrite=True):
-        Path(filepath).write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)  # a header, then nothing
+    def killed_mid_write(fd, data):
+        os.write(fd, data[: len(data) // 3])
         raise KeyboardInterrupt("killed while writing")
 
-    monkeypatch.setattr(model, "save_weights", killed_mid_write)
+    monkeypatch.setattr(checkpoints, "_write_all", killed_mid_write)
     with pytest.raises(KeyboardInterrupt):
         callback._save_model()
     assert previous_epoch(backup) == 1
     _model().load_weights(str(backup / "latest.weights.h5"))  # still complete
-    assert not [p for p in backup.iterdir() if ".tmp-" in p.name]
+    assert not [p for p in backup.iterdir() if ".tmp-" in p.name or p.name.endswith(".new")]
 
 
 def test_resume_falls_back_to_the_newest_loadable_checkpoint(tmp_path):
@@ -121,3 +129,158 @@ def test_cli_missing_or_empty_data_folder_is_a_message(tmp_path, capsys, dataset
         err = capsys.readouterr().err
         assert str(root) in err and "Traceback" not in err and "expected" in err
     assert not (tmp_path / "run" / "model.keras").exists()
+
+
+# ---------------------------------------------------------------- runs know who they are; exact steps; full disks
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    from mlfn_keras.data import load_dataset
+
+    root = tmp_path_factory.mktemp("synthetic")
+    load_dataset("synthetic", str(root), progress=False, height=64, width=32, **SYNTH)
+    return str(root)
+
+
+def _tiny(root, output, **kwargs):
+    base = dict(dataset="synthetic", data_root=root, preset="mlfn_tiny", output=str(output), steps=4, batch_size=4,
+                checkpoint_every=1, synthetic=SYNTH, verbose=0)
+    return TrainConfig(**{**base, **kwargs})
+
+
+def _checkpoint_bytes(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((run / "checkpoints").iterdir())}
+
+
+def test_a_checkpoint_of_another_run_is_refused_never_resumed_or_deleted(synth_root, tmp_path):
+    from mlfn_keras.errors import UserError
+    from mlfn_keras.training.checkpoints import latest_checkpoint
+
+    run = tmp_path / "run"
+    train(_tiny(synth_root, run), callbacks=[_StopAfter(2)])
+    before = _checkpoint_bytes(run)
+    assert latest_checkpoint(run / "checkpoints").step == 2
+    for other in (dict(steps=6), dict(learning_rate=1e-3), dict(seed=1)):
+        with pytest.raises(UserError, match=r"holds a checkpoint of mlfn_tiny on synthetic, 4 steps.*"
+                                            r"neither resumed nor deleted.*new --output or --fresh"):
+            train(_tiny(synth_root, run, **other))
+        assert _checkpoint_bytes(run) == before
+    result = train(_tiny(synth_root, run, steps=3, fresh=True))  # --fresh: start over, as asked
+    assert result.initial_step == 0 and result.steps == 3 and result.finished
+
+
+def test_a_finished_run_is_not_replaced_without_fresh(synth_root, tmp_path):
+    from mlfn_keras.errors import UserError
+
+    run = tmp_path / "run"
+    train(_tiny(synth_root, run, steps=2))
+    model = (run / "model.keras").read_bytes()
+    with pytest.raises(UserError, match="holds the finished run of mlfn_tiny on synthetic, 2 steps.*--fresh"):
+        train(_tiny(synth_root, run, steps=3))
+    assert (run / "model.keras").read_bytes() == model
+    assert train(_tiny(synth_root, run, steps=3, fresh=True)).steps == 3
+
+
+def test_a_minutes_stop_records_exact_steps_and_the_rerun_reaches_steps(synth_root, tmp_path, monkeypatch):
+    """A budget that ends in the middle of a checkpoint interval: the run records the steps it took,
+    and the rerun resumes at exactly that step and ends at exactly --steps."""
+    run = tmp_path / "run"
+    first = train(_tiny(synth_root, run, steps=7, checkpoint_every=3, minutes=1e-6))
+    assert first.stopped_by_time and not first.finished and first.steps == 1  # stopped after its first step
+    record = json.loads((run / "train_config.json").read_text())
+    assert record["steps"] == 1 and not record["finished"] and record["stopped_by_time"]
+    second = train(_tiny(synth_root, run, steps=7, checkpoint_every=3))
+    assert second.initial_step == 1 and second.steps == 7 and second.finished
+    record = json.loads((run / "train_config.json").read_text())
+    assert record["steps"] == 7 and record["finished"] and record["final_metrics"]
+    steps = [line.split(",") for line in (run / "logs" / "train.csv").read_text().splitlines()]
+    column = steps[0].index("step")
+    assert [int(r[column]) for r in steps[1:]] == [1, 4, 7]
+
+
+def test_disk_full_during_a_checkpoint_is_one_error_and_the_previous_checkpoint_is_intact(synth_root, tmp_path,
+                                                                                         monkeypatch):
+    from mlfn_keras.errors import UserError
+    from mlfn_keras.training import checkpoints
+
+    run = tmp_path / "run"
+    writes = []
+    real = checkpoints._write_all
+
+    def full_on_second(fd, data):
+        writes.append(len(data))
+        if len(writes) == 2:
+            os.write(fd, data[:100])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd, data)
+
+    monkeypatch.setattr(checkpoints, "_write_all", full_on_second)
+    with pytest.raises(UserError) as info:
+        train(_tiny(synth_root, run))
+    message = str(info.value)
+    assert message.startswith("No space left on the device holding")
+    assert "while writing the checkpoint" in message and "MB needed" in message
+    assert message.endswith("the previous checkpoint is intact")
+    assert checkpoints.latest_checkpoint(run / "checkpoints").step == 1
+    assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")]
+
+
+def test_a_checkpoint_that_cannot_fit_is_refused_before_writing(tmp_path, monkeypatch):
+    from mlfn_keras.training import checkpoints
+
+    backup = tmp_path / "checkpoints"
+    model, _ = _fit(backup, 1)
+    before = (backup / "latest.weights.h5").read_bytes()
+    monkeypatch.setattr(checkpoints.shutil, "disk_usage", lambda path: types.SimpleNamespace(free=1000))
+    callback = backup_callback(backup)
+    callback.set_model(model)
+    callback._current_epoch = 2
+    with pytest.raises(checkpoints.DiskFullError, match=r"MB needed; 0.0 MB free\); the previous checkpoint is intact"):
+        callback._save_model()
+    assert (backup / "latest.weights.h5").read_bytes() == before
+
+
+_FSIZE = """
+import resource, sys
+from mlfn_keras.training.cli import main
+limit = int(sys.argv.pop(1))
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_file_size_limit_during_a_checkpoint_is_one_line_not_a_crash(synth_root, tmp_path):
+    """A real write failure (RLIMIT_FSIZE: the kernel refuses writes past 64 kB) through the command line."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "MLFN_KERAS_PROGRESS": "off"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _FSIZE, str(64 * 1024), "--dataset", "synthetic", "--data-root", synth_root,
+         "--preset", "mlfn_tiny", "--steps", "2", "--batch-size", "4", "--checkpoint-every", "1",
+         "--synthetic-identities", "8", "--synthetic-cameras", "2", "--synthetic-images", "2",
+         "--output", str(tmp_path / "run"), "--verbose", "0"],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-3000:])
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "No space left" in errors[0] and "while writing the checkpoint" in errors[0], \
+        proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "Segmentation" not in proc.stderr
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_the_final_model_is_replaced_atomically(tmp_path):
+    from mlfn_keras.training.loop import _save_model
+
+    target = tmp_path / "model.keras"
+    target.write_bytes(b"the previous good model")
+
+    class KilledWhileSaving:
+        def save(self, path):
+            Path(path).write_bytes(b"PK\x03\x04 half a zip")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _save_model(KilledWhileSaving(), target)
+    assert target.read_bytes() == b"the previous good model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]

@@ -107,23 +107,34 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from mlfn_keras.errors import UserError
 from mlfn_keras.training import TrainConfig, train
-result = train(TrainConfig(dataset="synthetic", data_root=sys.argv[1], preset="mlfn_tiny", output=sys.argv[2],
-                           steps=2, batch_size=4, checkpoint_every=1, strategy="mirrored", verbose=0,
-                           synthetic=dict(num_identities=8, num_cameras=2, images_per_identity_camera=2)))
-print(json.dumps({"replicas": result.num_replicas, "steps": result.steps, "loss": result.history["loss"]}))
+config = TrainConfig(dataset="synthetic", data_root=sys.argv[1], preset="mlfn_tiny", output=sys.argv[2],
+                     steps=2, batch_size=4, checkpoint_every=1, strategy="mirrored", verbose=0, mixed_precision=True,
+                     synthetic=dict(num_identities=8, num_cameras=2, images_per_identity_camera=2))
+result = train(config)
+try:
+    train(TrainConfig(**{**config.__dict__, "output": sys.argv[2] + "-xla", "xla": True}))
+    refused = ""
+except UserError as error:
+    refused = str(error)
+print(json.dumps({"replicas": result.num_replicas, "steps": result.steps, "loss": result.history["loss"],
+                  "xla_refused": refused}))
 """
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_on_two_logical_cpus(data_root, tmp_path):
+def test_mirrored_strategy_on_two_logical_cpus_with_mixed_precision(data_root, tmp_path):
+    """Mixed precision trains under a strategy on CPU; XLA over several replicas is refused with a message."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_MIRRORED_SCRIPT), data_root,
-                           str(tmp_path / "mirrored")], env=env, capture_output=True, text=True, timeout=300)
+                           str(tmp_path / "mirrored")], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["replicas"] == 2 and out["steps"] == 2
     assert all(np.isfinite(out["loss"]))
+    assert "--xla works on one device; this run has 2 replicas" in out["xla_refused"]
+    assert not (tmp_path / "mirrored-xla").exists()  # refused before anything was written
 
 
 @pytest.mark.slow

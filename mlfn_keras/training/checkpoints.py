@@ -199,6 +199,12 @@ def _disk_full(folder: Path, needed: int, reason: str) -> DiskFullError:
     )
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def write_checkpoint_file(data: bytes, target: Path) -> None:
     """Writes ``data`` to ``target`` atomically; a full disk is a :class:`DiskFullError`, the old file intact.
 
@@ -218,9 +224,7 @@ def write_checkpoint_file(data: bytes, target: Path) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            _write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)

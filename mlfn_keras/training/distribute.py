@@ -46,6 +46,7 @@ import tensorflow as tf
 from mlfn_keras.errors import UserError
 
 __all__ = ["Cluster", "ClusterError", "Replicas", "agree_on_run", "broadcast_from_chief", "broadcast_variables",
+           "average_across_replicas",
            "cluster_failures", "resolve_cluster",
            "make_strategy", "prepare_model", "stop_together"]
 
@@ -386,6 +387,32 @@ def broadcast_variables(replicas: Replicas, variables: Sequence[Any]) -> None:
             size = int(np.prod(shape, dtype=np.int64))
             v.assign(tf.cast(tf.reshape(summed[offset:offset + size], shape), dtype))
             offset += size
+
+
+def average_across_replicas(replicas: Replicas, variables: Sequence[Any]) -> None:
+    """Sets each variable to its mean over all replicas (BatchNorm moving statistics).
+
+    Each replica updates the moving mean and variance of batch normalisation
+    from its own share of the batch, so they drift apart; averaging them at
+    every checkpoint keeps every worker's model the same and gives the saved
+    model statistics of the whole data rather than of the chief's share.
+    """
+    if replicas.num_replicas < 2 or not variables:
+        return
+    strategy = replicas.strategy
+    shapes = [tuple(v.shape) for v in variables]
+    sizes = [int(np.prod(shape, dtype=np.int64)) for shape in shapes]
+
+    @tf.function
+    def mean_over_replicas():
+        def local():  # in replica context a variable reads as this replica's copy
+            return tf.concat([tf.reshape(tf.cast(v.value, tf.float32), [-1]) for v in variables], 0)
+
+        return strategy.reduce("MEAN", strategy.run(local), axis=None)
+
+    flat = mean_over_replicas()
+    for v, part, shape in zip(variables, tf.split(flat, sizes), shapes):
+        v.assign(tf.cast(tf.reshape(part, shape), v.dtype))
 
 
 def stop_together(replicas: Replicas, stop: bool) -> bool:

@@ -153,6 +153,30 @@ def _resume_point(config: TrainConfig, backup_dir: Path, fingerprint: str, summa
     return found.step
 
 
+def _check_previous_outputs(config: TrainConfig, out: Path, fingerprint: str, summary: str) -> None:
+    """Refuses to replace the model of a run that is not resumed: another run's, or this run's finished one.
+
+    Raises:
+        UserError: ``out`` holds a finished run (any) or the outputs of another run, and ``fresh`` is off.
+    """
+    record = _read_json(out / "train_config.json")
+    if not record or config.fresh or latest_checkpoint(out / "checkpoints") is not None:
+        return  # nothing there, asked to start over, or a checkpoint (checked by _resume_point)
+    theirs = record.get("run_fingerprint")
+    try:
+        what = TrainConfig(**record["config"]).summary()
+    except (KeyError, TypeError, ValueError):
+        what = "an unknown run"
+    if theirs == fingerprint and not record.get("finished"):
+        logger.warning("%s holds this run's outputs but no checkpoint: training starts over", out)
+        return
+    state = "finished run" if record.get("finished") else f"run stopped at step {record.get('steps')}"
+    same = " (this same run)" if theirs == fingerprint else ""
+    raise UserError(
+        f"--output {str(out)!r} holds the {state} of {what}{same} (model.keras, train_config.json); it was left "
+        f"as it is; this run is of {summary}; use a new --output or --fresh (which trains again and replaces it)")
+
+
 def _read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
@@ -184,6 +208,8 @@ def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = (
     config = config.resolved()
     cluster = distribute.resolve_cluster(config.workers, config.worker_index)
     replicas = distribute.make_strategy(config.strategy, cluster, config.cluster_timeout)
+    replicas.per_replica_batch(config.batch_size, config.num_instances if config.triplet_weight > 0 else None)
+    _check_precision(config, replicas)
     with _run_folder(config, replicas) as out:
         return _train(config, replicas, out, callbacks)
 
@@ -203,8 +229,6 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
         config = dataclasses.replace(config, verbose=0)
         print(f"{replicas.cluster.describe()}: training with the chief; it writes {config.output!r}", flush=True)
     num_instances = config.num_instances if config.triplet_weight > 0 else None
-    replicas.per_replica_batch(config.batch_size, num_instances)
-    _check_precision(config, replicas)
 
     # What the run is, and where it resumes: every worker must agree.
     image_shape = mlfn_keras.get_preset(config.preset)["image_shape"]
@@ -214,8 +238,19 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
     summary = config.summary()
     distribute.agree_on_run(replicas, definition, config.cluster_timeout)
     backup_dir = out / "checkpoints"
-    planned = _resume_point(config, backup_dir, fingerprint, summary) if chief else 0
+    refusal, planned = None, 0
+    if chief:
+        try:
+            _check_previous_outputs(config, out, fingerprint, summary)
+            planned = _resume_point(config, backup_dir, fingerprint, summary)
+        except UserError as error:
+            refusal, planned = error, -1
     initial_step = int(distribute.broadcast_from_chief(replicas, [planned])[0])
+    if refusal is not None:
+        raise refusal
+    if initial_step < 0:
+        raise distribute.ClusterError(f"{replicas.cluster.describe()}: the chief refused to start this run "
+                                      "(its output says why); nothing was trained")
     if chief:
         _write_json(backup_dir / "run.json", {"fingerprint": fingerprint, "summary": summary,
                                               "definition": definition})
@@ -274,7 +309,7 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
 
     backup = backup_callback(backup_dir, run=fingerprint, writes=chief, resume_epoch=False,
                              after_restore=give_everyone_the_chiefs_state)
-    all_callbacks = [*callbacks, backup, StopAtStep(config.steps), keras.callbacks.TerminateOnNaN()]
+    all_callbacks = [*callbacks, _AverageStatistics(replicas), backup, StopAtStep(config.steps), keras.callbacks.TerminateOnNaN()]
     if budget is not None:
         all_callbacks.append(budget)
     if chief:
@@ -289,7 +324,8 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
             logger.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
     if verbose != 0:
         all_callbacks.append(StepProgress(config.steps, initial_step,
-                                          deadline=budget.deadline if budget is not None else None))
+                                          deadline=budget.deadline if budget is not None else None,
+                                          lines=verbose == 2))
 
     start = time.monotonic()
     resume_hint = f" from the last checkpoint in {config.output!r}"
@@ -346,6 +382,18 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
     )
 
 
+class _AverageStatistics(keras.callbacks.Callback):
+    """Averages BatchNorm's moving statistics over the replicas before each checkpoint (and at the end)."""
+
+    def __init__(self, replicas: Replicas):
+        super().__init__()
+        self.replicas = replicas
+
+    def on_epoch_end(self, epoch, logs=None):
+        stats = [v for v in self.model.non_trainable_variables if "float" in str(v.dtype)]
+        distribute.average_across_replicas(self.replicas, stats)
+
+
 class _StepInLogs(keras.callbacks.Callback):
     """Adds the optimizer step to each interval's logs (the CSV's ``step`` column; epochs are intervals)."""
 
@@ -355,8 +403,19 @@ class _StepInLogs(keras.callbacks.Callback):
 
 
 def _check_precision(config: TrainConfig, replicas: Replicas) -> None:
-    """Refuses precision/compilation settings this machine cannot train with under the strategy."""
-    return None
+    """Refuses settings that cannot train under the strategy, before any data is read.
+
+    ``--mixed-precision`` works under every strategy (also on CPU, slowly).
+    ``--xla`` works on one device; with several replicas Keras 3.15 compiles
+    the whole distributed step as one XLA program, which fails (a variable on
+    another device, keras-team/keras#19005; on CPU, a collective XLA cannot
+    compile, then a crash), so it is refused with the way out.
+    """
+    if config.xla and replicas.num_replicas > 1:
+        raise UserError(
+            f"--xla works on one device; this run has {replicas.num_replicas} replicas, and Keras 3.15 cannot "
+            "compile a train step that spans several devices or workers with XLA; drop --xla (mixed precision "
+            "still works), or train on one device with --strategy default --xla")
 
 
 def _save_model(model, path: Path) -> None:

@@ -18,12 +18,14 @@ import keras
 __all__ = ["StepProgress"]
 
 
-def _tqdm(**kwargs):
+def _tqdm(lines: bool = False, **kwargs):
     try:
-        from mlfn_keras.progress import tqdm
+        from mlfn_keras.progress import LineProgress, tqdm
     except ImportError:  # before the shared progress module existed
         from tqdm import tqdm
-    return tqdm(**kwargs)
+
+        return tqdm(**kwargs)
+    return LineProgress(**kwargs) if lines else tqdm(**kwargs)
 
 
 class StepProgress(keras.callbacks.Callback):
@@ -35,11 +37,13 @@ class StepProgress(keras.callbacks.Callback):
         deadline: ``time.monotonic()`` at which ``--minutes`` stops the run, or ``None``.
         desc: The bar's label.
         file: Where it goes (default stderr).
+        lines: Plain periodic lines even on a terminal (``--verbose 2``).
     """
 
     def __init__(self, steps: int, initial_step: int = 0, deadline: float | None = None, desc: str = "training",
-                 file=None):
+                 file=None, lines: bool = False):
         super().__init__()
+        self.lines = lines
         self.steps, self.initial_step, self.deadline = int(steps), int(initial_step), deadline
         self.desc, self.file = desc, file
         self.bar = None
@@ -58,7 +62,7 @@ class StepProgress(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._t0 = time.monotonic()
-        self.bar = _tqdm(total=self.steps, initial=self.initial_step, desc=self.desc, unit="step",
+        self.bar = _tqdm(lines=self.lines, total=self.steps, initial=self.initial_step, desc=self.desc, unit="step",
                          file=self.file if self.file is not None else sys.stderr, dynamic_ncols=True)
 
     def on_train_batch_end(self, batch, logs=None):
