@@ -1,4 +1,8 @@
-"""Reading a ``.keras`` model file a user names, with messages that say what is wrong.
+"""Reading a model file a user names, with messages that say what is wrong.
+
+:func:`model_file_errors` does the same for every exported format: an empty,
+truncated or foreign ``.onnx``, ``.tflite``, engine or SavedModel gives one
+line naming the file and what it should be, never a runtime's traceback.
 
 Keras reports an empty, truncated or random ``.keras`` file as "File not
 found", and loads any Keras model without complaint, so a wrong file would be
@@ -14,9 +18,55 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from mlfn_keras.errors import InputPathError, UserError
+import contextlib
+from collections.abc import Iterator
 
-__all__ = ["NotMLFNError", "load_mlfn_keras"]
+from mlfn_keras.errors import DamagedFileError, InputPathError, UserError
+
+__all__ = ["NotMLFNError", "load_mlfn_keras", "model_file_errors"]
+
+#: What each exported format should be, for messages.
+EXPECTED_EXPORT = {
+    "onnx": "an ONNX model written by export/to_onnx.py (or mlfn-adapt)",
+    "tflite": "a TFLite flatbuffer written by export/to_tflite.py (or mlfn-adapt --export tflite)",
+    "saved_model": "a SavedModel folder written by export/to_saved_model.py",
+    "tensorrt": "a TensorRT engine written by export/to_tensorrt.py, with its .json sidecar",
+    "keras": "a .keras file saved by mlfn-train, mlfn-convert or MLFN.save",
+}
+
+
+@contextlib.contextmanager
+def model_file_errors(path: str | os.PathLike, fmt: str, what: str = "model") -> Iterator[None]:
+    """Turns a runtime's error on a bad model file into one line naming the file and what it should be.
+
+    An empty file is refused before the runtime sees it (onnxruntime and the
+    TFLite reader report those without a path). ``ImportError`` (a runtime
+    missing) and errors that are already the user's (`UserError`) pass through.
+
+    Args:
+        path: the model file or folder.
+        fmt: ``"onnx"``, ``"tflite"``, ``"saved_model"``, ``"tensorrt"`` or ``"keras"``.
+        what: how the message names it (e.g. ``"--reid"``).
+
+    Raises:
+        DamagedFileError: the file is empty or the runtime cannot read it.
+    """
+    path = Path(path)
+    expected = EXPECTED_EXPORT.get(fmt, fmt)
+    if path.is_file() and path.stat().st_size == 0:
+        raise DamagedFileError(f"{what} {str(path)!r} is empty (0 bytes); expected {expected}.")
+    try:
+        yield
+    except (UserError, ImportError, FileNotFoundError):
+        raise
+    except Exception as error:
+        if type(error).__name__ == "TensorRTUnavailableError":
+            raise
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:240]
+        raise DamagedFileError(
+            f"{what} {str(path)!r} cannot be read as {fmt} (damaged, truncated or another kind of file: {reason}); "
+            f"expected {expected}."
+        ) from error
 
 _EXPECTED = "a .keras file saved by mlfn-train, mlfn-convert or MLFN.save"
 
