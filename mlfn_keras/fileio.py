@@ -313,7 +313,10 @@ def legacy_listing(names: Sequence[str], marker: str) -> Callable[[Path], list[s
 
 
 def _is_temporary_of(name: str, listed_names: set[str]) -> bool:
-    # ``.NAME.tmp-*`` (atomic_output) and ``NAME.tmp`` beside a listed NAME: left by a killed run.
+    # ``.NAME.tmp-*`` (atomic_output), ``NAME.tmp`` and ``.NAME.lock`` (run_lock) beside a
+    # listed NAME: left by a killed run.
+    if name.startswith(".") and name.endswith(".lock") and name[1:-5] in listed_names:
+        return True
     if name.startswith(".") and ".tmp-" in name:
         base = name[1 : name.index(".tmp-")]
         if base.endswith(".old"):

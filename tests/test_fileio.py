@@ -68,6 +68,7 @@ def test_a_folder_is_ours_only_when_its_manifest_lists_every_entry(tmp_path):
     # Temporaries a killed run left beside its listed files are its own too.
     (tmp_path / ".summary.json.tmp-abc.json").write_text("{")
     (tmp_path / "mot" / "cam0.txt.tmp").write_text("1")
+    (tmp_path / ".summary.json.lock").write_text("{}")
     assert check_output_dir(tmp_path, KIND).foreign == ()
     # Anything else, at any depth, is not; another command's manifest is not trusted.
     (tmp_path / "mot" / "notes.txt").write_text("mine")

@@ -12,7 +12,7 @@ from test_adapt_pipeline import TINY_LOOP, init_model, scene  # noqa: F401  (fix
 from test_adapt_tracklets import gt_detector
 
 
-def _request(scene, init, out, sources=None, **kw):
+def _request(scene, init, out, sources=None, **kw):  # noqa: F811
     kw.setdefault("config", AdaptConfig(max_rounds=2, **TINY_LOOP))
     return AdaptRequest(sources=sources or scene["videos"], out=out, init=init, detector=gt_detector(scene["gt"]),
                         export="none", progress=False, min_crops=3, max_crops=8, min_height=24.0, **kw)

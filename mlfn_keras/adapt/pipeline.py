@@ -123,8 +123,6 @@ def check_outputs(out: str | Path, export: str, force: bool) -> None:
 
 def load_start_model(init: str | Path | None):
     """The model adaptation starts from: ``init`` or the shipped demo weights."""
-    import keras
-
     import mlfn_keras
 
     mlfn_keras.register_keras_objects()  # the package registers its layers lazily
