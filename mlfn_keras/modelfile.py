@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from mlfn_keras.errors import DamagedFileError, InputPathError, UserError
 
-__all__ = ["NotMLFNError", "load_mlfn_keras", "model_file_errors"]
+__all__ = ["NotMLFNError", "load_keras_file", "load_mlfn_keras", "model_file_errors"]
 
 #: What each exported format should be, for messages.
 EXPECTED_EXPORT = {
@@ -104,6 +104,31 @@ def check_keras_file(path: str | os.PathLike, what: str = "model") -> Path:
     return path
 
 
+def load_keras_file(path: str | os.PathLike, what: str = "model") -> Any:
+    """Loads any Keras model from a ``.keras`` file, with one-line errors for a bad file.
+
+    Empty, truncated or foreign files, and files Keras refuses to load safely
+    (a ``Lambda`` layer holding Python code), raise `InputPathError` naming the
+    file; nothing in the file is executed.
+
+    Raises:
+        FileNotFoundError: nothing at ``path``.
+        InputPathError: the file is empty, damaged, not a ``.keras`` archive, or unsafe.
+    """
+    import keras
+
+    import mlfn_keras
+
+    path = check_keras_file(path, what)
+    mlfn_keras.register_keras_objects()
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises ValueError/TypeError/KeyError for bad contents
+        raise InputPathError(
+            f"{what} {str(path)!r} could not be loaded as a Keras model ({str(exc)[:300]}); expected {_EXPECTED}."
+        ) from exc
+
+
 def load_mlfn_keras(path: str | os.PathLike, what: str = "model") -> Any:
     """Loads an MLFN (or ``MLFNClassifier``) from a ``.keras`` file, refusing anything else.
 
@@ -119,18 +144,9 @@ def load_mlfn_keras(path: str | os.PathLike, what: str = "model") -> Any:
         InputPathError: the file is empty, damaged or not a ``.keras`` archive.
         NotMLFNError: a Keras model, but not an MLFN.
     """
-    import keras
-
     import mlfn_keras
 
-    path = check_keras_file(path, what)
-    mlfn_keras.register_keras_objects()
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises ValueError/TypeError/KeyError for bad contents
-        raise InputPathError(
-            f"{what} {str(path)!r} could not be loaded as a Keras model ({str(exc)[:300]}); expected {_EXPECTED}."
-        ) from exc
+    model = load_keras_file(path, what)
     if not isinstance(model, (mlfn_keras.MLFN, mlfn_keras.MLFNClassifier)):
         raise NotMLFNError(
             f"{what} {str(path)!r} holds a Keras {type(model).__name__} ({model.name!r}), not an MLFN; "

@@ -409,3 +409,16 @@ def test_every_writing_command_takes_the_lock(tmp_path, held, capsys, command):
         rc = cli.main(["--videos", str(tmp_path), "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 2 and f"process {pid}" in err and "one run per output" in err and "Traceback" not in err
+
+
+def test_force_never_replaces_a_foreign_file_the_demo_would_write(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "cam0.mp4").write_bytes(b"the user's recording")
+    prepare_output_dir(str(out), force=True)
+    with pytest.raises(OutputExistsError, match="cam0.mp4.*would replace"):
+        RunRecorder(str(out), ["cam0"], [10.0], write_video=True)
+    assert (out / "cam0.mp4").read_bytes() == b"the user's recording"
+    (out / "mot").mkdir()
+    with pytest.raises(OutputExistsError, match=r"holds mot\b.*would have to replace"):
+        prepare_output_dir(str(out), force=True)

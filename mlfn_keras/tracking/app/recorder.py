@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from mlfn_keras.errors import OutputExistsError
 from mlfn_keras.fileio import atomic_output, check_output_dir, write_json, write_manifest
 from mlfn_keras.tracking.core.events import as_dict
 from mlfn_keras.tracking.core.pipeline import TrackedObject
@@ -99,7 +100,8 @@ def prepare_output_dir(out_dir: str | os.PathLike, force: bool = False) -> list[
         OutputExistsError: the folder is a file, or holds foreign files and ``force`` is off.
     """
     claim = check_output_dir(out_dir, MANIFEST_KIND, force=force, what="--output folder",
-                             writes=[MANIFEST, "events.jsonl", "summary.json", "scores.json"], legacy=_legacy_files)
+                             writes=[MANIFEST, "events.jsonl", "summary.json", "scores.json", "mot", "mot_local", "gt"],
+                             legacy=_legacy_files)
     return claim.remove_previous()
 
 
@@ -117,10 +119,17 @@ class RunRecorder:
         self.out_dir = out_dir
         self.camera_names = list(camera_names)
         self.fps = [float(f) if f else 15.0 for f in fps]
+        self.files = run_files(self.camera_names, write_video)
+        # gt/ is copied in before the run starts; anything else already there was not written by this run.
+        clashes = [f for f in self.files if f != MANIFEST and not f.startswith("gt/")
+                   and os.path.lexists(os.path.join(out_dir, f))]
+        if clashes:
+            raise OutputExistsError(
+                f"--output folder {out_dir!r} holds {', '.join(clashes[:8])}, which this run would replace but did "
+                "not write; nothing was changed; move them away or choose another --output")
         os.makedirs(os.path.join(out_dir, "mot"), exist_ok=True)
         os.makedirs(os.path.join(out_dir, "mot_local"), exist_ok=True)
         # The manifest comes first, so even a killed run's files are known.
-        self.files = run_files(self.camera_names, write_video)
         write_manifest(out_dir, MANIFEST_KIND, self.files)
         self._events = open(os.path.join(out_dir, "events.jsonl"), "w")
         self._mot = [open(os.path.join(out_dir, "mot", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
