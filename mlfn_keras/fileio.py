@@ -266,7 +266,8 @@ def ensure_free_space(folder: str | os.PathLike, needed: int, what: str) -> None
     if free < needed:
         raise DiskFullError(
             f"No space left on the device holding {str(folder)!r} for {what} ({needed / 1e6:.1f} MB needed, "
-            f"{free / 1e6:.1f} MB free); nothing was written; free some space or choose another output"
+            f"{free / 1e6:.1f} MB free); nothing was written, and what was there is intact; free some space or "
+            "choose another output"
         )
 
 

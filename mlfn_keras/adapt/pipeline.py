@@ -235,7 +235,7 @@ def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
 
 
 def _run_adaptation(request: AdaptRequest, on_round: Callable | None, log: Callable[[str], None]) -> AdaptSummary:
-    from mlfn_keras.fileio import atomic_output, write_json
+    from mlfn_keras.fileio import atomic_output, ensure_free_space, write_json
 
     model_path, export_path, summary_path, checkpoint_dir = output_paths(request.out, request.export)
     check_outputs(request.out, request.export, request.force)
@@ -274,6 +274,7 @@ def _run_adaptation(request: AdaptRequest, on_round: Callable | None, log: Calla
     result = adapt(model, tracklets, request.config, checkpoint=checkpoint, on_round=on_round,
                    progress=request.progress, log=log)
 
+    ensure_free_space(model_path.parent, int(4.4 * model.count_params()) + (1 << 20), f"the model {str(model_path)!r}")
     with atomic_output(model_path) as tmp:
         model.save(tmp)
     parity = None

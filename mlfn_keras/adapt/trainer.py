@@ -343,9 +343,10 @@ class Checkpoint:
             return load_mlfn_keras(self.model_path, what="checkpoint model").get_weights()
 
     def save(self, model, state: dict) -> None:
-        from mlfn_keras.fileio import atomic_output, write_json
+        from mlfn_keras.fileio import atomic_output, ensure_free_space, write_json
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        ensure_free_space(self.folder, int(4.4 * model.count_params()) + (1 << 20), "the checkpoint")
         with atomic_output(self.model_path) as tmp:
             model.save(tmp)
         write_json(self.state_path, state)
