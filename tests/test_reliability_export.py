@@ -234,3 +234,16 @@ def test_export_on_a_full_disk_is_one_line_and_keeps_the_previous_file(tmp_path)
     assert "previous tiny.onnx is intact" in errors[0]
     assert target.read_bytes() == b"the previous export"
     assert [p.name for p in tmp_path.iterdir()] == ["tiny.onnx"]
+
+
+def test_a_failed_parity_gate_is_one_line_and_keeps_the_previous_file(tmp_path, monkeypatch, capsys):
+    from mlfn_keras.export import onnx as onnx_export
+
+    target = tmp_path / "m.onnx"
+    target.write_bytes(b"the previous good export")
+    monkeypatch.setattr(onnx_export, "run_parity_gate", _failing_gate)
+    rc = _script("to_onnx").main(["--preset", "mlfn_tiny", "--num-images", "4", "--no-simplify", "--output",
+                                  str(target)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "parity gate failed" in err and "Traceback" not in err
+    assert target.read_bytes() == b"the previous good export"
