@@ -1,8 +1,8 @@
 """Writing outputs without losing anything: the rules every command that writes follows.
 
 Every command line that writes (the demo, the exporters, ``mlfn-adapt``,
-``mlfn-eval``, ``mlfn-synthetic``, ``mlfn-train``, the benchmarks) keeps
-these rules, and they live here once:
+``mlfn-eval``, ``mlfn-synthetic``, the benchmarks) keeps these rules, and
+they live here once:
 
 * **Output folders** (:func:`check_output_dir`, :func:`staged_folder`): a
   folder is a command's own only if the ``manifest.json`` an earlier run of it

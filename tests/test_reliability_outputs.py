@@ -386,7 +386,7 @@ def test_second_demo_on_one_output_is_refused_and_names_the_first(tmp_path, held
     assert (out / "summary.json").exists() and (out / "events.jsonl").exists()  # nothing was cleared
 
 
-@pytest.mark.parametrize("command", ["eval", "onnx", "saved_model", "synthetic", "adapt"])
+@pytest.mark.parametrize("command", ["eval", "onnx", "saved_model", "synthetic", "adapt", "export_benchmark"])
 def test_every_writing_command_takes_the_lock(tmp_path, held, capsys, command):
     out = tmp_path / {"onnx": "m.onnx", "adapt": "site.keras"}.get(command, "out")
     pid = held(out)
@@ -399,6 +399,11 @@ def test_every_writing_command_takes_the_lock(tmp_path, held, capsys, command):
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         rc = module.main(["--preset", "mlfn_tiny", "--output", str(out)])
+    elif command == "export_benchmark":
+        spec = importlib.util.spec_from_file_location("export_benchmark_lock", os.path.join(ROOT, "export", "benchmark.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        rc = module.main(["--out-dir", str(out)])
     elif command == "synthetic":
         from mlfn_keras.data.synthetic import cli
 
