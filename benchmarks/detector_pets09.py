@@ -20,7 +20,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -56,8 +55,8 @@ def main(argv=None) -> int:
     from tqdm import tqdm
 
     from mlfn_keras.data import pets09
-    from mlfn_keras.tracking.detection.evaluation import DEFAULT_RANGES, score_split
-    from mlfn_keras.tracking.detectors import build_detector
+    from mlfn_keras.tracking.bench.detector import DEFAULT_RANGES, score_split
+    from mlfn_keras.tracking.detection.detectors import build_detector
 
     video = pets09.locate_video(args.video)
     gt = pets09.load_ground_truth()
@@ -103,8 +102,9 @@ def main(argv=None) -> int:
     print(header)
     print("\n".join(rows))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"detector": args.detector, "every": args.every, "load_average": load, "splits": results}, f, indent=2)
+        from mlfn_keras.fileio import write_json
+
+        write_json(args.json, {"detector": args.detector, "every": args.every, "load_average": load, "splits": results})
     return 0
 
 

@@ -15,7 +15,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -24,9 +23,9 @@ import numpy as np
 
 import mlfn_keras
 from mlfn_keras import cli_args
-from mlfn_keras.errors import cli_entry
 from mlfn_keras.data import synthetic_dataset
 from mlfn_keras.data.pipeline import make_inference_dataset
+from mlfn_keras.errors import cli_entry
 from mlfn_keras.evaluation import evaluate_rank, pairwise_distance
 from mlfn_keras.training import TrainConfig, train
 
@@ -101,7 +100,9 @@ def main(argv=None) -> int:
               "batch_size": args.batch_size, "learning_rate": args.lr, "random_erasing": args.random_erasing,
               "label_smoothing": args.label_smoothing, "chance": chance,
               "untrained": untrained, "trained": trained, "generator": gen}
-    Path(args.output, "benchmark.json").write_text(json.dumps(record, indent=2))
+    from mlfn_keras.fileio import write_json
+
+    write_json(Path(args.output, "benchmark.json"), record)
     return 0
 
 

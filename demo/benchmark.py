@@ -22,9 +22,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
 from collections.abc import Sequence
 
 
@@ -44,9 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from demo.multicam import DEFAULT_REID
-    from mlfn_keras.tracking.app import scene_specs
-    from mlfn_keras.tracking.benchmark import benchmark_pipeline, format_table
-    from mlfn_keras.tracking.scene import SceneConfig
+    from mlfn_keras.tracking.app.demo import scene_specs
+    from mlfn_keras.tracking.app.scene import SceneConfig
+    from mlfn_keras.tracking.bench.speed import benchmark_pipeline, format_table
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     scene = SceneConfig(num_frames=max(args.frames, 60), width=width, height=height)
@@ -56,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(benchmark_pipeline(specs, name, args.reid or DEFAULT_REID, args.frames))
     print(format_table(results))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        from mlfn_keras.fileio import write_json
+
+        write_json(args.json, results, indent=1)
     return 0
 
 

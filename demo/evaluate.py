@@ -32,9 +32,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import tempfile
 from collections.abc import Sequence
 
@@ -65,11 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if value is not None and value < 1:
             parser.error(f"{flag} got {value}; expected a whole number of 1 or more.")
 
-    from mlfn_keras.tracking.metrics import evaluate_run, format_scores
+    from mlfn_keras.tracking.eval.metrics import evaluate_run, format_scores
 
     run_dir = args.run_dir
     if run_dir is None:
-        from demo.multicam import DEFAULT_REID, main as multicam_main
+        from demo.multicam import DEFAULT_REID
+        from demo.multicam import main as multicam_main
 
         run_dir = tempfile.mkdtemp(prefix="mlfn_multicam_eval_")
         cmd = [
@@ -90,8 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     print(format_scores(scores))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(scores, f, indent=1)
+        from mlfn_keras.fileio import write_json
+
+        write_json(args.json, scores, indent=1)
     return 0
 
 

@@ -16,7 +16,10 @@ Splits (:data:`SPLITS`):
 * ``full``: the whole video as one camera (detector figures on full frames).
 * ``lr_first`` / ``lr_second``: the ``lr`` cameras on frames 0–399 / 400–794
   only (:data:`HALF`): ``mlfn-adapt`` adapts on the first and the demo is
-  scored on the second (issue 14's honest protocol).
+  scored on the second.
+* ``time_first``: frames 0–199 and 200–399 as two cameras, the ``time``
+  split shrunk to the first half: with ``lr_first``, the development settings
+  on which association rules are chosen before ``lr`` and ``time`` are scored.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from mlfn_keras.cache import cache_root
+from mlfn_keras.data.mot import read_mot, write_mot
 from mlfn_keras.errors import InputPathError, UserError
 
 DEBIAN_PACKAGE = "opencv-doc"
@@ -119,8 +123,7 @@ def load_ground_truth(path: str | os.PathLike | None = None) -> np.ndarray:
     ``frame`` is 0-based here (the file is 1-based MOT); ``consider`` is MOT15's
     flag (0: far-away or edge boxes that scorers ignore).
     """
-    rows = np.loadtxt(path or GT_PATH, delimiter=",", ndmin=2)
-    out = rows[:, :7].copy()
+    out = read_mot(path or GT_PATH, columns=7)
     out[:, 0] -= 1
     return out
 
@@ -153,6 +156,7 @@ SPLITS: dict[str, tuple[PseudoCamera, ...]] = {
     "full": (PseudoCamera("full", 0, NUM_FRAMES),),
     "lr_first": (PseudoCamera("left", 0, HALF, 0, 416), PseudoCamera("right", 0, HALF, 352, FRAME_WIDTH)),
     "lr_second": (PseudoCamera("left", HALF, NUM_FRAMES, 0, 416), PseudoCamera("right", HALF, NUM_FRAMES, 352, FRAME_WIDTH)),
+    "time_first": (PseudoCamera("first", 0, HALF // 2), PseudoCamera("second", HALF // 2, HALF)),
 }
 
 
@@ -197,13 +201,6 @@ def iter_frames(video: str | os.PathLike) -> Iterator[np.ndarray]:
             yield frame
     finally:
         cap.release()
-
-
-def write_mot(path: str | os.PathLike, rows: np.ndarray) -> None:
-    """Writes ``frame, id, x, y, w, h, consider`` rows (0-based frames) as a 1-based MOT file."""
-    with open(path, "w") as f:
-        for r in rows:
-            f.write(f"{int(r[0]) + 1},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{int(r[6])},1,1\n")
 
 
 @dataclass(frozen=True)

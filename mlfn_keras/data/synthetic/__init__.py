@@ -41,8 +41,18 @@ From Python:
     crop = synthetic.apply_camera(rgb, alpha, camera, rng)
 """
 
-from mlfn_keras.data.synthetic.backgrounds import DEFAULT_PACKAGE, BackgroundBank, fetch_debian_backgrounds
-from mlfn_keras.data.synthetic.cameras import CameraStyle, apply_camera, procedural_background, sample_camera
+from mlfn_keras.data.synthetic.backgrounds import (
+    DEFAULT_PACKAGE,
+    BackgroundBank,
+    fetch_debian_backgrounds,
+)
+from mlfn_keras.data.synthetic.cameras import (
+    CameraStyle,
+    apply_camera,
+    procedural_background,
+    sample_camera,
+)
+from mlfn_keras.data.synthetic.cli import main
 from mlfn_keras.data.synthetic.identities import (
     _BAGS,
     _PATTERNS,
@@ -58,7 +68,6 @@ from mlfn_keras.data.synthetic.layout import (
     render_crop,
 )
 from mlfn_keras.data.synthetic.rendering import VIEWS, render_person
-from mlfn_keras.data.synthetic.cli import main
 
 __all__ = [
     "COLOURS",

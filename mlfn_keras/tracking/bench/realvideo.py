@@ -5,9 +5,9 @@ right halves, ``time``: first and second half of the video; see
 :mod:`mlfn_keras.data.pets09`) and the built-in generated scene with a few
 seeds — the multi-camera pipeline runs once per re-id model (the shipped
 weights, then the colour-histogram baseline), exactly as ``demo/multicam.py``
-runs it (default :class:`~mlfn_keras.tracking.pipeline.PipelineConfig`, no
+runs it (default :class:`~mlfn_keras.tracking.core.pipeline.PipelineConfig`, no
 ground truth used by the pipeline unless ``--detector gt``). Each run is
-scored by :func:`~mlfn_keras.tracking.scoring.score_run`: per camera HOTA /
+scored by :func:`~mlfn_keras.tracking.eval.scoring.score_run`: per camera HOTA /
 MOTA / IDF1 and box recall / precision, cross-camera IDF1 of the global ids,
 and, from the same run, the *no re-id* and *oracle re-id* references.
 
@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -37,17 +38,26 @@ from typing import Any
 import numpy as np
 
 from mlfn_keras.errors import InputPathError, UserError
-from mlfn_keras.tracking.scoring import RunScores, detection_scores, limit_frames, read_ground_truth, score_run
-from mlfn_keras.tracking.sources import SourceSpec
+from mlfn_keras.fileio import atomic_output, write_json, write_text
+from mlfn_keras.tracking.app.sources import SourceSpec
+from mlfn_keras.tracking.eval.scoring import (
+    RunScores,
+    detection_scores,
+    limit_frames,
+    read_ground_truth,
+    score_run,
+)
 
 #: The re-id weights shipped with the demo (what ``demo/multicam.py`` uses by default).
-SHIPPED_REID = str(Path(__file__).resolve().parents[2] / "demo" / "weights" / "mlfn_small_synthetic.keras")
+SHIPPED_REID = str(Path(__file__).resolve().parents[3] / "demo" / "weights" / "mlfn_small_synthetic.keras")
 #: ``--reid`` value that selects the colour-histogram baseline.
 HIST = "hist"
 #: Detector per kind of footage for ``--detector auto`` (as the demo chooses).
 AUTO_DETECTOR = {"generated": "bgsub", "real": "ssdlite"}
 #: Files and folders the benchmark writes into ``--output``.
 OUTPUT_NAMES = ("results.json", "table.md", "cross_camera_idf1.png", "runs")
+#: The manifest kind of the benchmark's --output folder (see `mlfn_keras.fileio`).
+OUTPUT_KIND = "mlfn_keras.real_video_benchmark"
 
 
 @dataclass(frozen=True)
@@ -76,8 +86,8 @@ class Setting:
 
 def scene_setting(seed: int, progress: bool = True) -> Setting:
     """The built-in generated scene (demo defaults) with ``seed``; rendered once and cached."""
-    from mlfn_keras.tracking.app import scene_specs
-    from mlfn_keras.tracking.scene import SceneConfig
+    from mlfn_keras.tracking.app.demo import scene_specs
+    from mlfn_keras.tracking.app.scene import SceneConfig
 
     scene = SceneConfig(seed=seed)
     specs, gt = scene_specs(scene, progress=progress)
@@ -114,7 +124,7 @@ def check_reid(reid: str) -> None:
 
 def load_embedder(reid: str):
     """A re-id embedder for ``reid``: a model path or ``"hist"``, warmed up on a few crops."""
-    from mlfn_keras.tracking.reid import load_reid
+    from mlfn_keras.tracking.core.reid import load_reid
 
     check_reid(reid)
     embedder = load_reid(reid)
@@ -186,9 +196,9 @@ class RecordingDetector:
 
 def _read_detections(path: Path) -> np.ndarray:
     """``(N, 7)`` rows ``frame, id, x, y, w, h, score`` of a ``detections/cam{i}.txt`` file."""
-    if path.stat().st_size == 0:
-        return np.zeros((0, 7))
-    return np.loadtxt(path, delimiter=",", ndmin=2)[:, :7]
+    from mlfn_keras.data.mot import read_mot
+
+    return read_mot(path, columns=7)
 
 
 def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Sequence[str] | None = None,
@@ -204,8 +214,8 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
     Raises:
         FileNotFoundError: naming the missing run file.
     """
-    from mlfn_keras.tracking.metrics import read_mot
-    from mlfn_keras.tracking.scoring import GroundTruth
+    from mlfn_keras.data.mot import read_mot
+    from mlfn_keras.tracking.eval.scoring import GroundTruth
 
     run_dir = Path(run_dir)
     frames: list[int | None] = [None] * len(gt_paths)
@@ -225,7 +235,7 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
             out.append(limit_frames(read_mot(str(p)), frames[i]))
     scores = score_run(gts, global_preds, local_preds, names)
     if detection_threshold is None:
-        from mlfn_keras.tracking.pipeline import PipelineConfig
+        from mlfn_keras.tracking.core.pipeline import PipelineConfig
 
         detection_threshold = PipelineConfig().activation_threshold
     for i, (gt, cam) in enumerate(zip(gts, scores.cameras)):
@@ -252,10 +262,10 @@ def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: s
         max_frames: stop after this many frames per camera.
         run_dir: where the run writes its outputs (scored from there).
     """
-    from mlfn_keras.tracking.app import gt_lookup_from_files
-    from mlfn_keras.tracking.detectors import build_detector
-    from mlfn_keras.tracking.pipeline import PipelineConfig
-    from mlfn_keras.tracking.runner import RunOptions, run_multicam
+    from mlfn_keras.tracking.app.demo import gt_lookup_from_files
+    from mlfn_keras.tracking.app.runner import RunOptions, run_multicam
+    from mlfn_keras.tracking.core.pipeline import PipelineConfig
+    from mlfn_keras.tracking.detection.detectors import build_detector
 
     name = AUTO_DETECTOR[setting.kind] if detector == "auto" else detector
     # A fresh detector per run: background subtraction keeps per-camera state.
@@ -326,15 +336,24 @@ def resolve_settings(config: BenchmarkConfig) -> list[Setting]:
 
 def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
     """Runs every setting with every re-id model; writes ``results.json`` and ``table.md`` with an output dir."""
-    from mlfn_keras.fileio import check_output_dir
+    from mlfn_keras.fileio import check_output_dir, legacy_listing, run_lock
 
     if not config.reids:
         raise UserError("no re-id model given; expected at least one --reid PATH or 'hist'")
     for reid in config.reids:  # a wrong path fails before any long step
         check_reid(reid)
-    if config.output_dir:
-        root = check_output_dir(config.output_dir, ours=OUTPUT_NAMES, what="--output folder")
-        tmp = None
+    with contextlib.ExitStack() as lock:
+        if config.output_dir:
+            lock.enter_context(run_lock(config.output_dir, "--output"))  # one run per folder
+            claim = check_output_dir(config.output_dir, OUTPUT_KIND, what="--output folder", writes=OUTPUT_NAMES,
+                                     legacy=legacy_listing(OUTPUT_NAMES, "results.json"))
+            claim.write_manifest(OUTPUT_NAMES)  # first, so a killed run's files are known
+        return _run_settings(config, Path(config.output_dir) if config.output_dir else None)
+
+
+def _run_settings(config: BenchmarkConfig, output_dir: Path | None) -> list[RunResult]:
+    if output_dir is not None:
+        root, tmp = output_dir, None
     else:
         tmp = tempfile.mkdtemp(prefix="mlfn-realvideo-")
         root = Path(tmp)
@@ -366,8 +385,8 @@ def write_results(results: Sequence[RunResult], out_dir: str | os.PathLike, conf
     meta = {}
     if config is not None:
         meta = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items() if k != "log"}
-    (out / "results.json").write_text(json.dumps({"config": meta, "runs": [r.to_dict() for r in results]}, indent=1))
-    (out / "table.md").write_text(format_table(results) + "\n\n" + format_details(results) + "\n")
+    write_json(out / "results.json", {"config": meta, "runs": [r.to_dict() for r in results]}, indent=1)
+    write_text(out / "table.md", format_table(results) + "\n\n" + format_details(results) + "\n")
     plot_results(results, out / "cross_camera_idf1.png")
 
 
@@ -397,7 +416,8 @@ def plot_results(results: Sequence[RunResult], path: str | os.PathLike) -> Path:
     ax.set_title("Cross-camera IDF1: re-id against no re-id and the oracle (same run)", fontsize=10)
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=120)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return out
 
