@@ -73,6 +73,7 @@ __all__ = [
     "legacy_listing",
     "path_identity",
     "read_manifest",
+    "run_fingerprint",
     "run_lock",
     "staged_folder",
     "write_json",
@@ -666,8 +667,12 @@ def path_identity(value: str | os.PathLike) -> dict[str, Any] | str:
     return str(value)
 
 
-def _fingerprint(definition: Mapping[str, Any]) -> str:
+def run_fingerprint(definition: Mapping[str, Any]) -> str:
+    """The fingerprint of a run definition (what :func:`write_run_definition` records and checkpoints carry)."""
     return hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+_fingerprint = run_fingerprint
 
 
 def write_run_definition(path: str | os.PathLike, definition: Mapping[str, Any], summary: str) -> Path:

@@ -163,7 +163,7 @@ def test_a_checkpoint_of_another_run_is_refused_never_resumed_or_deleted(synth_r
     before = _checkpoint_bytes(run)
     assert latest_checkpoint(run / "checkpoints").step == 2
     for other in (dict(steps=6), dict(learning_rate=1e-3), dict(seed=1)):
-        with pytest.raises(UserError, match=r"holds a checkpoint of mlfn_tiny on synthetic, 4 steps.*"
+        with pytest.raises(UserError, match=r"holds a run of mlfn_tiny on synthetic, 4 steps.*"
                                             r"neither resumed nor deleted.*new --output or --fresh"):
             train(_tiny(synth_root, run, **other))
         assert _checkpoint_bytes(run) == before
@@ -284,3 +284,41 @@ def test_the_final_model_is_replaced_atomically(tmp_path):
         _save_model(KilledWhileSaving(), target)
     assert target.read_bytes() == b"the previous good model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+
+
+_HOLD_LOCK = """
+import sys, time
+from mlfn_keras.fileio import run_lock
+with run_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_one_training_run_per_output_folder(tmp_path):
+    from mlfn_keras.errors import OutputLockedError
+
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(run)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputLockedError, match=f"being written by another run \\(process {holder.pid}"):
+            train(_tiny(str(tmp_path / "data"), run))
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert not (run / "model.keras").exists()
+
+
+def test_a_folder_with_foreign_files_is_refused_before_any_work(tmp_path):
+    from mlfn_keras.errors import OutputExistsError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    (run / ".git").mkdir()
+    with pytest.raises(OutputExistsError, match=r"\.git/, notes\.txt.*--force"):
+        train(_tiny(str(tmp_path / "data"), run))
+    assert sorted(p.name for p in run.iterdir()) == [".git", "notes.txt"]
+    assert not (tmp_path / "data").exists()  # refused before the data set was even generated

@@ -20,7 +20,6 @@ stopped at, and :class:`StopAtStep` ends the run at exactly ``--steps``.
 
 from __future__ import annotations
 
-import errno
 import io
 import json
 import logging
@@ -31,13 +30,7 @@ from pathlib import Path
 
 import keras
 
-try:
-    from mlfn_keras.errors import DiskFullError
-except ImportError:  # TEMPORARY until fileio/errors from the output-rules branch land
-    from mlfn_keras.errors import UserError as _UserError
-
-    class DiskFullError(_UserError):  # type: ignore[no-redef]
-        pass
+from mlfn_keras.errors import DISK_FULL_ERRNOS, DiskFullError
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +224,7 @@ def write_checkpoint_file(data: bytes, target: Path) -> None:
         os.replace(tmp, target)
     except OSError as error:
         tmp.unlink(missing_ok=True)
-        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        if error.errno in DISK_FULL_ERRNOS:
             raise _disk_full(folder, len(data), os.strerror(error.errno)) from None
         raise
     except BaseException:

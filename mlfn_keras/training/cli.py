@@ -93,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"seconds to wait for every worker to join (default {d.cluster_timeout:g})")
     sys_.add_argument("--fresh", action="store_true",
                       help="discard the checkpoint in --output and start over (instead of resuming or refusing)")
+    sys_.add_argument("--force", action="store_true",
+                      help="write into an --output folder holding files a training run did not write (kept)")
     sys_.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
                       help="steps between checkpoints/log lines (default 1000)")
     sys_.add_argument("--seed", type=int, default=0)

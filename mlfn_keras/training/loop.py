@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import logging
 import math
@@ -40,6 +39,16 @@ import numpy as np
 import tensorflow as tf
 
 from mlfn_keras.errors import UserError
+from mlfn_keras.fileio import (
+    atomic_output,
+    check_output_dir,
+    check_run_definition,
+    legacy_listing,
+    run_fingerprint,
+    run_lock,
+    write_json,
+    write_run_definition,
+)
 from mlfn_keras.training import distribute
 from mlfn_keras.training.checkpoints import (
     StopAtStep,
@@ -106,19 +115,26 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     return distribute.make_strategy(name, cluster).strategy
 
 
-def _run_fingerprint(definition: dict) -> str:
-    return hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()[:16]
+#: The manifest kind of a training run's folder, and every entry a run writes there.
+RUN_KIND = "mlfn_keras.train_run"
+RUN_OUTPUTS = ("model.keras", "classifier.keras", "train_config.json", "logs", "checkpoints")
 
 
 @contextlib.contextmanager
 def _run_folder(config: TrainConfig, replicas: Replicas) -> Iterator[Path]:
-    """The folder this process writes: ``--output`` for the chief, a temporary one (removed after) otherwise."""
+    """The folder this process writes: ``--output`` for the chief, a temporary one (removed after) otherwise.
+
+    The chief holds ``--output``'s run lock for the whole run (a second run
+    into it is refused, naming this one) and refuses a folder holding files
+    a training run did not write, before any work (see :mod:`mlfn_keras.fileio`).
+    """
     if replicas.is_chief:
         out = Path(config.output)
-        if out.exists() and not out.is_dir():
-            raise UserError(f"--output {str(out)!r} is a file; expected a folder (or a new path)")
-        out.mkdir(parents=True, exist_ok=True)
-        yield out
+        with run_lock(out):
+            claim = check_output_dir(out, RUN_KIND, force=config.force, writes=RUN_OUTPUTS,
+                                     legacy=legacy_listing(RUN_OUTPUTS, marker="train_config.json"))
+            claim.write_manifest(RUN_OUTPUTS)
+            yield out
         return
     tmp = Path(tempfile.mkdtemp(prefix=f"mlfn-train-worker{replicas.cluster.index}-"))
     try:
@@ -127,7 +143,10 @@ def _run_folder(config: TrainConfig, replicas: Replicas) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _resume_point(config: TrainConfig, backup_dir: Path, fingerprint: str, summary: str) -> int:
+RUN_FILE = "run.json"
+
+
+def _resume_point(config: TrainConfig, backup_dir: Path, definition: dict, fingerprint: str, summary: str) -> int:
     """The step the newest checkpoint of this run holds (0 for a fresh start).
 
     Raises:
@@ -140,10 +159,10 @@ def _resume_point(config: TrainConfig, backup_dir: Path, fingerprint: str, summa
         logger.warning("--fresh: discarding the checkpoint in %s (step %s)", backup_dir, found.step)
         clear_checkpoints(backup_dir)
         return 0
-    record = _read_json(backup_dir / "run.json")
-    theirs = found.run or record.get("fingerprint")
-    if theirs != fingerprint:
-        what = record.get("summary") or ("an unknown run" if theirs is None else f"run {theirs}")
+    recorded = check_run_definition(backup_dir / RUN_FILE, definition, summary, what="checkpoint")
+    if found.run != fingerprint and (found.run is not None or not recorded):
+        # The checkpoint itself is of another run (or of an unknown one, with no record beside it).
+        what = "an unknown run" if found.run is None else f"another run ({found.run})"
         raise UserError(
             f"--output {config.output!r} holds a checkpoint of {what} (step {found.step}); this run is of "
             f"{summary}; it was neither resumed nor deleted; use a new --output or --fresh "
@@ -234,7 +253,7 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
     image_shape = mlfn_keras.get_preset(config.preset)["image_shape"]
     source = training_source(config, image_shape)
     definition = {**config.definition(), "dataset_fingerprint": source.fingerprint}
-    fingerprint = _run_fingerprint(definition)
+    fingerprint = run_fingerprint(definition)
     summary = config.summary()
     distribute.agree_on_run(replicas, definition, config.cluster_timeout)
     backup_dir = out / "checkpoints"
@@ -242,7 +261,7 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
     if chief:
         try:
             _check_previous_outputs(config, out, fingerprint, summary)
-            planned = _resume_point(config, backup_dir, fingerprint, summary)
+            planned = _resume_point(config, backup_dir, definition, fingerprint, summary)
         except UserError as error:
             refusal, planned = error, -1
     initial_step = int(distribute.broadcast_from_chief(replicas, [planned])[0])
@@ -252,8 +271,8 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
         raise distribute.ClusterError(f"{replicas.cluster.describe()}: the chief refused to start this run "
                                       "(its output says why); nothing was trained")
     if chief:
-        _write_json(backup_dir / "run.json", {"fingerprint": fingerprint, "summary": summary,
-                                              "definition": definition})
+        backup_dir.mkdir(parents=True, exist_ok=True)
+        write_run_definition(backup_dir / RUN_FILE, definition, summary)
 
     # A resumed run draws new batches instead of replaying the first ones.
     data = source.pipeline(config.seed + 1000 * initial_step)
@@ -368,7 +387,7 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
                          "mlfn_keras": mlfn_keras.__version__},
             "command": sys.argv,
         }
-        _write_json(config_path, record)
+        write_json(config_path, record, default=str)
         if finished:
             # A finished run needs no resume; a new run in this folder starts afresh.
             clear_checkpoints(backup_dir)
@@ -420,21 +439,5 @@ def _check_precision(config: TrainConfig, replicas: Replicas) -> None:
 
 def _save_model(model, path: Path) -> None:
     """Saves a Keras model atomically (a kill leaves the previous file or the new one)."""
-    from mlfn_keras.fileio import atomic_output
-
     with atomic_output(path) as tmp:
         model.save(tmp)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    try:
-        from mlfn_keras.fileio import write_json
-    except ImportError:  # TEMPORARY until the shared atomic writers land
-        from mlfn_keras.fileio import atomic_output
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(path) as tmp:
-            tmp.write_text(json.dumps(data, indent=2, default=str))
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, data, default=str)

@@ -70,6 +70,8 @@ class TrainConfig:
         cluster_timeout: Seconds a worker waits for the others to join.
         fresh: Discard a checkpoint of another (or the same) run in ``output``
             and start over, instead of refusing or resuming.
+        force: Write into an ``output`` folder that holds files a training
+            run did not write (they are kept, never replaced).
         checkpoint_every: Steps between checkpoints (and between log lines).
         seed: Seed for weights and data order.
         deterministic: Deterministic data order and ops (slower).
@@ -106,6 +108,7 @@ class TrainConfig:
     worker_index: int | None = None
     cluster_timeout: float = 300.0
     fresh: bool = False
+    force: bool = False
     checkpoint_every: int = 1000
     seed: int = 0
     deterministic: bool = False
@@ -141,7 +144,7 @@ class TrainConfig:
         is the global batch, so the same run can resume on other devices.
         """
         left_out = {"output", "data_root", "minutes", "strategy", "workers", "worker_index", "cluster_timeout",
-                    "fresh", "xla", "deterministic", "verbose", "save_classifier"}
+                    "fresh", "force", "xla", "deterministic", "verbose", "save_classifier"}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in left_out}
 
     def summary(self) -> str:
