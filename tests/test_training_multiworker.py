@@ -166,8 +166,7 @@ def test_two_workers_train_like_one_worker_on_the_same_global_batch(data_root, t
     assert all(len(set(h)) == 2 and len(h) == 4 for h in (chief["labels"], other["labels"]))
 
     # Only the chief wrote --output; the saved model is the chief's weights, which are the other's.
-    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
-        "logs", "model.keras", "train_config.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["logs", "manifest.json", "model.keras", "train_config.json"]
     saved = keras.models.load_model(out / "model.keras")
     assert chief["weights"] == pytest.approx(other["weights"], rel=1e-6)
     assert _weights_sum(saved) == pytest.approx(chief["weights"], rel=1e-6)

@@ -5,9 +5,13 @@ One concept per module:
 * :mod:`~mlfn_keras.training.recipes` — the paper's settings and :class:`TrainConfig`;
 * :mod:`~mlfn_keras.training.schedule` — learning-rate schedules and the optimizer;
 * :mod:`~mlfn_keras.training.transplant` — initialising from another model by layer name;
-* :mod:`~mlfn_keras.training.data` — the data set to a ``tf.data`` pipeline;
-* :mod:`~mlfn_keras.training.checkpoints` — resume after a kill, wall-clock budget;
-* :mod:`~mlfn_keras.training.loop` — :func:`train`;
+* :mod:`~mlfn_keras.training.data` — the data set to a ``tf.data`` pipeline (global batches);
+* :mod:`~mlfn_keras.training.distribute` — strategies, several machines (``--workers``),
+  the batch rule, agreement between workers, a lost worker;
+* :mod:`~mlfn_keras.training.checkpoints` — resume by step after a kill, wall-clock budget,
+  exact ``--steps``, full disks;
+* :mod:`~mlfn_keras.training.progress` — progress in steps with a true ETA;
+* :mod:`~mlfn_keras.training.loop` — :func:`train`, a short script of named steps;
 * :mod:`~mlfn_keras.training.cli` — ``mlfn-train``.
 
 From Python:

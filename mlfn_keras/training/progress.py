@@ -49,20 +49,21 @@ class StepProgress(keras.callbacks.Callback):
         self.bar = None
         self._t0 = None
 
-    def _reachable(self, n: int) -> int:
-        """The step the run will end at, as far as the speed so far tells."""
-        if self.deadline is None or self._t0 is None:
+    def _reachable(self, n: int) -> int | None:
+        """The step the run will end at, as far as the speed so far tells (``None``: not known yet)."""
+        if self.deadline is None:
             return self.steps
         done = n - self.initial_step
-        elapsed = time.monotonic() - self._t0
+        elapsed = time.monotonic() - self._t0 if self._t0 is not None else 0.0
         if done < 1 or elapsed <= 0:
-            return self.steps
+            return None
         left = max(0.0, self.deadline - time.monotonic())
         return int(min(self.steps, n + done / elapsed * left))
 
     def on_train_begin(self, logs=None):
         self._t0 = time.monotonic()
-        self.bar = _tqdm(lines=self.lines, total=self.steps, initial=self.initial_step, desc=self.desc, unit="step",
+        self.bar = _tqdm(lines=self.lines, total=self._reachable(self.initial_step), initial=self.initial_step,
+                         desc=self.desc, unit="step",
                          file=self.file if self.file is not None else sys.stderr, dynamic_ncols=True)
 
     def on_train_batch_end(self, batch, logs=None):
