@@ -229,7 +229,8 @@ def train(config: TrainConfig, callbacks: Sequence[keras.callbacks.Callback] = (
     replicas = distribute.make_strategy(config.strategy, cluster, config.cluster_timeout)
     replicas.per_replica_batch(config.batch_size, config.num_instances if config.triplet_weight > 0 else None)
     _check_precision(config, replicas)
-    with _run_folder(config, replicas) as out:
+    resume_hint = f" from the last checkpoint in {config.output!r}"
+    with _run_folder(config, replicas) as out, distribute.cluster_failures(replicas, resume_hint):
         return _train(config, replicas, out, callbacks)
 
 
@@ -347,10 +348,8 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
                                           lines=verbose == 2))
 
     start = time.monotonic()
-    resume_hint = f" from the last checkpoint in {config.output!r}"
-    with distribute.cluster_failures(replicas, resume_hint):
-        history = model.fit(dataset, epochs=epochs, initial_epoch=initial_step // interval,
-                            steps_per_epoch=interval, callbacks=all_callbacks, shuffle=False, verbose=0)
+    history = model.fit(dataset, epochs=epochs, initial_epoch=initial_step // interval,
+                        steps_per_epoch=interval, callbacks=all_callbacks, shuffle=False, verbose=0)
     seconds = time.monotonic() - start
     steps_done = int(model.optimizer.iterations.numpy())
     stopped_by_time = bool(budget is not None and budget.stopped and steps_done < config.steps)
