@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     sys_.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
                       help="steps between checkpoints/log lines (default 1000)")
     sys_.add_argument("--seed", type=int, default=0)
-    sys_.add_argument("--deterministic", action="store_true", help="deterministic data order and ops")
+    sys_.add_argument("--deterministic", action="store_true", help="deterministic ops (slower; the data order always follows --seed)")
     sys_.add_argument("--save-classifier", action="store_true", help="also save classifier.keras")
     sys_.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="0 quiet, 1 progress (a bar on a terminal, lines in a log), 2 progress lines")
     syn = p.add_argument_group("synthetic data set")

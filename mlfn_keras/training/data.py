@@ -69,6 +69,10 @@ class TrainingSource:
 def training_source(config: TrainConfig, image_shape) -> TrainingSource:
     """Reads the data set of a resolved config.
 
+    The batches keep the seeded element order through parallel decoding: the
+    same seed gives the same batches on every run and every worker (several
+    workers must build the same global batches to split them).
+
     Args:
         config: A resolved :class:`TrainConfig`.
         image_shape: ``(height, width, channels)`` of the preset.
@@ -110,7 +114,7 @@ def _reid_source(config: TrainConfig, image_shape) -> TrainingSource:
             paths, labels, image_shape, config.batch_size,
             num_instances=config.num_instances if config.triplet_weight > 0 else None,
             flip=config.flip, random_erasing_prob=config.random_erasing, seed=seed,
-            deterministic=config.deterministic, progress=config.verbose != 0,
+            deterministic=True, progress=config.verbose != 0,
         )
         return TrainingData(data.dataset, data.num_classes, fingerprint, len(data.skipped), summary)
 

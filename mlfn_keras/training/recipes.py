@@ -74,7 +74,7 @@ class TrainConfig:
             run did not write (they are kept, never replaced).
         checkpoint_every: Steps between checkpoints (and between log lines).
         seed: Seed for weights and data order.
-        deterministic: Deterministic data order and ops (slower).
+        deterministic: Deterministic ops (slower); the data order is always the seed's.
         save_classifier: Also save the classifier model.
         synthetic: Options of the generated data set (identities, cameras...).
         verbose: Keras progress output (1 = bar, 2 = one line per epoch, 0 = quiet).
