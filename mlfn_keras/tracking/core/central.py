@@ -119,10 +119,15 @@ class CentralAssociator:
         config: a :class:`~mlfn_keras.tracking.core.pipeline.PipelineConfig`.
         online_revision: recalibrate and merge ids while running (live mode);
             offline runs leave that to :meth:`finalize`.
+        history_seconds: forget tracklets (and their ids) last seen longer
+            ago than this, so a central running for days stays bounded
+            (``None``: keep every tracklet for :meth:`finalize`, as a
+            recorded run does).
     """
 
-    def __init__(self, config, online_revision: bool = True):
+    def __init__(self, config, online_revision: bool = True, history_seconds: float | None = None):
         c = self.config = config
+        self.history_seconds = history_seconds
         self.reviser = OnlineReviser(
             c.revise_seconds, c.threshold, c.different_quantile, c.centre_features,
             per_camera=c.centre_per_camera, linkage=c.linkage, mutual_k=c.mutual_k, max_gap_seconds=c.max_gap_seconds,
@@ -206,6 +211,9 @@ class CentralAssociator:
 
     def _revise(self, now: float, events: list[ev.Event]) -> None:
         self.store.compact_before(now - self.config.expiry_seconds)
+        if self.history_seconds is not None:
+            for key in self.store.drop_before(now - self.history_seconds):
+                self.tracklet_gid.pop(key, None)
         for merge in self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds):
             self._merge(merge.kept, merge.removed)
             events.append(ev.IdentitiesMerged(-1, -1, now, merge.kept, merge.removed, merge.similarity))

@@ -154,7 +154,13 @@ class _RedisLease:
             return False
 
     def renew(self) -> bool:
-        return self._if_ours(lambda p: p.pexpire(self._key, self._ttl))
+        """Extends the lease; one that expired unclaimed is taken again. ``False``: another holder has it."""
+        if self._if_ours(lambda p: p.pexpire(self._key, self._ttl)):
+            return True
+        try:
+            return bool(self._broker.r.set(self._key, self._token, nx=True, px=self._ttl))
+        except self._broker._errors:
+            return False
 
     def release(self) -> None:
         self._if_ours(lambda p: p.delete(self._key))

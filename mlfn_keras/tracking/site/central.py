@@ -86,8 +86,9 @@ class CentralConfig:
         lease_seconds: the active central's lease; a standby takes over this
             long after the active one stops renewing it.
         wait_lease: wait this long for the lease (``None``: forever, a standby).
-        tick_delay: extra seconds per committed tick while ``tick_delay_for``
-            seconds have not passed (to test a slow central).
+        max_buffered: messages of one edge held in memory; the rest wait in the broker.
+        tick_delay: extra seconds per committed tick for the first
+            ``tick_delay_for`` seconds after the first commit (to test a slow central).
         tick_delay_for: see ``tick_delay``.
         deliveries: wraps the broker read (fault tests: duplicates, reordering).
         log: where messages go.
@@ -110,6 +111,7 @@ class CentralConfig:
     checkpoint_seconds: float = 2.0
     lease_seconds: float = 5.0
     wait_lease: float | None = None
+    max_buffered: int = 64
     tick_delay: float = 0.0
     tick_delay_for: float = 0.0
     deliveries: Callable[[list], list] | None = None
@@ -192,6 +194,7 @@ class Central:
         self._started = time.monotonic()
         self._last_now = 0.0
         self._fps: dict[int, float] = {}
+        self._slow_since: float | None = None
 
     # ---------------------------------------------------------------- start
     def start(self) -> None:
@@ -297,7 +300,9 @@ class Central:
             self._by_edge[(edge, local)] = cam
         if self.config.offline is None:
             self.offline = all(h.recorded for h in self.hellos.values())
-        self.associator = CentralAssociator(self.config.pipeline)
+        # A live site runs for days: it keeps twice the identity expiry of history; recorded runs keep all.
+        history = None if self.offline else 2 * self.config.pipeline.expiry_seconds
+        self.associator = CentralAssociator(self.config.pipeline, history_seconds=history)
         self._open_outputs(None)
         self.log(f"site cameras: {', '.join(f'{c.index}={c.name} ({c.edge})' for c in self._ordered())}; "
                  f"{'offline (recorded files: re-clustered at the end)' if self.offline else 'online'}")
@@ -335,7 +340,10 @@ class Central:
 
     # -------------------------------------------------------------- receive
     def _receive(self) -> int:
-        streams = [self.keys.up(e) for e in sorted(self.hellos)]
+        # An edge far ahead is not read further until the others catch up: its backlog waits in the
+        # broker (capped), not in this process.
+        streams = [self.keys.up(e) for e in sorted(self.hellos)
+                   if len(self.orderer.feed(e).buffer) < self.config.max_buffered]
         if not streams:
             time.sleep(0.05)
             return 0
@@ -346,7 +354,7 @@ class Central:
                 entries += self.broker.read_pending(self.keys.group, self.consumer, s)
             self._read_pending = False
         else:
-            entries = self.broker.read_group(self.keys.group, self.consumer, streams, 256, 50)
+            entries = self.broker.read_group(self.keys.group, self.consumer, streams, self.config.max_buffered, 50)
         if self.config.deliveries is not None:
             entries = self.config.deliveries(entries)
         received = time.time()
@@ -411,8 +419,10 @@ class Central:
         self.summary.ticks += 1
         self._dirty = True
         self.summary.tick_seconds.append(time.perf_counter() - t0)
-        if self.config.tick_delay and time.monotonic() - self._started < self.config.tick_delay_for:
-            time.sleep(self.config.tick_delay)
+        if self.config.tick_delay:
+            self._slow_since = self._slow_since or time.monotonic()
+            if time.monotonic() - self._slow_since < self.config.tick_delay_for:
+                time.sleep(self.config.tick_delay)
 
     def _site_camera(self, index: int) -> _Camera:
         return self._ordered()[index]
@@ -538,6 +548,7 @@ class Central:
             return
         self._receive()
         for site_tick in self.orderer.ready(time.time()):
+            self._renew_lease()
             self._commit(site_tick)
             if site_tick.late:
                 self.summary.late = self.orderer.counts.late

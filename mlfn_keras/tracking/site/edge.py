@@ -380,7 +380,9 @@ def run_edge(config: EdgeConfig, detector, embedder: Embedder, broker: Broker | 
     hello = EdgeHello(edge, cameras.names, cameras.fps, epoch, recorded, socket.gethostname(), config.tick_hz)
     broker.hset(keys.edges, edge, hello.encode())
     rate = max(cameras.fps) if cameras.fps else 15.0
-    publisher = Publisher(broker, keys, edge, int(config.queue_seconds * (config.tick_hz if not recorded else rate)),
+    # Recorded files run faster than real time: a deeper queue keeps the reader from waiting on the publisher.
+    capacity = int(config.queue_seconds * config.tick_hz) if not recorded else max(512, int(config.queue_seconds * rate))
+    publisher = Publisher(broker, keys, edge, capacity,
                           wait_when_full=recorded, prev=prev, fp16=config.fp16, log=log).start()
     ids = IdListener(broker, keys, edge, epoch).start()
     tracker = EdgeTracker(camera_fps(cameras.fps, len(cameras.cameras)), embedder, config.pipeline)
