@@ -85,3 +85,17 @@ def test_a_slow_central_never_slows_the_edges_and_its_lag_drains(reference, tmp_
 
     assert max(r.notes["stream_length_when_edges_finished"]) <= STREAM_MAXLEN
     assert 0 < r.notes["redis_used_memory"] < 256 * 2**20
+
+
+def test_a_password_in_the_url_works_and_a_wrong_one_is_one_clear_error():
+    from mlfn_keras.tracking.site.broker import BrokerError, RedisBroker
+    from mlfn_keras.tracking.site.local import LocalRedis
+
+    with LocalRedis(password="s3cret") as server:
+        good = RedisBroker(server.url)
+        good.ping()
+        assert good.publish("s", "1-1", {"h": b"x"})
+        for url in (server.url.replace("s3cret", "wrong"), f"redis://127.0.0.1:{server.port}"):
+            with pytest.raises(BrokerError) as err:
+                RedisBroker(url).ping()
+            assert "\n" not in str(err.value) and "wrong" not in str(err.value)

@@ -269,3 +269,295 @@ def run_fault(fault: str, specs: Sequence[SourceSpec], out: Path, at_tick: int =
         codes = site.wait()
         edges = [site.edge_summary(i) for i in range(len(specs))]
         return FaultResult(fault, out / "central", codes, recovery, site.central_summary(), edges, notes)
+
+
+def run_fault_realtime(specs: Sequence[SourceSpec], out: Path, reid: str = "hist", detector: str = "bgsub") -> FaultResult:
+    """An uninterrupted site whose edges play their files at the frame rate, as cameras would (for latency)."""
+    site = LocalSite(specs, out, reid=reid, detector=detector, realtime=True)
+    with site:
+        site.start()
+        codes = site.wait()
+        edges = [site.edge_summary(i) for i in range(len(specs))]
+        return FaultResult("none", out / "central", codes, None, site.central_summary(), edges)
+
+
+# ------------------------------------------------------------------ figures
+def percentiles(values: Sequence[float], qs=(50, 95, 99)) -> list[float]:
+    import numpy as np
+
+    return [float(np.percentile(values, q)) for q in qs] if len(values) else [float("nan")] * len(qs)
+
+
+#: The hops of the global-id latency, in the order the edge measures them.
+HOPS = ("total", "edge: capture → sent", "broker → central", "central: waiting for the watermark",
+        "central: associating", "broker → edge")
+
+
+def latency_rows(edges: Sequence[dict[str, Any]]) -> list[tuple[str, list[float]]]:
+    """p50/p95/p99 milliseconds per hop over every track the edges got an id for."""
+    import numpy as np
+
+    lat = np.array([row for e in edges for row in e["latencies"]], np.float64).reshape(-1, len(HOPS))
+    return [(hop, [v * 1000 for v in percentiles(lat[:, i])]) for i, hop in enumerate(HOPS)]
+
+
+def traffic_rows(edges: Sequence[dict[str, Any]]) -> list[tuple[str, float, float, int]]:
+    """Per edge (one camera each): messages/s, MB/s, ids received."""
+    out = []
+    for e in edges:
+        p, wall = e["publisher"], max(e["wall_seconds"], 1e-9)
+        out.append((e["edge"], p["published"] / wall, p["bytes"] / wall / 1e6, e["ids"]))
+    return out
+
+
+def record_messages(specs: Sequence[SourceSpec], reid: str = "hist", detector: str = "bgsub") -> list[list[tuple[str, dict]]]:
+    """Every message each camera's edge publishes (one edge per camera, no central), for replays."""
+    import threading
+
+    import fakeredis
+
+    from mlfn_keras.tracking.core.reid import load_reid
+    from mlfn_keras.tracking.detection.detectors import build_detector
+    from mlfn_keras.tracking.site.broker import RedisBroker
+    from mlfn_keras.tracking.site.edge import EdgeConfig, run_edge
+    from mlfn_keras.tracking.site.messages import Keys
+
+    server = fakeredis.FakeServer()
+    make = lambda: RedisBroker("redis://fake", client=fakeredis.FakeRedis(server=server))  # noqa: E731
+    embedder = load_reid(reid)
+    threads = [threading.Thread(target=run_edge, args=(EdgeConfig(specs=[s], edge=f"rec{i}", log=lambda line: None),
+                                                       build_detector(detector), embedder, make()))
+               for i, s in enumerate(specs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(PROCESS_TIMEOUT)
+    b = make()
+    return [b.read(Keys().up(f"rec{i}"), "0-0", 10**6, None) for i in range(len(specs))]
+
+
+@dataclass
+class CapacityResult:
+    """The central on ``cameras`` virtual cameras fed as fast as it reads."""
+
+    cameras: int
+    ticks: int
+    tick_ms: list[float]  # p50, p95, p99
+    ticks_per_second: float
+    redis_mb: float
+    keeps_up: bool  # p99 tick time under the tick period
+
+
+def replay_capacity(recording: Sequence[Sequence[tuple[str, dict]]], cameras: int, tick_hz: float = 15.0,
+                    log: Callable[[str], None] = lambda line: None) -> CapacityResult:
+    """Publishes ``cameras`` virtual edges (copies of the recorded cameras, renamed) and times the central on them.
+
+    The central runs online (as a live site does) in this process against a
+    private redis-server; every message is in the broker before it starts, so
+    it runs flat out: its tick time is what it needs per tick of ``cameras``
+    cameras, and it keeps up with live cameras at ``tick_hz`` while that
+    stays under ``1 / tick_hz``.
+    """
+    from mlfn_keras.tracking.site.broker import RedisBroker
+    from mlfn_keras.tracking.site.central import CentralConfig, run_central
+    from mlfn_keras.tracking.site.messages import EdgeHello, Keys
+
+    keys = Keys()
+    with LocalRedis(appendfsync="no", maxmemory="4gb") as server:
+        b = RedisBroker(server.url)
+        for v in range(cameras):
+            rows = recording[v % len(recording)]
+            name = f"v{v:03d}"
+            b.hset(keys.edges, name, EdgeHello(name, [name], [tick_hz]).encode())
+            pipe = b.r.pipeline(transaction=False)
+            for entry_id, fields in rows:
+                h = json.loads(fields[b"h"])
+                h["edge"] = name
+                pipe.xadd(keys.up(name), {b"h": json.dumps(h).encode(), b"e": fields.get(b"e", b"")}, id=entry_id)
+            pipe.execute()
+        memory = b.memory_used() / 1e6
+        config = CentralConfig(broker=server.url, edges=cameras, offline=False, stale_seconds=1e9, log=log)
+        t0 = time.monotonic()
+        summary = run_central(config, b)
+        wall = time.monotonic() - t0
+        b.close()
+    ms = [v * 1000 for v in percentiles(summary.tick_seconds)]
+    return CapacityResult(cameras, summary.ticks, ms, summary.ticks / max(wall, 1e-9), memory,
+                          ms[2] < 1000.0 / tick_hz)
+
+
+@dataclass
+class DayHour:
+    """The central after one more hour of a simulated day."""
+
+    hour: int
+    rss_mb: float
+    tick_ms: list[float]
+    tracklets: int
+    identities: int
+    global_ids: int
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def simulate_day(cameras: int = 32, hours: float = 8.0, tick_hz: float = 1.0, people_per_hour: int = 300,
+                 dim: int = 256, seed: int = 0, revise_seconds: float = 30.0,
+                 log: Callable[[str], None] = lambda line: None) -> list[DayHour]:
+    """A live central's associator through a simulated day (no broker, no frames: its memory and tick time).
+
+    People arrive at random, each walks through 1-4 cameras, about 8 s in
+    each; a camera tick carries their boxes, an embedding when a track starts
+    and every 5 ticks. Time is simulated: ``tick_hz`` ticks per simulated
+    second (1 by default, so 8 hours take 28,800 ticks and minutes to run),
+    and the online revision runs every ``revise_seconds`` of simulated time.
+    The central keeps ``2 × expiry`` of history, as ``mlfn-central`` does for
+    a live site.
+    """
+    import numpy as np
+
+    from mlfn_keras.tracking.core.central import CentralAssociator
+    from mlfn_keras.tracking.core.pipeline import PipelineConfig
+    from mlfn_keras.tracking.core.updates import CameraTick, TrackEmbedding
+
+    rng = np.random.default_rng(seed)
+    config = PipelineConfig(revise_seconds=revise_seconds)
+    central = CentralAssociator(config, online_revision=True, history_seconds=2 * config.expiry_seconds)
+    ticks = int(hours * 3600 * tick_hz)
+    rate = people_per_hour / 3600 / tick_hz  # arrivals per tick
+    visits: list[list] = []  # [camera, track, start, end, identity vector]
+    next_track = [0] * cameras
+    out, times = [], []
+    for k in range(ticks):
+        now = k / tick_hz
+        for _ in range(rng.poisson(rate)):
+            person = rng.standard_normal(dim).astype(np.float32)
+            start = k
+            for _ in range(int(rng.integers(1, 5))):
+                cam = int(rng.integers(cameras))
+                next_track[cam] += 1
+                length = int(8 * tick_hz) + int(rng.integers(0, 4))
+                visits.append([cam, next_track[cam], start, start + length, person])
+                start += length + int(rng.integers(1, 10) * tick_hz)
+        live: dict[int, CameraTick] = {}
+        keep = []
+        for v in visits:
+            cam, track, start, end, person = v
+            if k < start:
+                keep.append(v)
+                continue
+            tick = live.setdefault(cam, CameraTick(cam, k, now))
+            if k == end:
+                tick.ended.append(track)
+                continue
+            keep.append(v)
+            tick.track_ids = np.append(tick.track_ids, track)
+            x, y = 40.0 + 7.0 * (track % 80), 60.0 + 3.0 * (k - start)  # walking down the view
+            tick.boxes = np.vstack([tick.boxes, [x, y, x + 50.0, y + 150.0]])
+            tick.scores = np.append(tick.scores, np.float32(0.9))
+            if k == start:
+                tick.started.append(track)
+            if (k - start) % 5 in (0, 1):
+                f = person + 0.3 * rng.standard_normal(dim).astype(np.float32)
+                tick.embeddings.append(TrackEmbedding(track, 0, f / np.linalg.norm(f), False, k - start >= 2))
+        visits = keep
+        t0 = time.perf_counter()
+        central.step([live[c] for c in sorted(live)] or [CameraTick(0, k, now)])
+        times.append(time.perf_counter() - t0)
+        if (k + 1) % int(3600 * tick_hz) == 0:
+            hour = (k + 1) // int(3600 * tick_hz)
+            row = DayHour(hour, _rss_mb(), [v * 1000 for v in percentiles(times)], len(central.store),
+                          len(central.gallery), central.global_ids_given)
+            out.append(row)
+            log(f"hour {hour}: RSS {row.rss_mb:.0f} MB, tick p99 {row.tick_ms[2]:.1f} ms, {row.tracklets} tracklets held")
+            times = []
+    return out
+
+
+class DuplicateAndReorder:
+    """A delivery fault: repeats ``share`` of the entries the central reads and shuffles them, holding
+    some back to the next read (as a flaky network and redeliveries would)."""
+
+    def __init__(self, share: float = 0.1, seed: int = 0):
+        import random
+
+        self.share, self.rng = share, random.Random(seed)
+        self._held: list = []
+
+    def __call__(self, entries: list) -> list:
+        out = list(entries) + [e for e in entries if self.rng.random() < self.share]
+        held, self._held = self._held, [e for e in out if self.rng.random() < self.share]
+        out = [e for e in out if e not in self._held] + held
+        self.rng.shuffle(out)
+        return out
+
+
+def run_in_process(specs: Sequence[SourceSpec], out: Path, deliveries=None, reid: str = "hist",
+                   detector: str = "bgsub") -> tuple[Any, dict[int, Any]]:
+    """One edge thread per camera and a central, on fakeredis in this process; returns their summaries."""
+    import threading
+
+    import fakeredis
+
+    from mlfn_keras.tracking.core.reid import load_reid
+    from mlfn_keras.tracking.detection.detectors import build_detector
+    from mlfn_keras.tracking.site.broker import RedisBroker
+    from mlfn_keras.tracking.site.central import CentralConfig, run_central
+    from mlfn_keras.tracking.site.edge import EdgeConfig, run_edge
+
+    server = fakeredis.FakeServer()
+    make = lambda: RedisBroker("redis://fake", client=fakeredis.FakeRedis(server=server))  # noqa: E731
+    embedder = load_reid(reid)
+    quiet = lambda line: None  # noqa: E731
+    edges: dict[int, Any] = {}
+
+    def edge(i: int, spec: SourceSpec) -> None:
+        edges[i] = run_edge(EdgeConfig(specs=[spec], edge=f"box{i}", log=quiet), build_detector(detector), embedder, make())
+
+    threads = [threading.Thread(target=edge, args=(i, s), daemon=True) for i, s in enumerate(specs)]
+    for t in threads:
+        t.start()
+    summary = run_central(CentralConfig(output_dir=str(out), edges=len(specs), log=quiet, deliveries=deliveries), make())
+    for t in threads:
+        t.join(PROCESS_TIMEOUT)
+    return summary, edges
+
+
+# --------------------------------------------------------- the short scene
+def short_scene():
+    """6 people, 200 frames per camera at 15 FPS, 384x288: a few hand-offs in about 13 s."""
+    from mlfn_keras.tracking.app.scene import SceneConfig
+
+    return SceneConfig(num_people=6, num_frames=200, width=384, height=288, seed=0, pass_seconds=(2.5, 4.0),
+                       transit_seconds=(0.5, 1.5))
+
+
+def short_scene_files() -> tuple[list[SourceSpec], list[str]]:
+    """``(specs, gt_paths)`` of :func:`short_scene` (rendered once, cached)."""
+    from mlfn_keras.tracking.app.demo import scene_specs
+
+    return scene_specs(short_scene(), progress=False)
+
+
+def single_box(specs: Sequence[SourceSpec], out: Path, reid: str = "hist", detector: str = "bgsub") -> Path:
+    """The single-box answer (``run_multicam``) on ``specs``; returns its output folder."""
+    from mlfn_keras.tracking.app.runner import RunOptions, run_multicam
+    from mlfn_keras.tracking.core.reid import load_reid
+    from mlfn_keras.tracking.detection.detectors import build_detector
+
+    run_multicam(specs, build_detector(detector), load_reid(reid), None,
+                 RunOptions(output_dir=str(out), write_video=False, progress=False, log=lambda line: None))
+    return Path(out)
+
+
+def same_mot(a: Path, b: Path, names: Sequence[str] = ("cam0", "cam1"), kinds: Sequence[str] = ("mot", "mot_local")) -> list[str]:
+    """The MOT files that differ between two run folders (empty: byte-identical)."""
+    import filecmp
+
+    return [f"{k}/{n}.txt" for k in kinds for n in names
+            if not filecmp.cmp(Path(a) / k / f"{n}.txt", Path(b) / k / f"{n}.txt", shallow=False)]

@@ -138,32 +138,44 @@ class _RedisLease:
     def __init__(self, broker: RedisBroker, key: str, token: bytes, ttl_ms: int):
         self._broker, self._key, self._token, self._ttl = broker, key, token, ttl_ms
 
-    def _if_ours(self, action) -> bool:
+    def _if_ours(self, action) -> bool | None:
+        """Runs ``action`` if the key holds our token: ``True``; ``None``: the key is gone; ``False``: another holder."""
         import redis
 
-        try:
-            with self._broker.r.pipeline() as pipe:
-                pipe.watch(self._key)
-                if pipe.get(self._key) != self._token:
-                    return False
-                pipe.multi()
-                action(pipe)
-                pipe.execute()
-                return True
-        except (redis.exceptions.WatchError, *self._broker._errors):
-            return False
+        b = self._broker
+        for _ in range(3):
+            try:
+                with b.r.pipeline() as pipe:
+                    pipe.watch(self._key)
+                    value = pipe.get(self._key)
+                    if value != self._token:
+                        return None if value is None else False
+                    pipe.multi()
+                    action(pipe)
+                    pipe.execute()
+                    return True
+            except redis.exceptions.WatchError:
+                continue
+            except b._errors as exc:
+                raise _unavailable(exc, b.url) from None
+        return False
 
     def renew(self) -> bool:
-        """Extends the lease; one that expired unclaimed is taken again. ``False``: another holder has it."""
-        if self._if_ours(lambda p: p.pexpire(self._key, self._ttl)):
-            return True
-        try:
-            return bool(self._broker.r.set(self._key, self._token, nx=True, px=self._ttl))
-        except self._broker._errors:
-            return False
+        """Extends the lease; one that expired unclaimed is taken again. ``False``: another holder has it.
+
+        Raises:
+            BrokerUnavailable: the broker cannot be asked right now (the caller retries).
+        """
+        ours = self._if_ours(lambda p: p.pexpire(self._key, self._ttl))
+        if ours is None:
+            return bool(self._broker._call(self._broker.r.set, self._key, self._token, nx=True, px=self._ttl))
+        return ours
 
     def release(self) -> None:
-        self._if_ours(lambda p: p.delete(self._key))
+        try:
+            self._if_ours(lambda p: p.delete(self._key))
+        except BrokerUnavailable:
+            pass
 
 
 class RedisBroker:

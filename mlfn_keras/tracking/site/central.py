@@ -55,6 +55,8 @@ from mlfn_keras.tracking.site.ordering import Delivery, EdgeFeed, SiteTick, Tick
 
 #: Checkpoint format (a central refuses a checkpoint it cannot read).
 CHECKPOINT_VERSION = 1
+#: A live edge whose clock is further off than this (seconds) is reported once.
+SKEW_WARNING = 0.5
 #: Entries kept in ``NS:ids``.
 IDS_MAXLEN = 10_000
 
@@ -372,8 +374,12 @@ class Central:
                                              f"from edge {msg.edge!r}")
                 continue
             self.summary.messages += 1
-            skew = received - msg.t_sent
+            skew = received - msg.t_sent  # network delay + clock offset; its minimum is the offset's bound
             self.summary.skew_seconds[edge] = min(self.summary.skew_seconds.get(edge, skew), skew)
+            if abs(self.summary.skew_seconds[edge]) > SKEW_WARNING and not self.orderer.feed(edge).recorded:
+                self._refuse(f"{edge}:skew", f"edge {edge!r}'s clock is {self.summary.skew_seconds[edge]:+.2f} s off "
+                                             f"this central's; live ticks are aligned on capture time: sync the boxes (NTP/chrony)")
+                self.summary.refused -= 1  # a warning, not a refusal
             self.orderer.add(Delivery(msg, entry_id, received))
         return len(entries)
 
