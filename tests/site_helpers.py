@@ -18,6 +18,6 @@ def single_box(out: Path) -> Path:
     return multibox.single_box(scene_files()[0], out)
 
 
-def run_site_in_process(out: Path, deliveries=None):
+def run_site_in_process(out: Path, deliveries=None, **central):
     """Two edges (threads, one camera each) and a central on fakeredis; returns their summaries."""
-    return multibox.run_in_process(scene_files()[0], out, deliveries)
+    return multibox.run_in_process(scene_files()[0], out, deliveries, **central)

@@ -205,3 +205,21 @@ def test_unknown_edges_and_taken_camera_names_are_refused_with_a_log_line(tmp_pa
     central._receive()  # its pending list (empty)
     central._receive()
     assert "says it is from edge 'box9'" in "\n".join(lines) and central.summary.refused == 4
+
+
+def test_the_central_feeds_the_same_live_web_view(tmp_path, monkeypatch):
+    from mlfn_keras.tracking.view import web
+
+    views, urls = [], []
+    start = web.start_web_view
+
+    def recording(*args, **kwargs):
+        view = start(*args, **kwargs)
+        views.append(view)
+        return view
+
+    monkeypatch.setattr(web, "start_web_view", recording)
+    run_site_in_process(tmp_path / "site", serve="127.0.0.1:0", on_serve=urls.append)
+    assert urls and urls[0].startswith("http://127.0.0.1:")
+    roster = views[0].roster()
+    assert [c["name"] for c in roster["cameras"]] == ["cam0", "cam1"] and roster["tick"] > 100

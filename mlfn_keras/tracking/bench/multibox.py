@@ -498,7 +498,7 @@ class DuplicateAndReorder:
 
 
 def run_in_process(specs: Sequence[SourceSpec], out: Path, deliveries=None, reid: str = "hist",
-                   detector: str = "bgsub") -> tuple[Any, dict[int, Any]]:
+                   detector: str = "bgsub", **central: Any) -> tuple[Any, dict[int, Any]]:
     """One edge thread per camera and a central, on fakeredis in this process; returns their summaries."""
     import threading
 
@@ -522,7 +522,8 @@ def run_in_process(specs: Sequence[SourceSpec], out: Path, deliveries=None, reid
     threads = [threading.Thread(target=edge, args=(i, s), daemon=True) for i, s in enumerate(specs)]
     for t in threads:
         t.start()
-    summary = run_central(CentralConfig(output_dir=str(out), edges=len(specs), log=quiet, deliveries=deliveries), make())
+    summary = run_central(CentralConfig(output_dir=str(out), edges=len(specs), log=quiet, deliveries=deliveries,
+                                        **central), make())
     for t in threads:
         t.join(PROCESS_TIMEOUT)
     return summary, edges
