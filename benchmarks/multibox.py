@@ -197,25 +197,25 @@ def main(argv=None) -> int:
     log = _log(args.quiet)
     root = Path(args.output) if args.output else Path(tempfile.mkdtemp(prefix="mlfn-multibox-"))
     root.mkdir(parents=True, exist_ok=True)
-    out = []
+    import os
+    import platform
+
+    print(f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}", flush=True)
+    parts = {
+        "latency": lambda: part_latency(root, log),
+        "faults": lambda: part_faults(root, log),
+        "capacity": lambda: part_capacity(root, args.cameras, log),
+        "day": lambda: part_day(args.day_cameras, args.day_hours, log),
+        "idf1": lambda: part_idf1(root, args.splits, args.scene_seeds, args.video, log),
+    }
     try:
-        if "latency" in args.parts:
-            out.append(part_latency(root, log))
-        if "faults" in args.parts:
-            out.append(part_faults(root, log))
-        if "capacity" in args.parts:
-            out.append(part_capacity(root, args.cameras, log))
-        if "day" in args.parts:
-            out.append(part_day(args.day_cameras, args.day_hours, log))
-        if "idf1" in args.parts:
-            out.append(part_idf1(root, args.splits, args.scene_seeds, args.video, log))
+        for name in PARTS:
+            if name in args.parts:
+                print("\n" + parts[name](), flush=True)  # each table as soon as it is measured
     finally:
         if not args.output:
             shutil.rmtree(root, ignore_errors=True)
-    import platform
-
-    print(f"Machine: {platform.node()}, {platform.processor() or platform.machine()}, Python {platform.python_version()}\n")
-    print("\n\n".join(out))
     return 0
 
 
