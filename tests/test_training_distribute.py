@@ -127,3 +127,17 @@ def test_mirrored_pxk_shares_are_whole_identities(tmp_path):
     for share in (a, b):  # two identities x two images, each identity's images together
         assert len(set(share)) == 2 and all(share.count(y) == 2 for y in share)
     assert not set(a) & set(b)
+
+
+def test_settings_that_cannot_train_under_a_strategy_are_refused():
+    from mlfn_keras.training import TrainConfig
+    from mlfn_keras.training.loop import _check_precision
+
+    two_workers = Replicas(strategy=None, num_replicas=2, cluster=Cluster(("a:1", "b:2"), 0))
+    two_devices = Replicas(strategy=None, num_replicas=2)
+    with pytest.raises(UserError, match="--mixed-precision with several workers"):
+        _check_precision(TrainConfig(mixed_precision=True), two_workers)
+    _check_precision(TrainConfig(mixed_precision=True), two_devices)  # tested in test_training_loop.py
+    with pytest.raises(UserError, match="--xla works on one device; this run has 2 replicas"):
+        _check_precision(TrainConfig(xla=True), two_devices)
+    _check_precision(TrainConfig(xla=True), Replicas(strategy=None, num_replicas=1))

@@ -229,7 +229,7 @@ def test_a_killed_worker_stops_the_other_and_a_rerun_resumes(data_root, tmp_path
         return [[sys.executable, "-m", "mlfn_keras.training",
                  *_train_args(data_root, out, "--steps", str(steps), "--batch-size", "4", "--checkpoint-every",
                               str(interval), "--workers", workers, "--worker-index", str(i), "--cluster-timeout",
-                              "300", "--mixed-precision")] for i in range(2)]
+                              "300")] for i in range(2)]
 
     logs = tmp_path / "first"
     with _workers(commands(), logs) as (chief, worker):

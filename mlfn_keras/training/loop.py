@@ -423,12 +423,19 @@ class _StepInLogs(keras.callbacks.Callback):
 def _check_precision(config: TrainConfig, replicas: Replicas) -> None:
     """Refuses settings that cannot train under the strategy, before any data is read.
 
-    ``--mixed-precision`` works under every strategy (also on CPU, slowly).
+    ``--mixed-precision`` works on one machine under every strategy (also on
+    CPU, slowly); with several workers the first step never completed in
+    our runs, so it is refused.
     ``--xla`` works on one device; with several replicas Keras 3.15 compiles
     the whole distributed step as one XLA program, which fails (a variable on
     another device, keras-team/keras#19005; on CPU, a collective XLA cannot
     compile, then a crash), so it is refused with the way out.
     """
+    if config.mixed_precision and replicas.num_workers > 1:
+        raise UserError(
+            "--mixed-precision with several workers does not train on this TensorFlow (2.21) and Keras (3.15): "
+            "the first step never completed in our multi-worker runs; train multi-worker runs in float32 (drop "
+            "--mixed-precision), or use mixed precision on one machine (--strategy mirrored or default)")
     if config.xla and replicas.num_replicas > 1:
         raise UserError(
             f"--xla works on one device; this run has {replicas.num_replicas} replicas, and Keras 3.15 cannot "
