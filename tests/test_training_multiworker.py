@@ -240,7 +240,7 @@ def test_a_killed_worker_stops_the_other_and_a_rerun_resumes(data_root, tmp_path
             time.sleep(0.5)
         worker.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        code = chief.wait(timeout=180)  # heartbeats time out after 10 s
+        code = chief.wait(timeout=240)  # heartbeats time out after 30 s
         stopped_after = time.monotonic() - killed_at
     saved = latest_checkpoint(backup)
     message = _log(logs, 0)

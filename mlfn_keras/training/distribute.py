@@ -52,8 +52,8 @@ __all__ = ["Cluster", "ClusterError", "Replicas", "agree_on_run", "broadcast_fro
 
 logger = logging.getLogger(__name__)
 
-#: Seconds without a heartbeat after which a worker counts as lost.
-HEARTBEAT_TIMEOUT_S = 10
+#: Seconds without a heartbeat after which a worker counts as lost (long enough for a loaded machine).
+HEARTBEAT_TIMEOUT_S = 30
 
 
 class ClusterError(UserError):
