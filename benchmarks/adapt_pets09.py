@@ -60,13 +60,12 @@ def main(argv=None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    import numpy as np
-
     from mlfn_keras.adapt import AdaptConfig, AdaptRequest, run_adaptation
     from mlfn_keras.adapt.trainer import embed_crops
     from mlfn_keras.data.pets09 import prepare_split, reid_crops
-    from mlfn_keras.data.pets09_reid import ADAPT_FRAMES, PROTOCOLS, Protocol, protocol_crops, score_embeddings
-    from mlfn_keras.preprocessing import resize_crops
+    from mlfn_keras.data.pets09_reid import ADAPT_FRAMES, PROTOCOLS, Protocol, protocol_crops, to_rgb
+    from mlfn_keras.evaluation.pets09 import score_embeddings
+    from mlfn_keras.preprocessing import resize_crops, to_uint8
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,7 +77,7 @@ def main(argv=None) -> int:
     sets = {}
 
     def prep(cs):
-        return np.clip(np.rint(resize_crops([c.image[:, :, ::-1] for c in cs], (128, 64))), 0, 255).astype(np.uint8)
+        return to_uint8(resize_crops(to_rgb(cs), (128, 64)))
 
     for name, p in protocols.items():
         q, g = protocol_crops(crops, p)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from mlfn_keras.colour_histogram import ColourHistogramEmbedder
+from mlfn_keras.runtime.histogram import ColourHistogramEmbedder
 
 
 def _person(top, bottom, h=90, w=40):

@@ -17,15 +17,11 @@ from mlfn_keras.data.pets09_reid import (
     ADAPT_FRAMES,
     HELDOUT_FRAMES,
     PROTOCOLS,
-    FusedEmbedder,
-    format_table,
     layout_splits,
     protocol_crops,
-    score_embedder,
-    score_embeddings,
-    resolve_embedder,
     write_market_layout,
 )
+from mlfn_keras.evaluation.pets09 import score_embedder, score_embeddings, score_table
 from mlfn_keras.errors import OutputExistsError
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
@@ -64,7 +60,7 @@ def test_scores_tell_good_from_bad_embeddings():
     bad = score_embeddings(rng.normal(size=(len(query), 8)), rng.normal(size=(len(gallery), 8)),
                            [c.pid for c in query], [c.pid for c in gallery])
     assert bad.mAP < 60.0 and bad.r1 <= bad.r5
-    table = format_table({"colour": {"whole": good, "heldout": bad}})
+    table = score_table({"colour": {"whole": good, "heldout": bad}})
     assert "| colour | 100.0 |" in table
 
 
@@ -109,19 +105,3 @@ def test_lr_halves_are_the_adaptation_and_heldout_frames():
     gt = pets09.load_ground_truth()
     second = pets09.camera_ground_truth(gt, pets09.split_cameras("lr_second")[0])
     assert second[:, 0].min() == 0 and second[:, 0].max() <= pets09.NUM_FRAMES - 1 - pets09.HALF
-
-
-def test_fusion_with_the_colour_histogram_is_an_equal_weight_concatenation():
-    crops = _crops()
-    rgb = [c.image[:, :, ::-1] for c in crops[:6]]
-    a = lambda x: np.tile([[3.0, 4.0]], (len(x), 1))  # noqa: E731  (unit: 0.6, 0.8)
-    b = lambda x: np.stack([np.eye(3)[i % 3] for i in range(len(x))])  # noqa: E731
-    f = FusedEmbedder(a, b)(rgb)
-    assert f.shape == (6, 5) and np.allclose(np.linalg.norm(f, axis=1), 1.0)
-    assert np.allclose(f[0], np.array([0.6, 0.8, 1.0, 0.0, 0.0]) / np.sqrt(2.0))
-    # Squared distance of the fusion = mean of the two squared distances.
-    assert np.isclose(np.sum((f[0] - f[1]) ** 2), (0.0 + 2.0) / 2)
-    with pytest.raises(ValueError, match="weight"):
-        FusedEmbedder(a, b, weight=1.5)
-    fused = resolve_embedder("untrained:mlfn_tiny+hist")
-    assert isinstance(fused, FusedEmbedder) and fused(rgb).shape[0] == 6

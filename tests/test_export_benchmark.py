@@ -3,7 +3,7 @@ import pytest
 import mlfn_keras
 from mlfn_keras.export.benchmark import Measurement, measure, ratios, to_markdown
 from mlfn_keras.export.calibration import calibration_images
-from mlfn_keras.export.metadata import metadata_from_model
+from mlfn_keras.runtime.metadata import metadata_from_model
 from mlfn_keras.export.onnx import export_onnx
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import mlfn_keras
-from mlfn_keras.export.metadata import (
+from mlfn_keras.runtime.metadata import (
     ExportMetadata,
     metadata_from_model,
     read_sidecar,

@@ -4,7 +4,7 @@ import onnxruntime as ort
 import pytest
 
 from mlfn_keras.export.calibration import calibration_images
-from mlfn_keras.export.metadata import metadata_from_model
+from mlfn_keras.runtime.metadata import metadata_from_model
 from mlfn_keras.export.onnx import export_onnx, read_onnx_metadata
 from mlfn_keras.export.parity import ParityError, run_parity_gate
 

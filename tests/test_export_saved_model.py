@@ -3,7 +3,7 @@ import tensorflow as tf
 
 import mlfn_keras
 from mlfn_keras.export.calibration import calibration_images
-from mlfn_keras.export.metadata import metadata_from_model
+from mlfn_keras.runtime.metadata import metadata_from_model
 from mlfn_keras.export.saved_model import export_saved_model, read_saved_model_metadata
 
 

@@ -33,7 +33,7 @@ def test_precision_is_validated_before_anything_else(tmp_path):
 def test_engine_matches_keras(tmp_path, precision):
     import mlfn_keras
     from mlfn_keras.export.calibration import calibration_images
-    from mlfn_keras.export.metadata import metadata_from_model
+    from mlfn_keras.runtime.metadata import metadata_from_model
     from mlfn_keras.export.onnx import export_onnx
     from mlfn_keras.runtime import load_embedder
 

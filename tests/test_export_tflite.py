@@ -3,7 +3,7 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from mlfn_keras.export.calibration import calibration_images
-from mlfn_keras.export.metadata import metadata_from_model
+from mlfn_keras.runtime.metadata import metadata_from_model
 from mlfn_keras.export.parity import BOUNDS
 from mlfn_keras.export.tflite import embed_metadata, export_tflite, read_tflite_metadata
 

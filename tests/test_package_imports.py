@@ -127,7 +127,7 @@ def test_no_library_module_imports_a_command_line():
 
 _PROBE = """
 import json, sys
-import mlfn_keras.runtime, mlfn_keras.export.formats, mlfn_keras.data.registry, mlfn_keras.evaluation.splits
+import mlfn_keras.runtime, mlfn_keras.runtime.formats, mlfn_keras.data.registry, mlfn_keras.evaluation.splits
 print(json.dumps(sorted(m for m in ("tensorflow", "keras", "torch") if m in sys.modules)))
 """
 

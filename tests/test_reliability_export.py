@@ -8,7 +8,7 @@ import pytest
 import mlfn_keras
 from mlfn_keras.errors import OutputExistsError
 from mlfn_keras.export.parity import ParityError
-from mlfn_keras.export.serving import load_export_source
+from mlfn_keras.export.source import load_export_source
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_failed_gate_keeps_the_previous_tensorrt_engine(tmp_path, monkeypatch):
     # TensorRT needs a GPU: the engine build is replaced by a stand-in that
     # writes an engine and its sidecar the way build_engine does.
     from mlfn_keras.export import tensorrt as trt_export
-    from mlfn_keras.export.metadata import ExportMetadata, write_sidecar
+    from mlfn_keras.runtime.metadata import ExportMetadata, write_sidecar
 
     meta = ExportMetadata(preset=None, image_shape=(64, 32, 3), embedding_dim=8, outputs=["embedding"],
                           mean=[0.0] * 3, std=[1.0] * 3, project_version="test")

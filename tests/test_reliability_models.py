@@ -44,7 +44,7 @@ def test_non_mlfn_keras_model_is_refused(files):
 
 
 def test_runtime_and_export_refuse_a_non_mlfn_model(files):
-    from mlfn_keras.export.serving import load_export_source
+    from mlfn_keras.export.source import load_export_source
     from mlfn_keras.runtime import load_embedder
 
     with pytest.raises(NotMLFNError):

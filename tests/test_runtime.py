@@ -3,7 +3,7 @@ import pytest
 
 import mlfn_keras
 from mlfn_keras.export.calibration import calibration_images
-from mlfn_keras.export.metadata import metadata_from_model
+from mlfn_keras.runtime.metadata import metadata_from_model
 from mlfn_keras.export.onnx import export_onnx
 from mlfn_keras.export.parity import BOUNDS, check_parity
 from mlfn_keras.export.saved_model import export_saved_model
@@ -98,7 +98,7 @@ def test_onnx_provider_aliases(files):
 
 def test_bad_paths_are_explained(files, tmp_path):
     _, paths = files
-    with pytest.raises(FileNotFoundError, match="No model at"):
+    with pytest.raises(FileNotFoundError, match="missing.onnx' does not exist; expected a .keras"):
         load_embedder(tmp_path / "missing.onnx")
     (tmp_path / "weights.bin").write_bytes(b"0")
     with pytest.raises(ValueError, match="Cannot tell the backend"):

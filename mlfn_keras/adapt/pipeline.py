@@ -149,7 +149,7 @@ def _parse_sources(sources: Sequence[str]):
 
 def export_model(model_path: Path, export: str, target: Path, images: np.ndarray, labels: np.ndarray):
     """Writes the parity-gated export atomically; returns the gate's one-line summary."""
-    from mlfn_keras.export.serving import load_export_source
+    from mlfn_keras.export.source import load_export_source
     from mlfn_keras.fileio import atomic_output
 
     source = load_export_source(model_path=model_path)

@@ -371,7 +371,7 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
         raise ValueError(f"cluster_features must be 'model' or 'model+hist'; received {config.cluster_features!r}")
     hist = None
     if config.cluster_features == "model+hist":
-        from mlfn_keras.colour_histogram import ColourHistogramEmbedder
+        from mlfn_keras.runtime.histogram import ColourHistogramEmbedder
 
         colour = ColourHistogramEmbedder()
         hist = [colour(list(t.crops)) for t in tracklets]

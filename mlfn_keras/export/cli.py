@@ -55,7 +55,7 @@ def load_source_and_images(args: argparse.Namespace, parser: argparse.ArgumentPa
     if args.weights and not args.preset:
         parser.error("--weights needs --preset (a .keras file already holds its weights)")
     from mlfn_keras.export.calibration import calibration_images
-    from mlfn_keras.export.serving import load_export_source
+    from mlfn_keras.export.source import load_export_source
 
     source = load_export_source(
         model_path=args.model,

@@ -35,8 +35,8 @@ def load_reid(path: str) -> Embedder:
     Raises:
         FileNotFoundError: if ``path`` does not exist.
     """
-    if path == "hist":  # the colour-histogram baseline (mlfn_keras.colour_histogram)
-        from mlfn_keras.colour_histogram import ColourHistogramEmbedder
+    if path == "hist":  # the colour-histogram baseline (mlfn_keras.runtime.histogram)
+        from mlfn_keras.runtime.histogram import ColourHistogramEmbedder
         return ColourHistogramEmbedder()
     if not os.path.exists(path):
         raise FileNotFoundError(f"--reid got {path!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model.")

@@ -1,16 +1,4 @@
-"""One runtime API for every exported MLFN file: crops in, unit embeddings out.
-
-`load_embedder` picks the backend from the file, so a tracker written against
-it runs unchanged on a laptop with Keras, an edge box with only onnxruntime or
-ai-edge-litert, or a GPU server with TensorRT::
-
-    from mlfn_keras.runtime import load_embedder
-
-    embedder = load_embedder("mlfn.onnx", num_threads=2)
-    features = embedder(crops)   # crops: list of uint8 RGB (h, w, 3), any size
-    features.shape               # (len(crops), embedder.embedding_dim), unit L2 norm
-
-Supported files:
+"""The model-file backends: one `ModelEmbedder` per format, picked from the file.
 
 ================================  =============================================
 ``*.keras``                       Keras (compiled `tf.function`, not ``predict``)
@@ -22,7 +10,10 @@ SavedModel directory              TensorFlow ``serving_default`` signature
 
 Every backend receives the same uint8 batch (crops resized by
 `mlfn_keras.preprocessing.resize_crops`, bilinear) so embeddings agree across
-backends within the export's parity bound.
+backends within the export's parity bound. Each imports its framework only
+when a file of its format is opened. Users open files through
+:func:`mlfn_keras.runtime.load_embedder`, which also takes ``hist``,
+``untrained[:PRESET]`` and fusions.
 """
 
 from __future__ import annotations
@@ -35,8 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.evaluation.distance import l2_normalize
-from mlfn_keras.export.metadata import ExportMetadata
+from mlfn_keras.errors import UserError
+from mlfn_keras.preprocessing import resize_crops, to_uint8
+from mlfn_keras.runtime.contract import Embedder
+from mlfn_keras.runtime.metadata import ExportMetadata
+from mlfn_keras.vectors import l2_normalize
+
+class ModelFormatError(UserError, ValueError):
+    """A file no backend reads (a `ValueError` too)."""
+
 
 _PROVIDER_ALIASES = {
     "cpu": "CPUExecutionProvider",
@@ -46,7 +44,7 @@ _PROVIDER_ALIASES = {
 }
 
 
-class Embedder(abc.ABC):
+class ModelEmbedder(Embedder):
     """Embeds person crops with one exported (or Keras) MLFN model.
 
     Call it with a list of uint8 RGB crops of any size, or an array
@@ -85,8 +83,6 @@ class Embedder(abc.ABC):
         Raises:
             ValueError: if a crop is not an RGB ``(h, w, 3)`` image.
         """
-        from mlfn_keras.preprocessing import resize_crops
-
         height, width, _ = self.image_shape
         if isinstance(crops, np.ndarray):
             if crops.ndim == 3:
@@ -100,8 +96,7 @@ class Embedder(abc.ABC):
                 return np.ascontiguousarray(crops)
         if len(crops) == 0:
             return np.zeros((0, height, width, 3), np.uint8)
-        resized = resize_crops(crops, (height, width))
-        return np.clip(np.rint(resized), 0, 255).astype(np.uint8)
+        return to_uint8(resize_crops(crops, (height, width)))
 
     def raw_embeddings(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
         """Embeddings R exactly as the model outputs them (not normalised)."""
@@ -156,7 +151,7 @@ def _configure_tf_threads(num_threads: int | None) -> None:
             )
 
 
-class KerasEmbedder(Embedder):
+class KerasEmbedder(ModelEmbedder):
     """A ``.keras`` MLFN backbone run through a compiled `tf.function`.
 
     ``model.predict`` costs ~100 ms of per-call overhead at batch 1 on CPU; the
@@ -166,13 +161,12 @@ class KerasEmbedder(Embedder):
     backend = "keras"
 
     def __init__(self, path: str | Path | None = None, model=None, num_threads=None, batch_size=32):
-        from mlfn_keras.export.metadata import metadata_from_model, sha256_file
-        from mlfn_keras.export.serving import load_export_source, serving_function
+        from mlfn_keras.runtime.metadata import metadata_from_model, sha256_file
+        from mlfn_keras.runtime.serving import load_keras_backbone, serving_function
 
         _configure_tf_threads(num_threads)
         if model is None:
-            source = load_export_source(model_path=path)
-            model, metadata = source.model, source.metadata
+            model, metadata = load_keras_backbone(path)
         else:
             metadata = metadata_from_model(model, source=None if path is None else str(path))
             if path is not None:
@@ -185,7 +179,7 @@ class KerasEmbedder(Embedder):
         return self._serve(batch)["embedding"].numpy()
 
 
-class SavedModelEmbedder(Embedder):
+class SavedModelEmbedder(ModelEmbedder):
     """A SavedModel directory's ``serving_default`` signature."""
 
     backend = "saved_model"
@@ -193,7 +187,7 @@ class SavedModelEmbedder(Embedder):
     def __init__(self, path, num_threads=None, batch_size=32):
         import tensorflow as tf
 
-        from mlfn_keras.export.formats import read_saved_model_metadata
+        from mlfn_keras.runtime.formats import read_saved_model_metadata
 
         _configure_tf_threads(num_threads)
         super().__init__(read_saved_model_metadata(path), batch_size)
@@ -224,7 +218,7 @@ def _resolve_providers(providers) -> list:
     return resolved
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(ModelEmbedder):
     """An ONNX file in onnxruntime with all graph optimisations on."""
 
     backend = "onnx"
@@ -232,7 +226,7 @@ class OnnxEmbedder(Embedder):
     def __init__(self, path, providers=None, num_threads=None, batch_size=32):
         import onnxruntime as ort
 
-        from mlfn_keras.export.formats import read_onnx_metadata
+        from mlfn_keras.runtime.formats import read_onnx_metadata
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -255,7 +249,7 @@ class OnnxEmbedder(Embedder):
         return self.session.run(self._outputs, {self._input: batch})[0]
 
 
-class TFLiteEmbedder(Embedder):
+class TFLiteEmbedder(ModelEmbedder):
     """A ``.tflite`` file in ai-edge-litert's interpreter (XNNPACK on CPU)."""
 
     backend = "tflite"
@@ -263,7 +257,7 @@ class TFLiteEmbedder(Embedder):
     def __init__(self, path, num_threads=None, batch_size=32):
         from ai_edge_litert.interpreter import Interpreter
 
-        from mlfn_keras.export.formats import read_tflite_metadata
+        from mlfn_keras.runtime.formats import read_tflite_metadata
 
         super().__init__(read_tflite_metadata(path), batch_size)
         # The default op resolver applies the XNNPACK delegate on CPU.
@@ -274,13 +268,13 @@ class TFLiteEmbedder(Embedder):
         return self._runner(images=batch)["embedding"]
 
 
-class TensorRTEmbedder(Embedder):
+class TensorRTEmbedder(ModelEmbedder):
     """A serialised TensorRT engine (needs a CUDA GPU, ``tensorrt`` and torch)."""
 
     backend = "tensorrt"
 
     def __init__(self, path, batch_size=32, **_):
-        from mlfn_keras.export.formats import read_engine_metadata, require_tensorrt
+        from mlfn_keras.runtime.formats import read_engine_metadata, require_tensorrt
 
         trt = require_tensorrt()
         import torch
@@ -316,13 +310,16 @@ class TensorRTEmbedder(Embedder):
         return output.cpu().numpy()
 
 
-def load_embedder(
+def open_model_file(
     path: str | os.PathLike,
     providers: Sequence[str] | None = None,
     num_threads: int | None = None,
     batch_size: int = 32,
 ) -> Embedder:
-    """Loads an MLFN embedder, picking the backend from the file.
+    """Opens an existing MLFN model file, picking the backend from the file (see the module docstring).
+
+    Callers name embedders through :func:`mlfn_keras.runtime.load_embedder`,
+    which checks that the file exists (one check, one message) and calls this.
 
     Args:
         path: a ``.keras`` file, a SavedModel directory, a ``.onnx``,
@@ -336,20 +333,18 @@ def load_embedder(
         batch_size: crops per inference call.
 
     Returns:
-        An `Embedder`.
+        A `ModelEmbedder`.
 
     Raises:
-        FileNotFoundError: if ``path`` does not exist.
-        ValueError: if the file type is not one of the above.
+        ModelFormatError: if the file type is not one of the above (a `ValueError` too).
+        ValueError: ``providers`` for a file that is not ``.onnx``.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"No model at {path}.")
     if providers is not None and path.suffix != ".onnx":
         raise ValueError(f"providers apply to .onnx files only; received them for {path}.")
     if path.is_dir():
         if not (path / "saved_model.pb").exists():
-            raise ValueError(
+            raise ModelFormatError(
                 f"{path} is a directory without saved_model.pb; expected a SavedModel "
                 "directory written by export/to_saved_model.py."
             )
@@ -363,7 +358,7 @@ def load_embedder(
         return TFLiteEmbedder(path, num_threads=num_threads, batch_size=batch_size)
     if suffix in (".engine", ".plan", ".trt"):
         return TensorRTEmbedder(path, batch_size=batch_size)
-    raise ValueError(
+    raise ModelFormatError(
         f"Cannot tell the backend of {path}: expected a .keras, .onnx, .tflite, "
         ".engine/.plan file or a SavedModel directory."
     )

@@ -1,9 +1,10 @@
 """Reading exported files' metadata, format by format, without TensorFlow.
 
-The runtime (`mlfn_keras.runtime`) opens every exported format through these
-readers, and the exporters write what they read, so imports point one way:
-exporters → runtime → formats → metadata. Each reader needs only the
-format's own runtime package (onnxruntime, ai-edge-litert, tensorrt).
+The runtime's backends (`mlfn_keras.runtime.backends`) open every exported
+format through these readers, and the exporters (`mlfn_keras.export`) write
+what they read, so imports point one way: exporters → runtime. Each reader
+needs only the format's own runtime package (onnxruntime, ai-edge-litert,
+tensorrt).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import mmap
 from pathlib import Path
 
-from mlfn_keras.export.metadata import METADATA_KEY, SAVED_MODEL_ASSET, ExportMetadata, read_sidecar
+from mlfn_keras.runtime.metadata import METADATA_KEY, SAVED_MODEL_ASSET, ExportMetadata, read_sidecar
 
 __all__ = [
     "TensorRTUnavailableError",

@@ -2,10 +2,11 @@
 
 Six horizontal stripes, each an HSV histogram of 8 × 4 × 4 bins, concatenated
 and L2-normalised — the classic hand-made person descriptor (in the spirit of
-the stripe colour features of early re-id work). It has the same interface as
-:func:`mlfn_keras.runtime.load_embedder`'s embedders (a list of RGB ``uint8``
-crops of any size to ``(B, d)`` L2-normalised float32), so benchmarks and the
-demo can run it as a row beside a trained model (``--reid hist``).
+the stripe colour features of early re-id work). It is an
+:class:`~mlfn_keras.runtime.contract.Embedder` like the model files' (a list
+of RGB ``uint8`` crops of any size to ``(B, d)`` L2-normalised float32), so
+benchmarks, the demo and ``mlfn-adapt`` run it beside a trained model
+(``--reid hist``, or fused: ``--reid site.onnx+hist``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mlfn_keras.runtime.contract import Embedder
+from mlfn_keras.vectors import l2_normalize
+
 #: What ``--reid`` accepts to select this baseline.
 NAME = "hist"
 
 
-class ColourHistogramEmbedder:
+class ColourHistogramEmbedder(Embedder):
     """Stripe HSV colour histograms as an embedding.
 
     Args:
@@ -28,10 +32,15 @@ class ColourHistogramEmbedder:
             weighs the same whatever its resolution.
     """
 
+    backend = NAME
+
     def __init__(self, stripes: int = 6, bins: tuple[int, int, int] = (8, 4, 4), size: tuple[int, int] = (128, 64)):
         self.stripes = stripes
         self.bins = bins
         self.size = size
+
+    def __repr__(self) -> str:
+        return f"ColourHistogramEmbedder(stripes={self.stripes}, bins={self.bins}, size={self.size})"
 
     @property
     def embedding_dim(self) -> int:
@@ -49,11 +58,9 @@ class ColourHistogramEmbedder:
         ]
         # Each stripe on its own unit sphere, so a stripe with more pixels (a
         # tall crop's legs) does not outweigh the others.
-        parts = [p / max(float(np.linalg.norm(p)), 1e-12) for p in parts]
-        return np.concatenate(parts)
+        return np.concatenate([l2_normalize(p) for p in parts])
 
     def __call__(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
         if len(crops) == 0:
             return np.zeros((0, self.embedding_dim), np.float32)
-        feats = np.stack([self._one(np.asarray(c, np.uint8)) for c in crops]).astype(np.float32)
-        return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+        return l2_normalize(np.stack([self._one(np.asarray(c, np.uint8)) for c in crops]), axis=1)
