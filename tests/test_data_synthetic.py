@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mlfn_keras.data import synthetic
+from mlfn_keras.data.synthetic import cli as synthetic_cli
 
 MARKET_NAME = re.compile(r"^(-1|\d{4})_c(\d+)s1_(\d{6})_(\d{2})\.jpg$")
 
@@ -27,7 +28,7 @@ def test_sample_identity_deterministic_and_varied():
     assert a == b
     people = [synthetic.sample_identity(i, np.random.default_rng(i)) for i in range(60)]
     assert len({p.upper_color for p in people}) >= 6
-    assert {p.bag for p in people} == set(synthetic._BAGS)
+    assert {p.bag for p in people} == set(synthetic.BAGS)
 
 
 def test_to_dict_is_flat_and_categorical():
@@ -99,7 +100,7 @@ def test_render_person_is_articulated():
 
 def test_identities_have_varied_clothes_and_shapes():
     people = [synthetic.sample_identity(i, np.random.default_rng(i)) for i in range(200)]
-    assert {p.upper_pattern for p in people} == set(synthetic._PATTERNS)
+    assert {p.upper_pattern for p in people} == set(synthetic.PATTERNS)
     assert {p.hair_style for p in people} >= {"short", "long", "ponytail", "bald"}
     assert {p.upper_type for p in people} == {"tshirt", "jacket", "coat"}
     assert any(p.open_front for p in people)
@@ -208,7 +209,7 @@ def test_generate_rejects_bad_arguments(tmp_path, kwargs, message):
 
 
 def test_cli(tmp_path, capsys):
-    rc = synthetic.main(["--out", str(tmp_path / "cli"), "--identities", "4", "--cameras", "2",
+    rc = synthetic_cli.main(["--out", str(tmp_path / "cli"), "--identities", "4", "--cameras", "2",
                          "--images-per-camera", "1", "--height", "32", "--width", "16"])
     assert rc == 0
     assert "bounding_box_train" in capsys.readouterr().out
