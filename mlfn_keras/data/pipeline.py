@@ -175,16 +175,26 @@ class PKSampler:
     ``RandomIdentitySampler``), so every P×K block holds exactly P distinct
     identities, which batch-hard triplet mining needs.
 
+    :meth:`sample` draws one batch on its own instead (a loop whose labels
+    change between rounds, as ``mlfn-adapt``'s). With ``partners`` (for
+    pseudo-identities: the identities each one *cannot* be, such as two
+    people one camera saw at the same time), every identity drawn brings one
+    of its partners into the batch while there is room: the hardest
+    negatives the data proves, side by side for the triplet loss.
+
     Args:
         labels: Class index of each image.
         num_identities: P, identities per batch.
         num_instances: K, images per identity.
         seed: Seed; epoch ``e`` uses ``(seed, e)``.
+        partners: optional class → classes to draw beside it (for :meth:`sample`).
     """
 
-    def __init__(self, labels: Sequence[int], num_identities: int, num_instances: int, seed: int = 0):
+    def __init__(self, labels: Sequence[int], num_identities: int, num_instances: int, seed: int = 0,
+                 partners: dict[int, Sequence[int]] | None = None):
         self.labels = np.asarray(labels)
         self.p, self.k, self.seed = int(num_identities), int(num_instances), int(seed)
+        self.partners = {int(c): [int(q) for q in qs] for c, qs in (partners or {}).items()}
         classes = np.unique(self.labels)
         if self.p < 1 or self.k < 1:
             raise ValueError(f"P and K must be >= 1, received P={self.p}, K={self.k}")
@@ -209,6 +219,27 @@ class PKSampler:
             chunks.append(idx)
         usable = (len(chunks) // self.p) * self.p
         return np.concatenate(chunks[:usable]) if usable else np.zeros(0, np.int64)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """One batch drawn on its own: indices of P identities × K images, identity by identity.
+
+        Identities come in random order, each followed by one of its
+        ``partners`` not yet drawn (chosen at random) while fewer than P are
+        in the batch; K images of each, with replacement for an identity with
+        fewer than K.
+        """
+        chosen: list[int] = []
+        for c in rng.permutation(list(self.index)):
+            if len(chosen) >= self.p:
+                break
+            if c in chosen:
+                continue
+            chosen.append(int(c))
+            partners = [q for q in self.partners.get(int(c), ()) if q not in chosen]
+            if partners and len(chosen) < self.p:
+                chosen.append(int(rng.choice(partners)))
+        return np.concatenate([rng.choice(self.index[c], self.k, replace=len(self.index[c]) < self.k)
+                               for c in chosen])
 
     def __iter__(self) -> Iterator[int]:
         epoch = 0
