@@ -30,9 +30,9 @@ import json
 import sys
 from pathlib import Path
 
-
 from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
+
 
 @cli_entry
 def main(argv=None) -> int:

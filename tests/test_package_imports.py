@@ -192,3 +192,30 @@ def test_runtime_imports_without_tensorflow():
 @pytest.mark.parametrize("module", ["mlfn_keras.training", "mlfn_keras.evaluation.cli", "mlfn_keras.export.onnx"])
 def test_heavy_modules_still_import(module):
     __import__(module)
+
+
+#: ``mlfn_keras.tracking``'s floors, lowest first: a floor imports only its own and lower floors.
+TRACKING_FLOORS = ("core", "detection", "view", "eval", "app", "bench")
+
+
+def _tracking_floor(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[:2] != ["mlfn_keras", "tracking"] or len(parts) < 3 or parts[2] not in TRACKING_FLOORS:
+        return None
+    return TRACKING_FLOORS.index(parts[2])
+
+
+def test_tracking_floors_import_downwards_only():
+    graph = import_graph()
+    assert {m.split(".")[2] for m in graph if m.startswith("mlfn_keras.tracking.") and m.count(".") >= 2} <= set(
+        TRACKING_FLOORS
+    ), "a module of mlfn_keras.tracking lives outside the floors"
+    offenders = {}
+    for module, deps in graph.items():
+        floor = _tracking_floor(module)
+        if floor is None:
+            continue
+        up = sorted(d for d in deps if (_tracking_floor(d) or 0) > floor)
+        if up:
+            offenders[module] = up
+    assert not offenders, f"tracking floors import upwards ({' < '.join(TRACKING_FLOORS)}): {offenders}"

@@ -29,7 +29,7 @@ from mlfn_keras.errors import cli_entry
 
 def build_parser() -> argparse.ArgumentParser:
     from mlfn_keras.adapt.trainer import AdaptConfig
-    from mlfn_keras.tracking.detectors import DETECTOR_CHOICES_HELP
+    from mlfn_keras.tracking.detection.detectors import DETECTOR_CHOICES_HELP
 
     d = AdaptConfig()
     parser = argparse.ArgumentParser(

@@ -42,8 +42,18 @@ From Python:
     crop = synthetic.apply_camera(rgb, alpha, camera, rng)
 """
 
-from mlfn_keras.data.synthetic.backgrounds import DEFAULT_PACKAGE, BackgroundBank, fetch_debian_backgrounds
-from mlfn_keras.data.synthetic.cameras import CameraStyle, apply_camera, procedural_background, sample_camera
+from mlfn_keras.data.synthetic.backgrounds import (
+    DEFAULT_PACKAGE,
+    BackgroundBank,
+    fetch_debian_backgrounds,
+)
+from mlfn_keras.data.synthetic.cameras import (
+    CameraStyle,
+    apply_camera,
+    procedural_background,
+    sample_camera,
+)
+from mlfn_keras.data.synthetic.cli import main
 from mlfn_keras.data.synthetic.identities import (
     BAGS,
     COLOURS,
