@@ -86,10 +86,10 @@ def _tiny_setting(tmp_path) -> Setting:
 
 
 def test_one_tiny_run_end_to_end_with_ground_truth_boxes_and_the_histogram(tmp_path):
-    from mlfn_keras.tracking.core.reid import load_reid
+    from mlfn_keras.runtime import load_embedder
 
     setting = _tiny_setting(tmp_path)
-    result = run_setting(setting, HIST, load_reid(HIST), str(tmp_path / "run"), detector="gt", progress=False)
+    result = run_setting(setting, HIST, load_embedder(HIST), str(tmp_path / "run"), detector="gt", progress=False)
     assert result.reid == "colour histogram" and result.detector == "gt"
     assert result.frames == [24, 24] and all(f > 0 for f in result.fps)
     s = result.scores

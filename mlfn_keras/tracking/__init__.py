@@ -8,7 +8,8 @@ floors above it in this list:
 
   - :mod:`~mlfn_keras.tracking.core.frames`: ``FramePacket``, what the core takes in;
   - :mod:`~mlfn_keras.tracking.core.tracker`: per-camera ByteTrack (Roboflow ``trackers``);
-  - :mod:`~mlfn_keras.tracking.core.reid`: box quality, per-track appearance smoothing;
+  - :mod:`~mlfn_keras.tracking.core.reid`: box quality, per-track appearance smoothing
+    (embedders themselves: :func:`mlfn_keras.runtime.load_embedder`);
   - :mod:`~mlfn_keras.tracking.core.gallery`: global identities, Hungarian assignment, expiry;
   - :mod:`~mlfn_keras.tracking.core.association`: tracklets and the cannot-link
     rule, label-free threshold calibration, constrained clustering, overlapping
@@ -45,7 +46,6 @@ from mlfn_keras.tracking.app.scene import SceneConfig
 from mlfn_keras.tracking.app.sources import CameraStream, SourceSpec, parse_cams
 from mlfn_keras.tracking.core.gallery import IdentityGallery
 from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.core.reid import load_reid
 from mlfn_keras.tracking.core.tracker import CameraTracker
 from mlfn_keras.tracking.detection.detectors import build_detector
 
@@ -59,7 +59,6 @@ __all__ = [
     "SceneConfig",
     "SourceSpec",
     "build_detector",
-    "load_reid",
     "parse_cams",
     "run_multicam",
 ]

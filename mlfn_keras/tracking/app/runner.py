@@ -36,7 +36,7 @@ from mlfn_keras.tracking.app.sources import (
     SourceSpec,
 )
 from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.core.reid import Embedder
+from mlfn_keras.runtime.contract import Embedder
 from mlfn_keras.tracking.detection.detectors import Detector
 from mlfn_keras.tracking.view import LiveViews, View
 from mlfn_keras.tracking.view.draw import annotate

@@ -51,7 +51,9 @@ from mlfn_keras.tracking.core.association.overlap import ViewOverlap
 from mlfn_keras.tracking.core.association.tracklets import TrackletKey, TrackletStore
 from mlfn_keras.tracking.core.frames import FramePacket
 from mlfn_keras.tracking.core.gallery import IdentityGallery, LiveTrack
-from mlfn_keras.tracking.core.reid import Embedder, TrackAppearance, good_box
+from mlfn_keras.preprocessing import crop_rgb
+from mlfn_keras.runtime.contract import Embedder
+from mlfn_keras.tracking.core.reid import TrackAppearance, good_box
 from mlfn_keras.tracking.core.tracker import CameraTracker
 
 
@@ -389,10 +391,7 @@ class MultiCameraTracker:
     def _embed(self, crops: Sequence[_Crop], now: float, result: TickResult) -> None:
         if not crops:
             return
-        images = []
-        for crop in crops:
-            x1, y1, x2, y2 = (int(round(v)) for v in crop.xyxy)
-            images.append(np.ascontiguousarray(crop.image[max(y1, 0) : y2, max(x1, 0) : x2, ::-1]))
+        images = [crop_rgb(crop.image, crop.xyxy) for crop in crops]
         feats = np.asarray(self.embedder(images), np.float32)
         for crop, feat in zip(crops, feats):
             state = self._tracks[crop.key]
