@@ -16,7 +16,8 @@ from test_adapt_tracklets import MINING, TINY_SCENE, gt_detector
 import mlfn_keras
 from mlfn_keras.adapt import AdaptConfig, AdaptRequest, adapt, run_adaptation
 from mlfn_keras.adapt.pipeline import output_paths
-from mlfn_keras.adapt.tracklets import cannot_link, mine_tracklets
+from mlfn_keras.adapt.tracklets import mine_tracklets
+from mlfn_keras.tracking.core.association import cannot_link
 from mlfn_keras.adapt.trainer import Checkpoint, embed_crops
 from mlfn_keras.errors import OutputExistsError
 from mlfn_keras.tracking.app.scene import write_scene

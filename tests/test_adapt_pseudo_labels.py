@@ -1,51 +1,58 @@
-"""Calibrated threshold and cannot-link clustering of tracklet features (pure numpy)."""
+"""Pseudo-identities: the association's balanced-error calibration and average-linkage clustering (pure numpy)."""
 
 import numpy as np
 
-from mlfn_keras.adapt.pseudo_labels import (
-    calibrate,
-    cluster_tracklets,
-    tracklet_features,
-    violations,
-)
+from mlfn_keras.adapt.pseudo_labels import DEFAULT_THRESHOLD, pseudo_identities, violations
+from mlfn_keras.tracking.core.association import Tracklet, cannot_link
 
 
 def _unit(x):
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def _people(rng, n_people=4, per_person=3, noise=0.05, d=16):
-    centres = _unit(rng.normal(size=(n_people, d)))
-    labels = np.repeat(np.arange(n_people), per_person)
-    return _unit(centres[labels] + noise * rng.normal(size=(len(labels), d))), labels
+def _tracklets(spans, camera=0):
+    """One tracklet per ``(first, last)`` span, seen on every frame of it, with 8 dummy crops."""
+    return [Tracklet((camera, i, 0), a, b, a / 10, b / 10, seen=frozenset(range(a, b + 1)), crops=np.zeros((8, 1)))
+            for i, (a, b) in enumerate(spans)]
+
+
+def _features(rng, who, centres, noise=0.05, crops=8):
+    return [_unit(centres[k] + noise * rng.normal(size=(crops, centres.shape[1]))).astype(np.float32) for k in who]
 
 
 def test_clusters_recover_people_and_respect_cannot_link():
     rng = np.random.default_rng(0)
-    feats, truth = _people(rng)
-    cannot = np.zeros((len(feats), len(feats)), bool)
-    labels = cluster_tracklets(feats, cannot, threshold=0.8)
-    # Same partition as the truth (up to renaming).
-    assert len(set(zip(labels, truth))) == len(set(truth)) == labels.max() + 1
-
-    # Forbid two tracklets of person 0 from meeting: they must end apart, whatever the similarity.
-    cannot[0, 1] = cannot[1, 0] = True
-    constrained = cluster_tracklets(feats, cannot, threshold=0.8)
-    assert constrained[0] != constrained[1] and violations(constrained, cannot) == 0
-    assert violations(labels, cannot) == 1  # the unconstrained clustering broke it
-
-    # A threshold above every similarity merges nothing: pure tracklet discrimination.
-    assert len(set(cluster_tracklets(feats, np.zeros_like(cannot), threshold=1.01))) == len(feats)
+    centres = _unit(rng.normal(size=(4, 16)))
+    who = np.repeat(np.arange(4), 3)
+    # Tracklets 0 and 1 (person 0) are seen together, as are 2 and 3 (person 0 and 1): different people.
+    spans = [(0, 10), (5, 15), (200, 210), (205, 215)] + [(300 + 20 * i, 310 + 20 * i) for i in range(8)]
+    ts = _tracklets(spans)
+    cal, labels = pseudo_identities(ts, _features(rng, who, centres))
+    assert cal.method == "balanced_error" and cal.source == "footage"
+    cannot = cannot_link(ts)
+    assert cannot[0, 1] and cannot[2, 3] and violations(labels, cannot) == 0
+    assert labels[0] != labels[1]  # the constraint wins over similarity
+    # Otherwise the people are recovered: no label mixes two people.
+    assert all(len(set(who[labels == k])) == 1 for k in set(labels))
+    assert all(labels[i] <= max(labels[:i], default=-1) + 1 for i in range(len(labels)))  # numbered by first appearance
 
 
 def test_calibration_separates_same_tracklet_from_seen_together():
     rng = np.random.default_rng(1)
-    feats, truth = _people(rng, n_people=6, per_person=1, noise=0.0)
-    crops = [_unit(f + 0.1 * rng.normal(size=(8, 16))) for f in feats]
-    means, first, second = tracklet_features(crops)
-    cannot = ~np.eye(len(feats), dtype=bool)  # all seen together: all different people
-    cal = calibrate(first, second, means, cannot)
-    iu = np.triu_indices(len(feats), 1)
-    assert (means @ means.T)[iu].max() < cal.threshold < np.sum(first * second, axis=1).min()
-    assert cal.balanced_error == 0.0 and cal.num_negative == len(iu[0]) and cal.num_positive == len(feats)
-    assert cal.positive_median > cal.negative_median
+    centres = _unit(rng.normal(size=(6, 16)))
+    ts = _tracklets([(0, 50)] * 6)  # all seen together: all different people
+    feats = _features(rng, range(6), centres, noise=0.1)
+    cal, labels = pseudo_identities(ts, feats)
+    means = np.stack([_unit(f.mean(0)) for f in feats])
+    halves = [float(_unit(f[:4].mean(0)) @ _unit(f[4:].mean(0))) for f in feats]
+    iu = np.triu_indices(6, 1)
+    assert (means @ means.T)[iu].max() < cal.threshold < min(halves)
+    assert cal.balanced_error == 0.0 and cal.different_pairs == len(iu[0]) and cal.same_pairs == 6
+    assert cal.same_median > cal.different_median and len(set(labels)) == 6
+
+
+def test_without_people_seen_together_the_default_threshold_is_used():
+    rng = np.random.default_rng(2)
+    ts = _tracklets([(0, 5), (10, 15), (20, 25)])
+    cal, _ = pseudo_identities(ts, _features(rng, [0, 1, 2], _unit(rng.normal(size=(3, 8)))))
+    assert cal.source == "too_little_evidence" and cal.threshold == DEFAULT_THRESHOLD

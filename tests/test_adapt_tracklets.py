@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mlfn_keras.adapt.tracklets import cannot_link, check_enough, mine_tracklets
+from mlfn_keras.adapt.tracklets import check_enough, mine_tracklets
+from mlfn_keras.tracking.core.association import cannot_link
 from mlfn_keras.errors import UserError
 from mlfn_keras.tracking.app.scene import SceneConfig, write_scene
 from mlfn_keras.tracking.app.sources import parse_cam
@@ -40,8 +41,8 @@ def test_tracklets_are_mined_and_cannot_link_pairs_are_seen_together(scene):
     assert len(tracklets) >= 4 and {t.camera for t in tracklets} == {0, 1}
     for t in tracklets:
         assert t.crops.shape[1:] == (64, 32, 3) and t.crops.dtype == np.uint8
-        assert 3 <= len(t) <= 8 and np.all(np.diff(t.frames) > 0)
-        assert t.span[0] <= t.frames.min() and t.frames.max() <= t.span[1]
+        assert 3 <= len(t.crops) <= 8 and np.all(np.diff(t.crop_frames) > 0)
+        assert t.span[0] <= t.crop_frames.min() and t.crop_frames.max() <= t.span[1]
     assert [c.frames for c in result.cameras] == [90, 90]
     cannot = cannot_link(tracklets)
     assert (cannot == cannot.T).all() and not cannot.diagonal().any()

@@ -251,3 +251,31 @@ def test_online_first_ids_wait_for_stronger_evidence_than_merges():
     assert strict.threshold == plain.threshold
     assert strict.first_threshold >= different.max() and strict.first_threshold > strict.threshold
     assert OnlineReviser(manual_threshold=0.7, first_quantile=1.0).first_threshold == 0.7
+
+
+def test_cannot_link_is_one_rule_seen_on_a_common_frame():
+    """Spans for tracklets that record only them; seen frames for those that record them; never across cameras."""
+    span_a, span_b = Tracklet((0, 1, 0), 0, 10, 0.0, 1.0), Tracklet((0, 2, 0), 5, 15, 0.5, 1.5)
+    assert cannot_link([span_a, span_b])[0, 1]
+    gap_a = Tracklet((0, 1, 0), 0, 10, 0.0, 1.0, seen=frozenset([0, 1, 2, 9, 10]))
+    gap_b = Tracklet((0, 2, 0), 4, 7, 0.4, 0.7, seen=frozenset([4, 5, 6, 7]))  # while a was lost
+    assert not cannot_link([gap_a, gap_b])[0, 1] and not gap_a.overlaps(gap_b)
+    assert not cannot_link([gap_a, Tracklet((0, 3, 0), 4, 7, 0.4, 0.7)])[0, 1]  # a span inside a's gap
+    assert cannot_link([gap_a, Tracklet((0, 3, 0), 8, 12, 0.8, 1.2)])[0, 1]  # a span over a's frame 9
+    both = Tracklet((0, 4, 0), 2, 6, 0.2, 0.6, seen=frozenset([2, 6]))
+    assert cannot_link([gap_a, both])[0, 1] and gap_a.overlaps(both)
+    other_camera = Tracklet((1, 1, 0), 0, 10, 0.0, 1.0, seen=frozenset(range(11)))
+    assert not cannot_link([gap_a, other_camera]).any()
+
+
+def test_calibrate_methods_and_fallback():
+    rng = np.random.default_rng(5)
+    people = [_unit(rng.normal(size=16)) for _ in range(8)]
+    ts = [_tracklet(0, i, 0, 50, [p + 0.1 * rng.normal(size=16) for _ in range(6)]) for i, p in enumerate(people)]
+    quantile, balanced = calibrate(ts, min_pairs=5), calibrate(ts, min_pairs=5, method="balanced_error")
+    assert quantile.method == "quantile" and balanced.method == "balanced_error"
+    assert balanced.source == "footage" and balanced.balanced_error == 0.0
+    assert balanced.different_high < balanced.threshold < balanced.same_median
+    assert calibrate(ts[:1], fallback=0.7).threshold == 0.7
+    with pytest.raises(ValueError, match="method"):
+        calibrate(ts, method="median")

@@ -224,7 +224,7 @@ def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
     parity = None
     if export_path is not None:
         rng = np.random.default_rng(0)
-        picks = [(i, int(rng.integers(len(t)))) for i, t in enumerate(tracklets)][:64]
+        picks = [(i, int(rng.integers(len(t.crops)))) for i, t in enumerate(tracklets)][:64]
         images = np.stack([tracklets[i].crops[c] for i, c in picks])
         log(f"Exporting {export_path.name} (parity gate against Keras) ...")
         parity = export_model(model_path, request.export, export_path, images, np.arange(len(images)))

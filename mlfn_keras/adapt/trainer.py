@@ -5,10 +5,10 @@ SpCL-style loops):
 
 1. embed every tracklet crop with the current model; per tracklet, the mean
    feature and the features of its two halves in time;
-2. :func:`~mlfn_keras.adapt.pseudo_labels.calibrate` the similarity threshold
-   (same tracklet vs cannot-link pairs, no labels);
-3. :func:`~mlfn_keras.adapt.pseudo_labels.cluster_tracklets` under cannot-link
-   constraints: the pseudo-identities;
+2. and 3. :func:`~mlfn_keras.adapt.pseudo_labels.pseudo_identities`: the
+   association's ``calibrate(method="balanced_error")`` (same tracklet vs
+   cannot-link pairs, no labels) and ``cluster_tracklets(method="average")``
+   under cannot-link constraints;
 4. ``steps_per_round`` steps on P×K batches of pseudo-identities (the data
    pipeline's :class:`~mlfn_keras.data.pipeline.PKSampler`), where half of
    the P identities are drawn as cannot-link partners of the other half
@@ -38,13 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.adapt.pseudo_labels import (
-    calibrate,
-    cluster_tracklets,
-    tracklet_features,
-    violations,
-)
-from mlfn_keras.adapt.tracklets import Tracklet, cannot_link
+from mlfn_keras.adapt.pseudo_labels import pseudo_identities, violations, with_features
+from mlfn_keras.tracking.core.association.tracklets import Tracklet, cannot_link
 
 
 @dataclass
@@ -237,8 +232,8 @@ def footage_fingerprint(tracklets: Sequence[Tracklet]) -> str:
     """A hash of the mined tracklets (a checkpoint only resumes on the same footage)."""
     h = hashlib.sha256()
     for t in tracklets:
-        h.update(f"{t.camera}:{t.track_id}:{t.span}:{len(t)}".encode())
-        h.update(t.crops[:: max(1, len(t) // 4)].tobytes()[:4096])
+        h.update(f"{t.camera}:{t.track_id}:{t.span}:{len(t.crops)}".encode())
+        h.update(t.crops[:: max(1, len(t.crops) // 4)].tobytes()[:4096])
     return h.hexdigest()[:16]
 
 
@@ -249,9 +244,10 @@ def save_tracklets(path: Path, tracklets: Sequence[Tracklet]) -> None:
     arrays = {}
     for i, t in enumerate(tracklets):
         arrays[f"crops_{i}"] = t.crops
-        arrays[f"frames_{i}"] = t.frames
+        arrays[f"frames_{i}"] = t.crop_frames
         arrays[f"seen_{i}"] = np.array(sorted(t.seen), np.int64)
         arrays[f"meta_{i}"] = np.array([t.camera, t.track_id, t.span[0], t.span[1]], np.int64)
+        arrays[f"times_{i}"] = np.array([t.first_time, t.last_time], np.float64)
     with atomic_output(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, count=np.array(len(tracklets)), **arrays)
@@ -263,8 +259,9 @@ def load_tracklets(path: Path) -> list[Tracklet]:
     out = []
     for i in range(int(data["count"])):
         cam, tid, a, b = (int(v) for v in data[f"meta_{i}"])
-        out.append(Tracklet(cam, tid, data[f"frames_{i}"], data[f"crops_{i}"], (a, b),
-                            frozenset(int(v) for v in data[f"seen_{i}"])))
+        t0, t1 = (float(v) for v in data[f"times_{i}"]) if f"times_{i}" in data else (float(a), float(b))
+        out.append(Tracklet((cam, tid, 0), a, b, t0, t1, seen=frozenset(int(v) for v in data[f"seen_{i}"]),
+                            crops=data[f"crops_{i}"], crop_frames=data[f"frames_{i}"]))
     return out
 
 
@@ -356,15 +353,15 @@ def _resume(model, checkpoint: Checkpoint | None, fingerprint: str, config: Adap
     return history, float(state["minutes"]) * 60.0
 
 
-def _pseudo_labels(model, tracklets: Sequence[Tracklet], cannot: np.ndarray, hist: list[np.ndarray] | None):
+def _pseudo_labels(model, tracklets: Sequence[Tracklet], hist: list[np.ndarray] | None):
     """Embeds every crop, calibrates, clusters: ``(model-space tracklet means, calibration, labels)``."""
     feats = [embed_crops(model, t.crops) for t in tracklets]
-    model_means = tracklet_features(feats)[0]  # the classifier lives in the model's space
+    # The classifier lives in the model's space.
+    model_means = np.stack([t.feature() for t in with_features(tracklets, feats)])
     if hist is not None:
         feats = [np.concatenate([f, h], axis=1) / np.sqrt(2.0) for f, h in zip(feats, hist)]
-    means, first, second = tracklet_features(feats)
-    cal = calibrate(first, second, means, cannot)
-    return model_means, cal, cluster_tracklets(means, cannot, cal.threshold)
+    cal, labels = pseudo_identities(tracklets, feats)
+    return model_means, cal, labels
 
 
 def train_round(model, tracklets: Sequence[Tracklet], labels: np.ndarray, means: np.ndarray, cannot: np.ndarray,
@@ -437,9 +434,9 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
 
     def record(rnd: int, steps: int, cal, labels, loss: float | None) -> RoundRecord:
         k = int(labels.max()) + 1
-        rec = RoundRecord(rnd, steps, round(clock.minutes(), 3), cal.threshold, cal.positive_median,
-                          cal.negative_median, cal.balanced_error, k, len(tracklets) - k, violations(labels, cannot),
-                          loss)
+        rec = RoundRecord(rnd, steps, round(clock.minutes(), 3), cal.threshold, _or_nan(cal.same_median),
+                          _or_nan(cal.different_median), _or_nan(cal.balanced_error), k, len(tracklets) - k,
+                          violations(labels, cannot), loss)
         if on_round is not None:
             t0 = time.monotonic()
             rec.extra = dict(on_round(rec, model) or {})
@@ -447,7 +444,7 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
         _log_round(rec, len(tracklets), log)
         return rec
 
-    means, cal, labels = _pseudo_labels(model, tracklets, cannot, hist)
+    means, cal, labels = _pseudo_labels(model, tracklets, hist)
     if not history:
         history.append(record(0, 0, cal, labels, None))
     rnd, steps_done = history[-1].round, history[-1].steps
@@ -457,17 +454,21 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
                              round_learning_rate(config, clock.minutes()),
                              lambda: clock.minutes() >= config.minutes, f"round {rnd}", progress)
         steps_done += len(losses)
-        means, cal, labels = _pseudo_labels(model, tracklets, cannot, hist)
+        means, cal, labels = _pseudo_labels(model, tracklets, hist)
         history.append(record(rnd, steps_done, cal, labels, float(np.mean(losses))))
         if checkpoint is not None:
             checkpoint.save(model, {"fingerprint": fingerprint, "config": dataclasses.asdict(config),
                                     "minutes": clock.minutes(), "rounds": [dataclasses.asdict(r) for r in history]})
     return AdaptResult(
-        model=model, rounds=history, tracklets=len(tracklets), crops=int(sum(len(t) for t in tracklets)),
+        model=model, rounds=history, tracklets=len(tracklets), crops=int(sum(len(t.crops) for t in tracklets)),
         cannot_link_pairs=int(np.triu(cannot, 1).sum()), initial_threshold=history[0].threshold,
         final_threshold=history[-1].threshold, pseudo_identities=history[-1].pseudo_identities,
         resumed_from=resumed_from, minutes=clock.minutes(),
     )
+
+
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _log_round(rec: RoundRecord, num_tracklets: int, log: Callable[[str], None]) -> None:

@@ -53,7 +53,6 @@ from mlfn_keras.data.synthetic.cameras import (
     procedural_background,
     sample_camera,
 )
-from mlfn_keras.data.synthetic.cli import main
 from mlfn_keras.data.synthetic.identities import (
     BAGS,
     COLOURS,

@@ -34,9 +34,10 @@ from mlfn_keras.tracking.app.sources import (
     LIVE_RETRY_BACKOFF,
     CameraStream,
     SourceSpec,
+    probe_source,
 )
-from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
 from mlfn_keras.runtime.contract import Embedder
+from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
 from mlfn_keras.tracking.detection.detectors import Detector
 from mlfn_keras.tracking.view import LiveViews, View
 from mlfn_keras.tracking.view.draw import annotate
@@ -45,18 +46,8 @@ STAGES = ("decode", "detect", "track", "embed", "associate", "output")
 
 
 def probe_fps(spec: SourceSpec, default: float = DEFAULT_FPS) -> float:
-    """The source's frame rate if it says so (files), else ``default``."""
-    if spec.fps:
-        return float(spec.fps)
-    if spec.kind == "file":
-        import cv2
-
-        cap = cv2.VideoCapture(spec.target)
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        cap.release()
-        if 0 < fps < 1000:
-            return fps
-    return default
+    """The source's frame rate if it says so (`probe_source`), else ``default``."""
+    return float(probe_source(spec).fps or default)
 
 
 @dataclass
