@@ -17,7 +17,7 @@ import sys
 
 from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.export.cli import add_source_arguments, load_source_and_images
+from mlfn_keras.export.cli import add_source_arguments, parse_and_load
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,9 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    source, crops = load_source_and_images(args, parser)
+    args, source, crops = parse_and_load(build_parser(), argv)
     from mlfn_keras.export.saved_model import export_saved_model
 
     result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.export.cli import add_source_arguments, load_source_and_images
+from mlfn_keras.export.cli import add_source_arguments, parse_and_load
 
 PRECISIONS = ("fp32", "fp16", "dynamic_int8", "int8")
 
@@ -54,9 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    source, crops = load_source_and_images(args, parser)
+    args, source, crops = parse_and_load(build_parser(), argv)
     from mlfn_keras.export.calibration import calibration_images
     from mlfn_keras.export.tflite import export_tflite
 

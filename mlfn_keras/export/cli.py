@@ -67,3 +67,10 @@ def load_source_and_images(args: argparse.Namespace, parser: argparse.ArgumentPa
         source.metadata.image_shape, folder=args.images, max_images=args.num_images
     )
     return source, images
+
+
+def parse_and_load(parser: argparse.ArgumentParser, argv=None):
+    """``(args, ExportSource, LabelledImages)``: what every exporter's ``main`` starts with."""
+    args = parser.parse_args(argv)
+    source, images = load_source_and_images(args, parser)
+    return args, source, images

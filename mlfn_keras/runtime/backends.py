@@ -324,13 +324,7 @@ def open_model_file(
     Args:
         path: a ``.keras`` file, a SavedModel directory, a ``.onnx``,
             ``.tflite`` or TensorRT ``.engine`` / ``.plan`` file.
-        providers: onnxruntime execution providers for ``.onnx`` files, full
-            names or ``"cpu"``, ``"cuda"``, ``"tensorrt"``; default CUDA when
-            available, else CPU.
-        num_threads: CPU threads for inference (intra-op threads for
-            TensorFlow and onnxruntime, XNNPACK threads for TFLite); default
-            the runtime's own.
-        batch_size: crops per inference call.
+        providers, num_threads, batch_size: as for `load_embedder`.
 
     Returns:
         A `ModelEmbedder`.
