@@ -11,9 +11,12 @@ floors above it in this list:
   - :mod:`~mlfn_keras.tracking.core.reid`: box quality, per-track appearance smoothing
     (embedders themselves: :func:`mlfn_keras.runtime.load_embedder`);
   - :mod:`~mlfn_keras.tracking.core.gallery`: global identities, Hungarian assignment, expiry;
-  - :mod:`~mlfn_keras.tracking.core.association`: tracklets and the cannot-link
-    rule, label-free threshold calibration, constrained clustering, overlapping
-    views, online revision;
+  - :mod:`~mlfn_keras.tracking.core.association`: the one ``Tracklet`` type and
+    the one cannot-link rule (``association/tracklets.py``, also ``mlfn-adapt``'s),
+    label-free threshold calibration (``association/calibration.py``:
+    ``calibrate(method="quantile" | "balanced_error")``), constrained clustering
+    (``association/clustering.py``: ``cluster_tracklets``), overlapping views,
+    online revision;
   - :mod:`~mlfn_keras.tracking.core.events`: typed events (``events.jsonl``);
   - :mod:`~mlfn_keras.tracking.core.pipeline`: the multi-camera tracker (named
     steps, per-camera results, offline re-clustering).
