@@ -330,6 +330,41 @@ def make_train_dataset(
     Raises:
         ValueError: On empty input, mismatched lengths or bad P×K settings.
     """
+    paths, labels, skipped = _checked_inputs(paths, labels, validate, progress)
+    if num_instances:
+        if batch_size % num_instances:
+            raise ValueError(
+                f"batch_size must be a multiple of num_instances (K) for P×K sampling; "
+                f"received batch_size={batch_size}, K={num_instances}"
+            )
+        # P×K batches are consecutive runs of K images per identity: parallel
+        # decoding must keep element order, or a batch can mix identities.
+        deterministic = True
+        images, steps = _pk_images(paths, labels, image_shape, batch_size, num_instances, seed, repeat)
+    else:
+        images, steps = _shuffled_images(paths, labels, image_shape, batch_size, seed, repeat, cache)
+    images = images.ignore_errors()
+
+    # One stateless seed pair per element keeps augmentation reproducible
+    # regardless of how many parallel calls run.
+    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    augmented = tf.data.Dataset.zip((images, seeds)).map(
+        lambda xy, s: (_augment(xy[0], s, flip, random_erasing_prob), xy[1]), num_parallel_calls=AUTOTUNE
+    )
+    dataset = augmented.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+    return TrainData(
+        dataset=dataset.with_options(_options(deterministic)),
+        num_images=len(paths),
+        num_classes=int(len(np.unique(labels))),
+        batch_size=batch_size,
+        steps_per_epoch=steps,
+        skipped=skipped,
+    )
+
+
+def _checked_inputs(paths: Sequence[str], labels: Sequence[int], validate: bool,
+                    progress: bool) -> tuple[list[str], np.ndarray, list[str]]:
+    """``(paths, labels, skipped)``: lengths checked, corrupt files left out (when ``validate``)."""
     paths = [str(p) for p in paths]
     labels = np.asarray(labels, np.int32)
     if len(paths) != len(labels):
@@ -346,56 +381,36 @@ def make_train_dataset(
         labels = labels[ok]
         if not paths:
             raise ValueError(f"none of the {len(skipped)} training images could be decoded")
-    num_classes = int(len(np.unique(labels)))
-    path_t = tf.constant(paths)
-    label_t = tf.constant(labels)
+    return paths, labels, skipped
 
-    if num_instances:
-        if batch_size % num_instances:
-            raise ValueError(
-                f"batch_size must be a multiple of num_instances (K) for P×K sampling; "
-                f"received batch_size={batch_size}, K={num_instances}"
-            )
-        sampler = PKSampler(labels, batch_size // num_instances, num_instances, seed)
-        # P×K batches are consecutive runs of K images per identity: parallel
-        # decoding must keep element order, or a batch can mix identities.
-        deterministic = True
-        steps = sampler.steps_per_epoch()
-        indices = tf.data.Dataset.from_generator(
-            lambda: iter(sampler), output_signature=tf.TensorSpec((), tf.int64)
-        )
-        if not repeat:
-            indices = indices.take(steps * batch_size)
-        elements = indices.map(lambda i: (tf.gather(path_t, i), tf.gather(label_t, i)))
-        images = elements.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
-    else:
-        steps = max(1, len(paths) // batch_size)
-        images = tf.data.Dataset.from_tensor_slices((path_t, label_t))
-        if cache:
-            images = images.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
-            images = images.ignore_errors().cache()
-        images = images.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            images = images.repeat()
-        if not cache:
-            images = images.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
-    images = images.ignore_errors()
 
-    # One stateless seed pair per element keeps augmentation reproducible
-    # regardless of how many parallel calls run.
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    augmented = tf.data.Dataset.zip((images, seeds)).map(
-        lambda xy, s: (_augment(xy[0], s, flip, random_erasing_prob), xy[1]), num_parallel_calls=AUTOTUNE
-    )
-    dataset = augmented.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
-    return TrainData(
-        dataset=dataset.with_options(_options(deterministic)),
-        num_images=len(paths),
-        num_classes=num_classes,
-        batch_size=batch_size,
-        steps_per_epoch=steps,
-        skipped=skipped,
-    )
+def _pk_images(paths: list[str], labels: np.ndarray, image_shape: Sequence[int], batch_size: int,
+               num_instances: int, seed: int, repeat: bool) -> tuple[tf.data.Dataset, int]:
+    """Decoded ``(image, label)`` elements in P×K order (:class:`PKSampler`), and steps per epoch."""
+    path_t, label_t = tf.constant(paths), tf.constant(labels)
+    sampler = PKSampler(labels, batch_size // num_instances, num_instances, seed)
+    steps = sampler.steps_per_epoch()
+    indices = tf.data.Dataset.from_generator(lambda: iter(sampler), output_signature=tf.TensorSpec((), tf.int64))
+    if not repeat:
+        indices = indices.take(steps * batch_size)
+    elements = indices.map(lambda i: (tf.gather(path_t, i), tf.gather(label_t, i)))
+    return elements.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE), steps
+
+
+def _shuffled_images(paths: list[str], labels: np.ndarray, image_shape: Sequence[int], batch_size: int, seed: int,
+                     repeat: bool, cache: bool) -> tuple[tf.data.Dataset, int]:
+    """Decoded ``(image, label)`` elements in shuffled order (decoded once when ``cache``), and steps per epoch."""
+    steps = max(1, len(paths) // batch_size)
+    images = tf.data.Dataset.from_tensor_slices((tf.constant(paths), tf.constant(labels)))
+    if cache:
+        images = images.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
+        images = images.ignore_errors().cache()
+    images = images.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        images = images.repeat()
+    if not cache:
+        images = images.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
+    return images, steps
 
 
 def make_inference_dataset(paths: Sequence[str], image_shape: Sequence[int], batch_size: int = 128) -> tf.data.Dataset:
