@@ -65,6 +65,20 @@ def test_gt_detector_needs_the_built_in_scene(capsys, tmp_path):
     assert "only the built-in scene" in capsys.readouterr().err
 
 
+def test_reid_takes_every_embedder_spec(capsys, tmp_path):
+    """`--reid hist` runs the demo; a missing part of a fusion stops it with the runtime's one message."""
+    multicam = _load("multicam")
+    out = tmp_path / "hist"
+    assert multicam.main(["--reid", "hist", "--no-show", "--quiet", "--people", "3", "--frames", "30",
+                          "--size", "192x144", "--output", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["ticks"] == 30
+    with pytest.raises(SystemExit) as info:
+        multicam.main(["--reid", str(tmp_path / "site.onnx") + "+hist", "--no-show"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "site.onnx' (in '" in err and "does not exist; expected a .keras" in err and "'hist'" in err
+
+
 def test_end_to_end_short_scene_keeps_ids_across_cameras(tmp_path):
     assert os.path.exists(WEIGHTS), f"the shipped re-id weights {WEIGHTS} are missing (demo/weights/README.md)"
     out = str(tmp_path / "run")
