@@ -177,6 +177,9 @@ def test_the_private_import_finder_finds_one(tmp_path):
 _PROBE = """
 import json, sys
 import mlfn_keras.runtime, mlfn_keras.runtime.formats, mlfn_keras.data.registry, mlfn_keras.evaluation.splits
+import numpy as np
+from mlfn_keras.runtime import load_embedder
+assert load_embedder("hist")([np.zeros((64, 32, 3), np.uint8)]).shape == (1, 768)  # a spec that needs no model
 print(json.dumps(sorted(m for m in ("tensorflow", "keras", "torch") if m in sys.modules)))
 """
 
