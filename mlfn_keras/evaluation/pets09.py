@@ -15,19 +15,16 @@ the unit embeddings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from mlfn_keras.data.pets09 import Crop
 from mlfn_keras.data.pets09_reid import PROTOCOLS, protocol_crops, to_rgb
+from mlfn_keras.runtime.contract import Embedder
 
 __all__ = ["ReidScore", "score_embedder", "score_embeddings", "score_models", "score_table"]
-
-#: An embedder (`mlfn_keras.runtime.Embedder` or any callable with its contract).
-Embed = Callable[[Sequence[np.ndarray]], np.ndarray]
-
 
 @dataclass(frozen=True)
 class ReidScore:
@@ -53,14 +50,14 @@ def score_embeddings(q_feats: np.ndarray, g_feats: np.ndarray, q_pids, g_pids) -
     return ReidScore(100 * metrics.rank(1), 100 * metrics.rank(5), 100 * metrics.mAP, len(q_pids), len(g_pids))
 
 
-def score_embedder(embed: Embed, query: Sequence[Crop], gallery: Sequence[Crop]) -> ReidScore:
-    """Embeds query and gallery crops with ``embed`` (RGB crops -> (B, d)) and scores them."""
+def score_embedder(embed: Embedder, query: Sequence[Crop], gallery: Sequence[Crop]) -> ReidScore:
+    """Embeds query and gallery crops with ``embed`` (an `Embedder`, or any callable with its contract) and scores them."""
     q = np.asarray(embed(to_rgb(query)), np.float32)
     g = np.asarray(embed(to_rgb(gallery)), np.float32)
     return score_embeddings(q, g, [c.pid for c in query], [c.pid for c in gallery])
 
 
-def score_models(models: dict[str, Embed], crops: Sequence[Crop], protocols: Sequence[str] = ("whole", "heldout"),
+def score_models(models: dict[str, Embedder], crops: Sequence[Crop], protocols: Sequence[str] = ("whole", "heldout"),
                  log=print) -> dict[str, dict[str, ReidScore]]:
     """Scores every model on every protocol: ``{model: {protocol: ReidScore}}``."""
     out: dict[str, dict[str, ReidScore]] = {}
