@@ -1,7 +1,5 @@
 """A wrong model file gets a true message: empty/damaged is not "File not found", non-MLFN is refused."""
 
-import importlib.util
-import os
 
 import keras
 import numpy as np
@@ -10,7 +8,7 @@ import pytest
 from mlfn_keras.errors import UserError
 from mlfn_keras.modelfile import NotMLFNError, load_mlfn_keras
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from repo import load_script
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +61,7 @@ def test_mlfn_eval_refuses_a_non_mlfn_model(files):
 
 
 def test_demo_refuses_a_non_mlfn_reid_model(files, capsys, tmp_path):
-    spec = importlib.util.spec_from_file_location("demo_multicam_models", os.path.join(ROOT, "demo", "multicam.py"))
-    multicam = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(multicam)
+    multicam = load_script("demo/multicam.py", "demo_multicam_models")
     rc = multicam.main(["--no-show", "--quiet", "--frames", "5", "--people", "2", "--size", "192x144",
                         "--reid", str(files / "other.keras"), "--output", str(tmp_path / "run")])
     err = capsys.readouterr().err

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from repo import REPO  # noqa: E402
 PACKAGE = REPO / "mlfn_keras"
 #: Compatibility entry points besides the ``__main__`` modules, allowed to import a CLI module.
 ENTRY_POINTS = {"mlfn_keras.train"}

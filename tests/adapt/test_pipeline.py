@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from test_adapt_tracklets import MINING, TINY_SCENE, gt_detector
+from scene_helpers import MINING, TINY_SCENE, gt_detector
 
 import mlfn_keras
 from mlfn_keras.adapt import AdaptConfig, AdaptRequest, adapt, run_adaptation

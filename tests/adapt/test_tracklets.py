@@ -7,26 +7,9 @@ import pytest
 from mlfn_keras.adapt.tracklets import check_enough, mine_tracklets
 from mlfn_keras.tracking.core.association import cannot_link
 from mlfn_keras.errors import UserError
-from mlfn_keras.tracking.app.scene import SceneConfig, write_scene
+from mlfn_keras.tracking.app.scene import write_scene
 from mlfn_keras.tracking.app.sources import parse_cam
-from mlfn_keras.tracking.detection.detectors import GroundTruthDetector
-
-TINY_SCENE = SceneConfig(num_people=6, num_frames=90, width=320, height=240, fps=10.0,
-                         pass_seconds=(2.0, 3.0), transit_seconds=(0.5, 1.0), seed=3)
-MINING = dict(image_size=(64, 32), min_crops=3, max_crops=8, min_height=24.0, progress=False)
-
-
-def gt_detector(gt_paths):
-    """A detector that returns the scene's ground-truth boxes (no detection errors in unit tests)."""
-    tables = [np.loadtxt(p, delimiter=",", ndmin=2) for p in gt_paths]
-
-    def lookup(cam, index):
-        if cam >= len(tables) or tables[cam].size == 0:
-            return np.zeros((0, 4))
-        rows = tables[cam][tables[cam][:, 0] == index + 1]
-        return np.stack([rows[:, 2], rows[:, 3], rows[:, 2] + rows[:, 4], rows[:, 3] + rows[:, 5]], 1)
-
-    return GroundTruthDetector(lookup)
+from scene_helpers import MINING, TINY_SCENE, gt_detector
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """demo/multicam.py, demo/evaluate.py, demo/benchmark.py: CLIs and an end-to-end run."""
 
-import importlib.util
 import json
 import os
 import signal
@@ -13,7 +12,8 @@ import pytest
 from mlfn_keras.tracking.app.demo import DemoConfig, run_demo
 from mlfn_keras.tracking.app.scene import SceneConfig
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from repo import ROOT  # noqa: E402
+from repo import load_script
 WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")
 
 # A short built-in scene: 6 people, 13 s per camera at 15 FPS, quick passes.
@@ -33,10 +33,7 @@ MIN_CROSS_CAMERA_IDF1_GT_BOXES = 0.75
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"demo_{name}", os.path.join(ROOT, "demo", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"demo/{name}.py", f"demo_{name}")
 
 
 @pytest.mark.parametrize("name", ["multicam", "evaluate", "benchmark"])

@@ -1,17 +1,13 @@
-import importlib.util
-from pathlib import Path
 
 import onnxruntime as ort
 import pytest
 
-EXPORT_DIR = Path(__file__).resolve().parents[1] / "export"
+from repo import load_script
+
 
 
 def _cli(name):
-    spec = importlib.util.spec_from_file_location(f"export_cli_{name}", EXPORT_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"export/{name}.py", f"export_cli_{name}")
 
 
 @pytest.mark.parametrize("name", ["to_onnx", "to_saved_model", "to_tflite", "to_tensorrt"])

@@ -9,6 +9,7 @@ import mlfn_keras
 from mlfn_keras.errors import OutputExistsError
 from mlfn_keras.export.parity import ParityError
 from mlfn_keras.export.source import load_export_source
+from repo import load_script
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +96,9 @@ def test_failed_gate_keeps_the_previous_saved_model(source, crops, tmp_path, mon
 
 
 def test_export_cli_refuses_a_foreign_folder_with_a_message(tmp_path, capsys):
-    import importlib.util
     import os
 
-    root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("to_saved_model_rel", root / "export" / "to_saved_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("export/to_saved_model.py", "to_saved_model_rel")
     (tmp_path / "notes.txt").write_text("mine")
     rc = module.main(["--preset", "mlfn_tiny", "--num-images", "4", "--output", str(tmp_path)])
     err = capsys.readouterr().err

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from mlfn_keras.training.cli import config_from_args
 
-REPO = Path(__file__).resolve().parents[1]
+from repo import REPO  # noqa: E402
 
 
 def test_cli_parsing():

@@ -15,7 +15,7 @@ import pytest
 
 from mlfn_keras.training import TrainConfig, load_init_weights, train
 
-REPO = Path(__file__).resolve().parents[1]
+from repo import REPO  # noqa: E402
 SYNTH = dict(num_identities=8, num_cameras=2, images_per_identity_camera=2)
 
 

@@ -21,6 +21,7 @@ from mlfn_keras.data import synthetic
 from mlfn_keras.data.synthetic import cli as synthetic_cli
 from mlfn_keras.data.synthetic import layout
 from mlfn_keras.errors import OutputExistsError, UserError
+from repo import REPO
 
 TINY = dict(num_identities=4, num_cameras=2, images_per_identity_camera=2, seed=1, height=32, width=16,
             progress=False)
@@ -140,7 +141,7 @@ def test_two_processes_building_the_same_folder(tmp_path):
         "synthetic.generate_market_layout(sys.argv[1], num_identities=12, num_cameras=2, "
         "images_per_identity_camera=3, seed=2, height=32, width=16, progress=False)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
     procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "g")], env=env,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     errors = [p.communicate(timeout=300)[1] for p in procs]

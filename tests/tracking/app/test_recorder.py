@@ -1,8 +1,6 @@
 """A reused --output loses nothing foreign and keeps nothing stale; evaluation scores this run only."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
@@ -10,14 +8,11 @@ from mlfn_keras.errors import OutputExistsError
 from mlfn_keras.tracking.app.recorder import RunRecorder, prepare_output_dir
 from mlfn_keras.tracking.eval.metrics import evaluate_run
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from repo import load_script
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"demo_{name}_rel", os.path.join(ROOT, "demo", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"demo/{name}.py", f"demo_{name}_rel")
 
 
 def _record(out, cams: int) -> None:

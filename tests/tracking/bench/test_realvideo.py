@@ -18,7 +18,8 @@ from mlfn_keras.tracking.bench.realvideo import (
     score_run_dir,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+from repo import REPO as ROOT  # noqa: E402
+from repo import load_script
 
 
 def _write(path, rows, extra=",1,-1,-1,-1"):
@@ -147,12 +148,7 @@ def test_run_benchmark_rejects_a_missing_reid_before_any_work(tmp_path):
 
 
 def _cli():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("real_video_cli", ROOT / "benchmarks" / "real_video.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/real_video.py", "real_video_cli")
 
 
 def test_cli_help_and_bad_split_exit_code(capsys):

@@ -23,7 +23,8 @@ from mlfn_keras.tracking.view.web import (
     start_web_view,
 )
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from repo import ROOT  # noqa: E402
+from repo import load_script
 WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")
 # Long enough (1800 ticks) that the run is still going while the test fetches.
 SCENE = SceneConfig(num_people=6, num_frames=1800, width=384, height=288, seed=0, pass_seconds=(2.5, 4.0), transit_seconds=(0.5, 1.5))
@@ -214,11 +215,7 @@ def test_parse_serve_rejects(value):
 
 
 def test_cli_bad_serve_value_exits_2(capsys):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("demo_multicam", os.path.join(ROOT, "demo", "multicam.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("demo/multicam.py", "demo_multicam")
     with pytest.raises(SystemExit) as info:
         module.main(["--serve", "nope", "--no-show"])
     assert info.value.code == 2 and "[HOST:]PORT" in capsys.readouterr().err

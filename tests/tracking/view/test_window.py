@@ -12,6 +12,7 @@ from mlfn_keras.tracking.core.pipeline import TrackedObject
 from mlfn_keras.tracking.view import LiveViews
 from mlfn_keras.tracking.view.draw import annotate, colour_for
 from mlfn_keras.tracking.view.overlay import compose
+from repo import ROOT
 
 XVFB = shutil.which("Xvfb")
 needs_xvfb = pytest.mark.skipif(XVFB is None, reason="Xvfb is not installed (apt-get install xvfb); the window needs an X display")
@@ -225,7 +226,7 @@ def test_demo_with_show_draws_the_scene_in_the_window(display, capsys):
     from mlfn_keras.tracking.app.scene import SceneConfig
 
     name, _ = display
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = ROOT
     scene = SceneConfig(num_people=6, num_frames=200, width=384, height=288, seed=0, pass_seconds=(2.5, 4.0), transit_seconds=(0.5, 1.5))
     blank = grab(name)
     result = {}
