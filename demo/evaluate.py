@@ -32,11 +32,11 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 from collections.abc import Sequence
 
+from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
 
 
@@ -88,11 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = evaluate_run(run_dir, args.gt, args.max_frames)
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
-    print(format_scores(scores))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(scores, f, indent=1)
-    return 0
+    return cli_args.report(format_scores(scores), scores, args.json)
 
 
 if __name__ == "__main__":

@@ -91,3 +91,14 @@ def user_errors(*kinds: type[Exception]) -> Iterator[None]:
     except (kinds or (ValueError,)) as error:
         raise UserError(str(error)) from error
 
+
+
+def report(text: str, data, json_path: str | None = None) -> int:
+    """Prints a command's table and, with ``--json PATH``, writes its figures there; returns exit code 0."""
+    import json
+
+    print(text)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(data, f, indent=1)
+    return 0
