@@ -17,7 +17,7 @@ import sys
 
 from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.export.cli import add_source_arguments, parse_and_load
+from mlfn_keras.export.cli import add_source_arguments, exporting_to, load_source_and_images
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,12 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    args, source, crops = parse_and_load(build_parser(), argv)
-    from mlfn_keras.export.saved_model import export_saved_model
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with exporting_to(args.output, folder=True):
+        from mlfn_keras.export.saved_model import check_saved_model_output, export_saved_model
 
-    result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,
-                                force=args.force)
-    print(result.summary())
+        check_saved_model_output(args.output, force=args.force)  # refused before any work
+        source, crops = load_source_and_images(args, parser)
+
+        result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,
+                                    force=args.force)
+        print(result.summary())
     return 0
 
 

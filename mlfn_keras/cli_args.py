@@ -94,11 +94,10 @@ def user_errors(*kinds: type[Exception]) -> Iterator[None]:
 
 
 def report(text: str, data, json_path: str | None = None) -> int:
-    """Prints a command's table and, with ``--json PATH``, writes its figures there; returns exit code 0."""
-    import json
-
+    """Prints a command's table and, with ``--json PATH``, writes its figures there (atomically); returns exit code 0."""
     print(text)
     if json_path:
-        with open(json_path, "w") as f:
-            json.dump(data, f, indent=1)
+        from mlfn_keras.fileio import write_json
+
+        write_json(json_path, data, indent=1)
     return 0

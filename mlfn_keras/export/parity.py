@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from mlfn_keras.errors import UserError
 from mlfn_keras.vectors import l2_normalize
 
 # Minimum per-crop cosine similarity to the Keras embedding, per precision.
@@ -32,8 +33,12 @@ BOUNDS: dict[str, float] = {
 }
 
 
-class ParityError(RuntimeError):
-    """An exported model does not reproduce the Keras embeddings within bounds."""
+class ParityError(UserError, RuntimeError):
+    """An exported model does not reproduce the Keras embeddings within bounds.
+
+    A `UserError`, so a command line reports it in one line (the export was
+    not written; a previous file at the output path is untouched).
+    """
 
 
 @dataclasses.dataclass

@@ -332,7 +332,11 @@ def open_model_file(
     Raises:
         ModelFormatError: if the file type is not one of the above (a `ValueError` too).
         ValueError: ``providers`` for a file that is not ``.onnx``.
+        DamagedFileError: (a `UserError`) if the file is empty, damaged or not
+            the format its name says; the message names it and what it should be.
     """
+    from mlfn_keras.modelfile import model_file_errors
+
     path = Path(path)
     if providers is not None and path.suffix != ".onnx":
         raise ValueError(f"providers apply to .onnx files only; received them for {path}.")
@@ -342,16 +346,21 @@ def open_model_file(
                 f"{path} is a directory without saved_model.pb; expected a SavedModel "
                 "directory written by export/to_saved_model.py."
             )
-        return SavedModelEmbedder(path, num_threads=num_threads, batch_size=batch_size)
+        with model_file_errors(path, "saved_model"):  # damaged files: one line naming the file
+            return SavedModelEmbedder(path, num_threads=num_threads, batch_size=batch_size)
     suffix = path.suffix.lower()
     if suffix == ".keras":
         return KerasEmbedder(path, num_threads=num_threads, batch_size=batch_size)
     if suffix == ".onnx":
-        return OnnxEmbedder(path, providers=providers, num_threads=num_threads, batch_size=batch_size)
+        _resolve_providers(providers)  # a wrong provider is not a damaged file
+        with model_file_errors(path, "onnx"):
+            return OnnxEmbedder(path, providers=providers, num_threads=num_threads, batch_size=batch_size)
     if suffix == ".tflite":
-        return TFLiteEmbedder(path, num_threads=num_threads, batch_size=batch_size)
+        with model_file_errors(path, "tflite"):
+            return TFLiteEmbedder(path, num_threads=num_threads, batch_size=batch_size)
     if suffix in (".engine", ".plan", ".trt"):
-        return TensorRTEmbedder(path, batch_size=batch_size)
+        with model_file_errors(path, "tensorrt"):
+            return TensorRTEmbedder(path, batch_size=batch_size)
     raise ModelFormatError(
         f"Cannot tell the backend of {path}: expected a .keras, .onnx, .tflite, "
         ".engine/.plan file or a SavedModel directory."
