@@ -11,32 +11,15 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from scene_helpers import MINING, TINY_SCENE, gt_detector
 
-import mlfn_keras
 from mlfn_keras.adapt import AdaptConfig, AdaptRequest, adapt, run_adaptation
 from mlfn_keras.adapt.pipeline import output_paths
 from mlfn_keras.adapt.tracklets import mine_tracklets
 from mlfn_keras.tracking.core.association import cannot_link
 from mlfn_keras.adapt.trainer import Checkpoint, embed_crops
 from mlfn_keras.errors import OutputExistsError
-from mlfn_keras.tracking.app.scene import write_scene
 from mlfn_keras.tracking.app.sources import parse_cam
-
-TINY_LOOP = dict(steps_per_round=2, num_ids=4, num_instances=2, learning_rate=1e-3, minutes=5.0)
-
-
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory):
-    return write_scene(TINY_SCENE, str(tmp_path_factory.mktemp("scene")), progress=False)
-
-
-@pytest.fixture(scope="module")
-def init_model(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("init") / "tiny.keras"
-    mlfn_keras.MLFN.from_preset("mlfn_tiny").save(path)
-    return path
+from scene_helpers import MINING, TINY_LOOP, gt_detector
 
 
 @pytest.fixture(scope="module")

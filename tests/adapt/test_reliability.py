@@ -8,11 +8,10 @@ from mlfn_keras.adapt import AdaptConfig, AdaptRequest, run_adaptation
 from mlfn_keras.adapt.pipeline import output_paths
 from mlfn_keras.errors import DamagedFileError, RunMismatchError
 
-from test_adapt_pipeline import TINY_LOOP, init_model, scene  # noqa: F401  (fixtures)
-from test_adapt_tracklets import gt_detector
+from scene_helpers import TINY_LOOP, gt_detector
 
 
-def _request(scene, init, out, sources=None, **kw):  # noqa: F811
+def _request(scene, init, out, sources=None, **kw):
     kw.setdefault("config", AdaptConfig(max_rounds=2, **TINY_LOOP))
     return AdaptRequest(sources=sources or scene["videos"], out=out, init=init, detector=gt_detector(scene["gt"]),
                         export="none", progress=False, min_crops=3, max_crops=8, min_height=24.0, **kw)
@@ -28,7 +27,7 @@ def _interrupt_at(round_number):
 
 
 @pytest.fixture(scope="module")
-def interrupted_once(scene, init_model, tmp_path_factory):  # noqa: F811
+def interrupted_once(scene, init_model, tmp_path_factory):
     """An mlfn-adapt run stopped after round 1 (its checkpoint folder)."""
     out = tmp_path_factory.mktemp("interrupted") / "site.keras"
     with pytest.raises(KeyboardInterrupt):
@@ -54,7 +53,7 @@ def _snapshot(folder):
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
-def test_rerun_on_other_footage_is_refused_and_the_checkpoint_kept(interrupted, scene, init_model, capsys):  # noqa: F811
+def test_rerun_on_other_footage_is_refused_and_the_checkpoint_kept(interrupted, scene, init_model, capsys):
     out, checkpoint = interrupted
     before = _snapshot(checkpoint)
     with pytest.raises(RunMismatchError, match=r"holds a run of .*cam.*; this run is of .*new --out or --fresh"):
@@ -77,7 +76,7 @@ def test_rerun_on_other_footage_is_refused_and_the_checkpoint_kept(interrupted, 
 
 
 @pytest.mark.parametrize("damage", ["tracklets.npz", "cameras.json", "state.json", "model.keras", "run.json"])
-def test_a_damaged_checkpoint_is_one_line_suggesting_fresh(interrupted, scene, init_model, damage):  # noqa: F811
+def test_a_damaged_checkpoint_is_one_line_suggesting_fresh(interrupted, scene, init_model, damage):
     out, checkpoint = interrupted
     path = checkpoint / damage
     path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 3)])
@@ -92,7 +91,7 @@ def test_a_damaged_checkpoint_is_one_line_suggesting_fresh(interrupted, scene, i
     assert summary.result.resumed_from == 0 and out.is_file() and not checkpoint.exists()
 
 
-def test_cli_on_a_damaged_checkpoint_is_one_line(scene, init_model, tmp_path, capsys):  # noqa: F811
+def test_cli_on_a_damaged_checkpoint_is_one_line(scene, init_model, tmp_path, capsys):
     out = tmp_path / "site.keras"
     checkpoint = output_paths(out, "onnx")[3]
     checkpoint.mkdir()

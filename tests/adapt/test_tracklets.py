@@ -7,14 +7,8 @@ import pytest
 from mlfn_keras.adapt.tracklets import check_enough, mine_tracklets
 from mlfn_keras.tracking.core.association import cannot_link
 from mlfn_keras.errors import UserError
-from mlfn_keras.tracking.app.scene import write_scene
 from mlfn_keras.tracking.app.sources import parse_cam
-from scene_helpers import MINING, TINY_SCENE, gt_detector
-
-
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory):
-    return write_scene(TINY_SCENE, str(tmp_path_factory.mktemp("scene")), progress=False)
+from scene_helpers import MINING, gt_detector
 
 
 def test_tracklets_are_mined_and_cannot_link_pairs_are_seen_together(scene):

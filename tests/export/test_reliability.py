@@ -9,7 +9,7 @@ import mlfn_keras
 from mlfn_keras.errors import OutputExistsError
 from mlfn_keras.export.parity import ParityError
 from mlfn_keras.export.source import load_export_source
-from repo import load_script
+from repo import REPO, load_script
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +211,7 @@ def test_export_on_a_full_disk_is_one_line_and_keeps_the_previous_file(tmp_path)
 
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # the tiny ONNX file is 35 kB
 
-    root = Path(__file__).resolve().parents[1]
+    root = REPO
     target = tmp_path / "tiny.onnx"
     target.write_bytes(b"the previous export")
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
