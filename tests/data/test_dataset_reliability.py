@@ -7,6 +7,7 @@ import pytest
 from mlfn_keras.data.dataset import DatasetNotFoundError
 from mlfn_keras.data.market1501 import read_market_layout
 from repo import load_script
+from scene_helpers import pets09_like_crops
 
 
 def _layout(root, train=(), query=(), test=()):
@@ -45,15 +46,14 @@ def test_market_layout_writer_never_replaces_a_real_market_folder(tmp_path):
     from mlfn_keras.data.pets09_reid import write_market_layout
     from mlfn_keras.errors import OutputExistsError
 
-    from test_data_pets09_reid import _crops
 
     real = _layout(tmp_path / "Market-1501", train=["0001_c1s1_000001_00.jpg"], query=["0002_c1s1_000001_00.jpg"],
                    test=["0002_c2s1_000001_00.jpg"])
     before = _snapshot(real)
     with pytest.raises(OutputExistsError, match="bounding_box_test/, bounding_box_train/, query/.*--force"):
-        write_market_layout(_crops(), real)
+        write_market_layout(pets09_like_crops(), real)
     with pytest.raises(OutputExistsError, match="would have to replace"):  # --force never replaces them
-        write_market_layout(_crops(), real, force=True)
+        write_market_layout(pets09_like_crops(), real, force=True)
     assert _snapshot(real) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Market-1501"]  # no staging folder left behind
 
@@ -61,11 +61,10 @@ def test_market_layout_writer_never_replaces_a_real_market_folder(tmp_path):
 def test_market_layout_writer_replaces_its_own_output(tmp_path):
     from mlfn_keras.data.pets09_reid import write_market_layout
 
-    from test_data_pets09_reid import _crops
 
-    out = write_market_layout(_crops(), tmp_path / "pets_market")
+    out = write_market_layout(pets09_like_crops(), tmp_path / "pets_market")
     (out / "query" / "stale.jpg").write_bytes(b"x")  # inside a listed folder: replaced with it
-    write_market_layout(_crops(), out)
+    write_market_layout(pets09_like_crops(), out)
     assert not (out / "query" / "stale.jpg").exists() and (out / "manifest.json").exists()
 
 

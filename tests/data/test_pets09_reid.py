@@ -12,7 +12,6 @@ import pytest
 
 from mlfn_keras.data import pets09
 from mlfn_keras.data.market1501 import read_market_layout
-from mlfn_keras.data.pets09 import Crop
 from mlfn_keras.data.pets09_reid import (
     ADAPT_FRAMES,
     HELDOUT_FRAMES,
@@ -23,23 +22,10 @@ from mlfn_keras.data.pets09_reid import (
 )
 from mlfn_keras.evaluation.pets09 import score_embedder, score_embeddings, score_table
 from mlfn_keras.errors import OutputExistsError
-
-COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
-
-
-def _crops(frames=range(0, 795, 40), people=5, seed=0):
-    """People of distinct colours (BGR) with noise, on frames spread over both halves of the video."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for f in frames:
-        for pid in range(1, people + 1):
-            img = np.clip(np.array(COLOURS[pid - 1], np.float32) * 0.8 + rng.normal(0, 20, (40, 20, 3)), 0, 255)
-            out.append(Crop(pid, int(f), (0.0, 0.0, 20.0, 40.0), img.astype(np.uint8)))
-    return out
-
+from scene_helpers import pets09_like_crops
 
 def test_protocols_split_each_person_in_time():
-    crops = _crops()
+    crops = pets09_like_crops()
     query, gallery = protocol_crops(crops, PROTOCOLS["heldout"])
     assert all(c.frame >= 400 for c in query + gallery)
     for pid in range(1, 6):
@@ -51,7 +37,7 @@ def test_protocols_split_each_person_in_time():
 
 
 def test_scores_tell_good_from_bad_embeddings():
-    crops = _crops()
+    crops = pets09_like_crops()
     query, gallery = protocol_crops(crops, PROTOCOLS["whole"])
     colour = lambda rgb: np.stack([c.reshape(-1, 3).mean(0) for c in rgb]) / 255.0  # noqa: E731
     good = score_embedder(colour, query, gallery)
@@ -65,7 +51,7 @@ def test_scores_tell_good_from_bad_embeddings():
 
 
 def test_market_layout_is_read_trained_and_evaluated(tmp_path):
-    crops = _crops()
+    crops = pets09_like_crops()
     train, query, gallery = layout_splits(crops)
     assert {c.frame < 400 for c, _ in train} == {True}
     assert {cam for _, cam in query} == {1} and {cam for _, cam in gallery} == {2}
