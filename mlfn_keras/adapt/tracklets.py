@@ -161,7 +161,7 @@ def mine_tracklets(specs: Sequence, detector, image_size: tuple[int, int] = (128
     """Runs detector + tracker over every camera (`SourceSpec`) in turn and collects tracklets."""
     from tqdm.auto import tqdm
 
-    from mlfn_keras.tracking.app.runner import probe_fps
+    from mlfn_keras.tracking.app.cameras import probe_fps
     from mlfn_keras.tracking.app.sources import probe_source
 
     start = time.monotonic()
