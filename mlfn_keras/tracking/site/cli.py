@@ -77,7 +77,8 @@ def build_edge_parser() -> argparse.ArgumentParser:
     parser.add_argument("--names", nargs="+", default=None, metavar="NAME", help="camera names, unique on the site (default: <host>-cam<i>)")
     parser.add_argument("--edge", default=None, metavar="NAME", help="this edge's name, unique on the site (default: the host name)")
     parser.add_argument("--detector", default="ssdlite", help="ssdlite | bgsub | onnx:PATH (default: ssdlite)")
-    parser.add_argument("--reid", default=SHIPPED_REID, help="re-id model (.keras, SavedModel, .onnx, .tflite) or 'hist' (default: the shipped mlfn_small)")
+    parser.add_argument("--reid", default=SHIPPED_REID, help="re-id embedder spec: a .keras, SavedModel, .onnx or .tflite file, 'hist', 'untrained[:PRESET]' "
+                             "or a fusion such as site.onnx+hist (default: the shipped mlfn_small; docs/models.md)")
     parser.add_argument("--embed-every", type=int, default=None, help="frames between re-embeddings of a track (default: 5)")
     parser.add_argument("--start-times", nargs="+", type=float, default=None, metavar="S", help="files: when each started, seconds on the site's clock")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames per camera")
