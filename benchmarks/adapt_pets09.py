@@ -19,6 +19,7 @@ Examples:
     export MLFN_KERAS_CACHE=~/.cache/mlfn_keras
     python benchmarks/adapt_pets09.py --output runs/adapt_pets09 --minutes 30
     python benchmarks/adapt_pets09.py --output runs/try --minutes 8 --anchor-weight 0 --eval-every 2
+    python benchmarks/adapt_pets09.py --output runs/steps240 --steps 240 --lr-decay constant --eval-every 2
     python benchmarks/real_reid.py --models runs/adapt_pets09/site.keras runs/adapt_pets09/site.onnx --fuse-hist
     python benchmarks/real_video.py --splits lr_second --scene-seeds --reid runs/adapt_pets09/site.onnx
 """
@@ -49,6 +50,9 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: AdaptConfig's)")
     parser.add_argument("--lr-decay", default=None, choices=("constant", "cosine"), help="default: AdaptConfig's")
     parser.add_argument("--steps-per-round", type=int, default=None, help="default: AdaptConfig's")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="fixed training budget in optimiser steps (whole rounds) instead of --minutes, so runs on "
+                             "machines under different load compare; use with --lr-decay constant (cosine follows minutes)")
     parser.add_argument("--eval-every", type=int, default=1,
                         help="score dev/held-out every N rounds (and round 0 and the last); saves wall time")
     parser.add_argument("--force", action="store_true")
@@ -71,21 +75,13 @@ OUTPUT_NAMES = ("site.keras", "site.onnx", "site.tflite", "site.adapt.json", "si
 
 def run(args) -> int:
     """The benchmark for parsed arguments (the output folder already checked and locked by `main`)."""
-    import numpy as np
-
     from mlfn_keras.adapt import AdaptConfig, AdaptRequest, run_adaptation
     from mlfn_keras.adapt.trainer import embed_crops
     from mlfn_keras.data.pets09 import prepare_split, reid_crops
-    from mlfn_keras.data.pets09_reid import (
-        ADAPT_FRAMES,
-        PROTOCOLS,
-        Protocol,
-        protocol_crops,
-        score_embeddings,
-    )
-    from mlfn_keras.preprocessing import resize_crops
-
+    from mlfn_keras.data.pets09_reid import ADAPT_FRAMES, PROTOCOLS, Protocol, protocol_crops, to_rgb
+    from mlfn_keras.evaluation.pets09 import score_embeddings
     from mlfn_keras.fileio import atomic_output, write_json
+    from mlfn_keras.preprocessing import resize_crops, to_uint8
 
     out = Path(args.output)
     files = prepare_split("lr_first" if args.footage == "lr" else "time", video=args.video)
@@ -96,14 +92,15 @@ def run(args) -> int:
     sets = {}
 
     def prep(cs):
-        return np.clip(np.rint(resize_crops([c.image[:, :, ::-1] for c in cs], (128, 64))), 0, 255).astype(np.uint8)
+        return to_uint8(resize_crops(to_rgb(cs), (128, 64)))
 
     for name, p in protocols.items():
         q, g = protocol_crops(crops, p)
         sets[name] = (prep(q), prep(g), [c.pid for c in q], [c.pid for c in g])
 
     def on_round(record, model):
-        if record.round % args.eval_every and minutes_left(record) > 0:
+        last = minutes_left(record) <= 0 or (max_rounds is not None and record.round >= max_rounds)
+        if record.round % args.eval_every and not last:
             return {}
         scores = {}
         for name, (q, g, qp, gp) in sets.items():
@@ -115,10 +112,15 @@ def run(args) -> int:
         return args.minutes - record.minutes
 
     defaults = AdaptConfig()
-    config = AdaptConfig(minutes=args.minutes, cluster_features=args.cluster_features,
+    steps_per_round = args.steps_per_round or defaults.steps_per_round
+    if args.steps is not None:  # a step budget: no time limit, whole rounds
+        args.minutes, max_rounds = 1e6, max(1, -(-args.steps // steps_per_round))
+    else:
+        max_rounds = None
+    config = AdaptConfig(minutes=args.minutes, max_rounds=max_rounds, cluster_features=args.cluster_features,
                          anchor_weight=defaults.anchor_weight if args.anchor_weight is None else args.anchor_weight,
                          learning_rate=args.lr or defaults.learning_rate, lr_decay=args.lr_decay or defaults.lr_decay,
-                         steps_per_round=args.steps_per_round or defaults.steps_per_round)
+                         steps_per_round=steps_per_round)
     request = AdaptRequest(sources=[str(f.video) for f in files], out=out / "site.keras", init=args.init,
                            export=args.export, force=args.force, min_crops=args.min_crops, max_crops=args.max_crops,
                            config=config, progress=not args.no_progress)

@@ -6,7 +6,7 @@ shipped demo weights and every ``--models`` entry (anything
 whole video (19 people) and on held-out frames 400-794 (12 people; the frames
 ``mlfn-adapt`` never sees when it adapts on frames 0-399). Ground-truth crops
 of every 5th frame, each person's crops split in time into query and gallery
-(`mlfn_keras.data.pets09_reid`). Metrics: `mlfn_keras.evaluation.rank`.
+(`mlfn_keras.data.pets09_reid`), scored by `mlfn_keras.evaluation.pets09`.
 
 With ``--market-dir`` it also writes the crops as a Market-1501-layout folder
 (train = frames 0-399, query/gallery = held-out time split) for
@@ -43,7 +43,9 @@ SHIPPED = Path(__file__).resolve().parents[1] / "demo" / "weights" / "mlfn_small
 def main(argv=None) -> int:
     parser = parser_from_doc(__doc__)
     parser.add_argument("--video", help="PETS09 vtest.avi (default: the cached copy, else fetched with apt-get)")
-    parser.add_argument("--models", nargs="*", default=[], help="more rows: .keras/.onnx/.tflite/SavedModel")
+    parser.add_argument("--models", nargs="*", default=[], metavar="SPEC",
+                        help="more rows: any embedder spec (a .keras/.onnx/.tflite/SavedModel path, hist, "
+                             "untrained[:PRESET], A+B); see docs/models.md")
     parser.add_argument("--no-default-rows", action="store_true", help="skip histogram, untrained and shipped rows")
     parser.add_argument("--every", type=int, default=5, help="crop every N-th frame")
     parser.add_argument("--market-dir", help="also write the crops as a Market-1501-layout folder here")
@@ -67,7 +69,9 @@ def main(argv=None) -> int:
 def run(args) -> int:
     """The benchmark for parsed arguments (outputs already checked and locked by `main`)."""
     from mlfn_keras.data.pets09 import reid_crops
-    from mlfn_keras.data.pets09_reid import benchmark, format_table, resolve_embedder, write_market_layout
+    from mlfn_keras.data.pets09_reid import write_market_layout
+    from mlfn_keras.evaluation.pets09 import score_models, score_table
+    from mlfn_keras.runtime import load_embedder
     from mlfn_keras.fileio import write_json
 
     start = time.time()
@@ -85,10 +89,10 @@ def run(args) -> int:
             rows[f"{Path(spec).name} + colour histogram (equal weights)"] = spec + "+hist"
     if not rows:
         return 0
-    models = {name: resolve_embedder(spec) for name, spec in rows.items()}
-    results = benchmark(models, crops)
+    models = {name: load_embedder(spec, what="--models entry") for name, spec in rows.items()}
+    results = score_models(models, crops)
     print()
-    print(format_table(results))
+    print(score_table(results))
     if args.json:
         write_json(args.json, {name: {p: dataclasses.asdict(s) for p, s in per.items()} for name, per in results.items()})
     return 0

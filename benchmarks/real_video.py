@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--video", default=None, metavar="PATH", help="PETS09 vtest.avi (default: cached, else apt-get download opencv-doc)")
     parser.add_argument("--splits", nargs="*", default=["lr", "time"], metavar="SPLIT", help="PETS09 splits: lr, time, full (default: lr time)")
     parser.add_argument("--scene-seeds", nargs="*", type=int, default=[0, 1, 2], metavar="SEED", help="built-in scene seeds (default: 0 1 2)")
-    parser.add_argument("--reid", nargs="+", default=None, metavar="PATH|hist",
-                        help="re-id models, each a model file or 'hist' (colour histogram); the first one's runs give the "
+    parser.add_argument("--reid", nargs="+", default=None, metavar="SPEC",
+                        help="re-id embedders, each a spec of docs/models.md (a model file, 'hist', 'untrained[:PRESET]', "
+                             "A+B); the first one's runs give the "
                              "no-re-id and oracle rows (default: the shipped weights, then hist)")
     parser.add_argument("--detector", default="auto", help="auto (bgsub for the scene, ssdlite for PETS09) | ssdlite | bgsub | gt | onnx:PATH")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="frames per camera (default: all; not comparable with full runs)")

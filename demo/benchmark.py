@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from mlfn_keras import cli_args
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     doc = __doc__ or ""
@@ -51,12 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     for name in [d.strip() for d in args.detectors.split(",") if d.strip()]:
         results.append(benchmark_pipeline(specs, name, args.reid or DEFAULT_REID, args.frames))
-    print(format_table(results))
-    if args.json:
-        from mlfn_keras.fileio import write_json
-
-        write_json(args.json, results, indent=1)
-    return 0
+    return cli_args.report(format_table(results), results, args.json)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 
+from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
 
 
@@ -87,12 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = evaluate_run(run_dir, args.gt, args.max_frames)
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
-    print(format_scores(scores))
-    if args.json:
-        from mlfn_keras.fileio import write_json
-
-        write_json(args.json, scores, indent=1)
-    return 0
+    return cli_args.report(format_scores(scores), scores, args.json)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ Examples:
     # your own YOLO-style ONNX detector and an exported re-id model
     python demo/multicam.py --cams a.mp4 b.mp4 --detector onnx:yolov8n.onnx --reid reid.onnx
 
+    # the colour-histogram baseline, or an adapted model fused with it
+    python demo/multicam.py --reid hist
+    python demo/multicam.py --cams a.mp4 b.mp4 --reid site.onnx+hist
+
     # recorded files are re-clustered at the end (offline); force live behaviour
     python demo/multicam.py --cams a.mp4 b.mp4 --online --threshold 0.8
 
@@ -87,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="ssdlite | bgsub | gt | onnx:PATH (default: bgsub for the built-in scene, ssdlite for --cams)",
     )
-    parser.add_argument("--reid", default=DEFAULT_REID, help="re-id model: .keras, SavedModel, .onnx or .tflite (default: the shipped mlfn_small)")
+    parser.add_argument("--reid", default=DEFAULT_REID, metavar="SPEC",
+                        help="re-id embedder: a .keras, SavedModel, .onnx or .tflite file, 'hist' (colour histogram), "
+                             "'untrained[:PRESET]' or a fusion such as site.onnx+hist (default: the shipped mlfn_small; "
+                             "see docs/models.md)")
     parser.add_argument(
         "--threshold", type=float, default=None,
         help="cosine similarity to link tracks across cameras (default: calibrated on the footage, logged)",
@@ -196,12 +203,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(exc))
         if args.detector == "gt":
             parser.error("--detector gt needs ground truth, which only the built-in scene (no --cams) has.")
-    if not os.path.exists(args.reid):
+    from mlfn_keras.runtime import EmbedderNotFoundError, check_spec
+
+    try:
+        check_spec(args.reid, what="--reid")  # before rendering a scene or opening a camera
+    except EmbedderNotFoundError as exc:
         if args.reid != DEFAULT_REID:
-            parser.error(f"--reid got {args.reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite file.")
+            parser.error(str(exc))
         parser.error(
             f"The default re-id weights {DEFAULT_REID} are missing; re-create them with the "
-            "command in demo/weights/README.md or pass --reid PATH."
+            "command in demo/weights/README.md or pass --reid SPEC."
         )
     with contextlib.ExitStack() as outputs:
         if args.output:

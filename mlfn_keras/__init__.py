@@ -1,6 +1,33 @@
 """mlfn-keras: Multi-Level Factorisation Net (Chang, Hospedales & Xiang, CVPR 2018)
 for person re-identification in Keras 3, from training to the edge.
 
+Where each concept lives (one file each; extend it rather than write another):
+
+=====================================  ==============================================================
+embedder contract (`Embedder`)         ``mlfn_keras/runtime/contract.py``
+spec → embedder, "model exists" check  ``mlfn_keras/runtime/loader.py`` (``load_embedder``, ``check_spec``)
+model-file backends / metadata         ``mlfn_keras/runtime/backends.py`` / ``runtime/metadata.py``, ``runtime/formats.py``
+colour-histogram baseline (``hist``)   ``mlfn_keras/runtime/histogram.py``
+tracklet (``Tracklet``), cannot-link   ``mlfn_keras/tracking/core/association/tracklets.py``
+threshold (``calibrate(method=...)``)  ``mlfn_keras/tracking/core/association/calibration.py``
+clustering (``cluster_tracklets``)     ``mlfn_keras/tracking/core/association/clustering.py``
+pseudo-identities (``mlfn-adapt``)     ``mlfn_keras/adapt/pseudo_labels.py``
+P×K sampler (``PKSampler``)            ``mlfn_keras/data/pipeline.py``
+cross-entropy, triplet losses          ``mlfn_keras/losses.py``
+unit-normalise (``l2_normalize``)      ``mlfn_keras/vectors.py``
+float → uint8, BGR crop → RGB          ``mlfn_keras/preprocessing.py`` (``to_uint8``, ``crop_rgb``, ``bgr_to_rgb``)
+MOT text files, box IoU                ``mlfn_keras/data/mot.py``
+a source's fps and frame count         ``mlfn_keras/tracking/app/sources.py`` (``probe_source``)
+the cache directory                    ``mlfn_keras/cache.py`` (``cache_root``)
+output folders (atomic, refuse)        ``mlfn_keras/fileio.py``
+re-id scores on PETS09                 ``mlfn_keras/evaluation/pets09.py``
+user errors, the CLI handler           ``mlfn_keras/errors.py``
+=====================================  ==============================================================
+
+Imports point one way: command lines (``*/cli.py``, ``demo/``, ``export/``,
+``benchmarks/``) → library; exporters → runtime; nothing imports a CLI module
+(``tests/test_package_imports.py`` checks it).
+
 The Keras objects (`MLFN`, `MLFNClassifier`, the custom layers and losses)
 load on first use, so ``import mlfn_keras.runtime`` on an edge box with only
 onnxruntime or ai-edge-litert never imports TensorFlow. They register

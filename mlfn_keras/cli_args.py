@@ -91,3 +91,13 @@ def user_errors(*kinds: type[Exception]) -> Iterator[None]:
     except (kinds or (ValueError,)) as error:
         raise UserError(str(error)) from error
 
+
+
+def report(text: str, data, json_path: str | None = None) -> int:
+    """Prints a command's table and, with ``--json PATH``, writes its figures there (atomically); returns exit code 0."""
+    print(text)
+    if json_path:
+        from mlfn_keras.fileio import write_json
+
+        write_json(json_path, data, indent=1)
+    return 0

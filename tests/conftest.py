@@ -1,5 +1,9 @@
 import os
+import sys
+from pathlib import Path
 
+# The helper modules of tests/ (harness, repo, scene_helpers, ...) import by name from every folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 

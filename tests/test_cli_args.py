@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
@@ -11,7 +10,7 @@ from mlfn_keras import cli_args
 from mlfn_keras.data.registry import dataset_names
 from mlfn_keras.errors import UserError
 
-REPO = Path(__file__).resolve().parents[1]
+from repo import REPO  # noqa: E402
 SCRIPTS = sorted([*(REPO / "export").glob("*.py"), *(REPO / "benchmarks").glob("*.py")])
 
 

@@ -1,4 +1,5 @@
-"""The package's imports point one way: no cycles, no library module importing a CLI, runtime without TensorFlow."""
+"""The package's imports point one way: no cycles, no library module importing a CLI or another
+package's private name, runtime without TensorFlow."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from repo import REPO  # noqa: E402
 PACKAGE = REPO / "mlfn_keras"
-#: Modules that are command lines (``main`` + argparse); only entry points may import them.
-CLI_MODULES = {"mlfn_keras.training.cli", "mlfn_keras.evaluation.cli"}
-#: Entry points allowed to import a CLI module.
-ENTRY_POINTS = {"mlfn_keras.train", "mlfn_keras.training.__main__", "mlfn_keras.evaluation.__main__"}
+#: Compatibility entry points besides the ``__main__`` modules, allowed to import a CLI module.
+ENTRY_POINTS = {"mlfn_keras.train"}
 
 
 def _modules(root: Path = PACKAGE) -> dict[str, tuple[Path, bool]]:
@@ -118,16 +117,69 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path):
     assert cycles(graph) == [["mlfn_keras.a", "mlfn_keras.c", "mlfn_keras.sub.b"]]
 
 
+def cli_modules(root: Path = PACKAGE) -> set[str]:
+    """Every command-line module: a package's command line is its ``cli.py``."""
+    return {m for m in _modules(root) if m.rsplit(".", 1)[-1] == "cli"}
+
+
 def test_no_library_module_imports_a_command_line():
     graph = import_graph()
-    assert CLI_MODULES <= set(graph)
-    offenders = {m: sorted(d & CLI_MODULES) for m, d in graph.items() if d & CLI_MODULES and m not in ENTRY_POINTS}
+    clis = cli_modules()
+    assert {"mlfn_keras.training.cli", "mlfn_keras.evaluation.cli", "mlfn_keras.data.synthetic.cli",
+            "mlfn_keras.adapt.cli", "mlfn_keras.export.cli"} <= clis
+    allowed = ENTRY_POINTS | {m for m in graph if m.endswith("__main__")}
+    offenders = {m: sorted(d & clis) for m, d in graph.items() if d & clis and m not in allowed}
     assert not offenders
+
+
+def private_imports(root: Path = PACKAGE) -> list[str]:
+    """``importer -> owner._name`` for every private name imported from outside its own package.
+
+    A name (or module) starting with one underscore is private to the package
+    that holds it: modules of that package (and its subpackages) may import
+    it, nothing else.
+    """
+    modules = _modules(root)
+    found = []
+    for name, (path, is_package) in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom) or node.level or not (node.module or "").startswith("mlfn_keras"):
+                continue
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                parts = full.split(".")
+                private = [i for i, part in enumerate(parts) if part.startswith("_") and not part.startswith("__")]
+                if not private:
+                    continue
+                owner = ".".join(parts[: private[0]])
+                owner = owner if owner in modules and modules[owner][1] else owner.rpartition(".")[0]
+                if not (name == owner or name.startswith(owner + ".")):
+                    found.append(f"{name} -> {full}")
+    return found
+
+
+def test_no_module_imports_another_packages_private_name():
+    found = private_imports()
+    assert not found, "private names imported across packages:\n" + "\n".join(found)
+
+
+def test_the_private_import_finder_finds_one(tmp_path):
+    pkg = tmp_path / "mlfn_keras"
+    (pkg / "a").mkdir(parents=True)
+    (pkg / "b").mkdir()
+    for f in ("__init__.py", "_lazy.py", "a/__init__.py", "a/x.py", "b/__init__.py"):
+        (pkg / f).write_text("")
+    (pkg / "a" / "y.py").write_text("from mlfn_keras.a.x import _helper\nfrom mlfn_keras._lazy import f\n")
+    (pkg / "b" / "z.py").write_text("from mlfn_keras.a.x import _helper, public\n")
+    assert private_imports(pkg) == ["mlfn_keras.b.z -> mlfn_keras.a.x._helper"]
 
 
 _PROBE = """
 import json, sys
-import mlfn_keras.runtime, mlfn_keras.export.formats, mlfn_keras.data.registry, mlfn_keras.evaluation.splits
+import mlfn_keras.runtime, mlfn_keras.runtime.formats, mlfn_keras.data.registry, mlfn_keras.evaluation.splits
+import numpy as np
+from mlfn_keras.runtime import load_embedder
+assert load_embedder("hist")([np.zeros((64, 32, 3), np.uint8)]).shape == (1, 768)  # a spec that needs no model
 print(json.dumps(sorted(m for m in ("tensorflow", "keras", "torch") if m in sys.modules)))
 """
 

@@ -158,7 +158,7 @@ def _parse_sources(sources: Sequence[str]):
 
 def export_model(model_path: Path, export: str, target: Path, images: np.ndarray, labels: np.ndarray):
     """Writes the parity-gated export atomically; returns the gate's one-line summary."""
-    from mlfn_keras.export.serving import load_export_source
+    from mlfn_keras.export.source import load_export_source
     from mlfn_keras.fileio import atomic_output
 
     source = load_export_source(model_path=model_path)
@@ -280,7 +280,7 @@ def _run_adaptation(request: AdaptRequest, on_round: Callable | None, log: Calla
     parity = None
     if export_path is not None:
         rng = np.random.default_rng(0)
-        picks = [(i, int(rng.integers(len(t)))) for i, t in enumerate(tracklets)][:64]
+        picks = [(i, int(rng.integers(len(t.crops)))) for i, t in enumerate(tracklets)][:64]
         images = np.stack([tracklets[i].crops[c] for i, c in picks])
         log(f"Exporting {export_path.name} (parity gate against Keras) ...")
         parity = export_model(model_path, request.export, export_path, images, np.arange(len(images)))

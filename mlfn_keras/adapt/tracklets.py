@@ -2,7 +2,8 @@
 
 Every camera's frames go through the detector (`mlfn_keras.tracking.detection.detectors`)
 and one `CameraTracker` (ByteTrack). Each confirmed track becomes a
-:class:`Tracklet`: its crops (only boxes that pass
+:class:`~mlfn_keras.tracking.core.association.tracklets.Tracklet` (the
+tracker's own type) with its crops (only boxes that pass
 `mlfn_keras.tracking.core.reid.good_box`: tall enough, person-shaped, not cut by the
 frame edge), resized to the model's input, evenly thinned to at most
 ``max_crops`` per tracklet, and the frames it was seen on. Tracklets shorter
@@ -12,8 +13,8 @@ the border).
 What the footage itself says, with no labels (TAUDL, Li et al. ECCV 2018):
 
 * one tracklet is one person;
-* two tracklets of one camera visible on a common frame are two people
-  (:func:`cannot_link`).
+* two tracklets of one camera seen on a common frame are two people
+  (:func:`~mlfn_keras.tracking.core.association.tracklets.cannot_link`).
 """
 
 from __future__ import annotations
@@ -25,31 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mlfn_keras.errors import UserError
-
-
-@dataclass
-class Tracklet:
-    """One tracked person in one camera.
-
-    Attributes:
-        camera: index of the camera (position in ``--videos``).
-        track_id: the tracker's id within that camera.
-        frames: frame index of each kept crop.
-        crops: ``(n, H, W, 3)`` uint8 RGB crops at the model's input size.
-        span: ``(first, last)`` frame the track was confirmed on (all boxes,
-            kept or not): the interval used for cannot-link.
-        seen: every frame index the track had a box on.
-    """
-
-    camera: int
-    track_id: int
-    frames: np.ndarray
-    crops: np.ndarray
-    span: tuple[int, int]
-    seen: frozenset = field(default_factory=frozenset)
-
-    def __len__(self) -> int:
-        return len(self.crops)
+from mlfn_keras.preprocessing import crop_rgb
+from mlfn_keras.tracking.core.association.tracklets import Tracklet
 
 
 @dataclass
@@ -83,12 +61,7 @@ def _thin(n: int, keep: int) -> np.ndarray:
 def _cut(frame: np.ndarray, xyxy, size: tuple[int, int]) -> np.ndarray:
     import cv2
 
-    h, w = frame.shape[:2]
-    x1, y1, x2, y2 = (int(round(v)) for v in xyxy)
-    x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
-    crop = frame[y1:y2, x1:x2]
-    crop = cv2.resize(crop, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(crop[:, :, ::-1])  # BGR -> RGB
+    return cv2.resize(crop_rgb(frame, xyxy), (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
 
 def mine_camera(frames, detector, camera: int = 0, name: str = "cam0", fps: float = 15.0,
@@ -145,12 +118,10 @@ def mine_camera(frames, detector, camera: int = 0, name: str = "cam0", fps: floa
         if len(items) < min_crops:
             continue
         keep = _thin(len(items), max_crops)
+        first, last = min(seen[tid]), max(seen[tid])
         tracklets.append(Tracklet(
-            camera=camera, track_id=tid,
-            frames=np.array([items[i][0] for i in keep]),
-            crops=np.stack([items[i][1] for i in keep]),
-            span=(min(seen[tid]), max(seen[tid])),
-            seen=frozenset(seen[tid]),
+            (camera, tid, 0), first, last, first / (fps or 1.0), last / (fps or 1.0), seen=frozenset(seen[tid]),
+            crops=np.stack([items[i][1] for i in keep]), crop_frames=np.array([items[i][0] for i in keep]),
         ))
     report.tracklets_kept = len(tracklets)
     return tracklets, report
@@ -190,7 +161,8 @@ def mine_tracklets(specs: Sequence, detector, image_size: tuple[int, int] = (128
     """Runs detector + tracker over every camera (`SourceSpec`) in turn and collects tracklets."""
     from tqdm.auto import tqdm
 
-    from mlfn_keras.tracking.app.runner import probe_fps
+    from mlfn_keras.tracking.app.cameras import probe_fps
+    from mlfn_keras.tracking.app.sources import probe_source
 
     start = time.monotonic()
     tracklets: list[Tracklet] = []
@@ -199,7 +171,7 @@ def mine_tracklets(specs: Sequence, detector, image_size: tuple[int, int] = (128
         deadline = time.monotonic() + live_seconds if (spec.live and live_seconds) else None
         messages: list[str] = []
         stats: dict = {}
-        total = _frame_count(spec)
+        total = probe_source(spec).frames
         bar = tqdm(total=total, desc=f"tracking {spec.name}", unit="frame", disable=not progress, leave=False)
         try:
             found, report = mine_camera(
@@ -220,33 +192,6 @@ def mine_tracklets(specs: Sequence, detector, image_size: tuple[int, int] = (128
         tracklets += found
         reports.append(report)
     return MiningResult(tracklets, reports, time.monotonic() - start)
-
-
-def _frame_count(spec) -> int | None:
-    import cv2
-
-    if spec.kind == "file":
-        cap = cv2.VideoCapture(spec.target)
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        cap.release()
-        return n or None
-    if spec.kind == "folder":
-        from mlfn_keras.tracking.app.sources import _list_images
-
-        return len(_list_images(spec.target))
-    return None
-
-
-def cannot_link(tracklets: Sequence[Tracklet]) -> np.ndarray:
-    """``(n, n)`` bool: tracklets of one camera seen on a common frame are different people."""
-    n = len(tracklets)
-    out = np.zeros((n, n), bool)
-    for i in range(n):
-        for j in range(i + 1, n):
-            a, b = tracklets[i], tracklets[j]
-            if a.camera == b.camera and a.span[0] <= b.span[1] and b.span[0] <= a.span[1] and a.seen & b.seen:
-                out[i, j] = out[j, i] = True
-    return out
 
 
 def check_enough(tracklets: Sequence[Tracklet], reports: Sequence[CameraReport]) -> None:

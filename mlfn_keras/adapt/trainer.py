@@ -5,17 +5,20 @@ SpCL-style loops):
 
 1. embed every tracklet crop with the current model; per tracklet, the mean
    feature and the features of its two halves in time;
-2. :func:`~mlfn_keras.adapt.pseudo_labels.calibrate` the similarity threshold
-   (same tracklet vs cannot-link pairs, no labels);
-3. :func:`~mlfn_keras.adapt.pseudo_labels.cluster_tracklets` under cannot-link
-   constraints: the pseudo-identities;
-4. ``steps_per_round`` steps on P×K batches of pseudo-identities, where half
-   of the P identities are drawn as cannot-link partners of the other half
+2. and 3. :func:`~mlfn_keras.adapt.pseudo_labels.pseudo_identities`: the
+   association's ``calibrate(method="balanced_error")`` (same tracklet vs
+   cannot-link pairs, no labels) and ``cluster_tracklets(method="average")``
+   under cannot-link constraints;
+4. ``steps_per_round`` steps on P×K batches of pseudo-identities (the data
+   pipeline's :class:`~mlfn_keras.data.pipeline.PKSampler`), where half of
+   the P identities are drawn as cannot-link partners of the other half
    (people seen together: the hardest in-batch negatives the footage proves),
    with a cosine classifier over the pseudo-identities (weights initialised at
-   the cluster centroids; temperature ``scale``) plus the batch-hard triplet
-   loss, plus (``anchor_weight``) a feature anchor to the starting model;
-   BatchNorm runs in training mode, so its statistics move to the site.
+   the cluster centroids; temperature ``scale``; the losses module's
+   label-smoothed :class:`~mlfn_keras.losses.IdentityCrossEntropy`) plus the
+   batch-hard triplet loss, plus (``anchor_weight``) a feature anchor to the
+   starting model; BatchNorm runs in training mode, so its statistics move to
+   the site.
 
 After every round the backbone and the round history go to a checkpoint folder
 (atomically), so a killed run resumes at the last finished round. The whole
@@ -36,13 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.adapt.pseudo_labels import (
-    calibrate,
-    cluster_tracklets,
-    tracklet_features,
-    violations,
-)
-from mlfn_keras.adapt.tracklets import Tracklet, cannot_link
+from mlfn_keras.adapt.pseudo_labels import pseudo_identities, violations, with_features
+from mlfn_keras.tracking.core.association.tracklets import Tracklet, cannot_link
 
 
 @dataclass
@@ -167,50 +165,48 @@ def _augment(batch: np.ndarray, rng: np.random.Generator, erasing: float) -> np.
     return out
 
 
-class PKSampler:
-    """P pseudo-identities × K crops per batch; half the identities are cannot-link partners of the others."""
+@dataclass(frozen=True)
+class CropIndex:
+    """Every crop of every tracklet as one flat index (what the P×K sampler draws from)."""
 
-    def __init__(self, labels: np.ndarray, tracklets: Sequence[Tracklet], cannot: np.ndarray,
-                 num_ids: int, num_instances: int, rng: np.random.Generator):
-        self.rng = rng
-        self.p, self.k = num_ids, num_instances
-        self.num_classes = int(labels.max()) + 1
-        # Crop pool of each pseudo-identity: (tracklet, crop) index pairs.
-        self.pool = [[(t, c) for t in np.flatnonzero(labels == k) for c in range(len(tracklets[t]))]
-                     for k in range(self.num_classes)]
-        block = np.zeros((self.num_classes, self.num_classes), bool)
-        ii, jj = np.nonzero(cannot)
-        block[labels[ii], labels[jj]] = True
-        self.partners = [np.flatnonzero(block[k]) for k in range(self.num_classes)]
+    owner: np.ndarray  # tracklet of each crop
+    within: np.ndarray  # position of each crop in its tracklet
 
-    def sample(self) -> tuple[list[tuple[int, int]], np.ndarray]:
-        p = min(self.p, self.num_classes)
-        chosen: list[int] = []
-        order = self.rng.permutation(self.num_classes)
-        for k in order:
-            if len(chosen) >= p:
-                break
-            if k in chosen:
-                continue
-            chosen.append(int(k))
-            partners = [q for q in self.partners[k] if q not in chosen]
-            if partners and len(chosen) < p:
-                chosen.append(int(self.rng.choice(partners)))
-        items, labels = [], []
-        for k in chosen:
-            pool = self.pool[k]
-            pick = self.rng.choice(len(pool), self.k, replace=len(pool) < self.k)
-            items += [pool[i] for i in pick]
-            labels += [k] * self.k
-        return items, np.array(labels, np.int32)
+    @classmethod
+    def of(cls, tracklets: Sequence[Tracklet]) -> "CropIndex":
+        lens = [len(t.crops) for t in tracklets]
+        return cls(np.repeat(np.arange(len(lens)), lens),
+                   np.concatenate([np.arange(n) for n in lens]) if lens else np.zeros(0, int))
+
+    def gather(self, per_tracklet: Sequence[np.ndarray], indices: np.ndarray) -> np.ndarray:
+        """``per_tracklet[owner][within]`` of each index, stacked."""
+        return np.stack([per_tracklet[self.owner[i]][self.within[i]] for i in indices])
+
+
+def partner_ids(labels: np.ndarray, cannot: np.ndarray) -> dict[int, list[int]]:
+    """Pseudo-identity → the pseudo-identities one of its tracklets cannot-links (people seen together)."""
+    k = int(labels.max()) + 1
+    block = np.zeros((k, k), bool)
+    ii, jj = np.nonzero(cannot)
+    block[labels[ii], labels[jj]] = True
+    return {c: np.flatnonzero(block[c]).tolist() for c in range(k)}
+
+
+def make_sampler(labels: np.ndarray, cannot: np.ndarray, crops: CropIndex, config: AdaptConfig):
+    """The data pipeline's P×K sampler over the crops of pseudo-identities, cannot-link partners side by side."""
+    from mlfn_keras.data.pipeline import PKSampler
+
+    return PKSampler(labels[crops.owner], min(config.num_ids, int(labels.max()) + 1), config.num_instances,
+                     partners=partner_ids(labels, cannot))
 
 
 def _make_step(model, optimizer, config: AdaptConfig):
     import tensorflow as tf
 
-    from mlfn_keras.losses import BatchHardTripletLoss
+    from mlfn_keras.losses import BatchHardTripletLoss, IdentityCrossEntropy
 
     triplet = BatchHardTripletLoss(margin=config.triplet_margin)
+    cross_entropy = IdentityCrossEntropy(label_smoothing=config.label_smoothing)
 
     @tf.function(reduce_retracing=True)
     def step(x, y, weights, anchors):
@@ -219,10 +215,7 @@ def _make_step(model, optimizer, config: AdaptConfig):
             f = tf.math.l2_normalize(emb, axis=1)
             w = tf.math.l2_normalize(weights, axis=0)
             logits = config.scale * tf.matmul(f, w)
-            onehot = tf.one_hot(y, tf.shape(weights)[1])
-            c = tf.cast(tf.shape(weights)[1], tf.float32)
-            target = onehot * (1.0 - config.label_smoothing) + config.label_smoothing / c
-            ce = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(target, logits))
+            ce = tf.reduce_mean(cross_entropy.call(y, logits))
             tri = tf.reduce_mean(triplet.call(y, f))
             loss = ce + config.triplet_weight * tri
             if config.anchor_weight:
@@ -240,8 +233,8 @@ def footage_fingerprint(tracklets: Sequence[Tracklet]) -> str:
     """A hash of the mined tracklets (a checkpoint only resumes on the same footage)."""
     h = hashlib.sha256()
     for t in tracklets:
-        h.update(f"{t.camera}:{t.track_id}:{t.span}:{len(t)}".encode())
-        h.update(t.crops[:: max(1, len(t) // 4)].tobytes()[:4096])
+        h.update(f"{t.camera}:{t.track_id}:{t.span}:{len(t.crops)}".encode())
+        h.update(t.crops[:: max(1, len(t.crops) // 4)].tobytes()[:4096])
     return h.hexdigest()[:16]
 
 
@@ -252,9 +245,10 @@ def save_tracklets(path: Path, tracklets: Sequence[Tracklet]) -> None:
     arrays = {}
     for i, t in enumerate(tracklets):
         arrays[f"crops_{i}"] = t.crops
-        arrays[f"frames_{i}"] = t.frames
+        arrays[f"frames_{i}"] = t.crop_frames
         arrays[f"seen_{i}"] = np.array(sorted(t.seen), np.int64)
         arrays[f"meta_{i}"] = np.array([t.camera, t.track_id, t.span[0], t.span[1]], np.int64)
+        arrays[f"times_{i}"] = np.array([t.first_time, t.last_time], np.float64)
     with atomic_output(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, count=np.array(len(tracklets)), **arrays)
@@ -266,8 +260,9 @@ def load_tracklets(path: Path) -> list[Tracklet]:
     out = []
     for i in range(int(data["count"])):
         cam, tid, a, b = (int(v) for v in data[f"meta_{i}"])
-        out.append(Tracklet(cam, tid, data[f"frames_{i}"], data[f"crops_{i}"], (a, b),
-                            frozenset(int(v) for v in data[f"seen_{i}"])))
+        t0, t1 = (float(v) for v in data[f"times_{i}"]) if f"times_{i}" in data else (float(a), float(b))
+        out.append(Tracklet((cam, tid, 0), a, b, t0, t1, seen=frozenset(int(v) for v in data[f"seen_{i}"]),
+                            crops=data[f"crops_{i}"], crop_frames=data[f"frames_{i}"]))
     return out
 
 
@@ -368,6 +363,90 @@ def round_learning_rate(config: AdaptConfig, minutes_done: float) -> float:
     return float(config.learning_rate * 0.5 * (1.0 + np.cos(np.pi * min(max(minutes_done, 0.0) / config.minutes, 1.0))))
 
 
+@dataclass
+class _Clock:
+    """Adaptation minutes: this run's wall time plus an interrupted run's, less the caller's evaluation time."""
+
+    start: float = field(default_factory=time.monotonic)
+    before: float = 0.0  # seconds done by the interrupted run this one resumes
+    excluded: float = 0.0  # seconds spent in on_round (the caller's measurement)
+
+    def minutes(self) -> float:
+        return (self.before + time.monotonic() - self.start - self.excluded) / 60.0
+
+
+def _check_config(config: AdaptConfig) -> None:
+    if config.lr_decay not in ("constant", "cosine"):
+        raise ValueError(f"lr_decay must be 'constant' or 'cosine'; received {config.lr_decay!r}")
+    if config.cluster_features not in ("model", "model+hist"):
+        raise ValueError(f"cluster_features must be 'model' or 'model+hist'; received {config.cluster_features!r}")
+
+
+def _resume(model, checkpoint: Checkpoint | None, fingerprint: str, config: AdaptConfig,
+            log: Callable[[str], None]) -> tuple[list[RoundRecord], float]:
+    """Loads a matching checkpoint into ``model``: ``(rounds done, seconds done)``; nothing to resume: ``([], 0)``."""
+    state = checkpoint.load_state() if checkpoint is not None else None
+    if not state:
+        return [], 0.0
+    if state.get("fingerprint") != fingerprint or resumable_config(state.get("config")) != resumable_config(
+            dataclasses.asdict(config)):
+        log(f"Checkpoint in {checkpoint.folder} is for other footage or settings; starting over")
+        return [], 0.0
+    model.set_weights(checkpoint.load_weights())
+    with checkpoint._reading(checkpoint.state_path):
+        history = [RoundRecord(**r) for r in state["rounds"]]
+        seconds = float(state["minutes"]) * 60.0
+    log(f"Resuming from the checkpoint in {checkpoint.folder} after round {history[-1].round if history else 0} "
+        f"({state['minutes']:.1f} min done)")
+    return history, seconds
+
+
+def _pseudo_labels(model, tracklets: Sequence[Tracklet], hist: list[np.ndarray] | None):
+    """Embeds every crop, calibrates, clusters: ``(model-space tracklet means, calibration, labels)``."""
+    feats = [embed_crops(model, t.crops) for t in tracklets]
+    # The classifier lives in the model's space.
+    model_means = np.stack([t.feature() for t in with_features(tracklets, feats)])
+    if hist is not None:
+        feats = [np.concatenate([f, h], axis=1) / np.sqrt(2.0) for f, h in zip(feats, hist)]
+    cal, labels = pseudo_identities(tracklets, feats)
+    return model_means, cal, labels
+
+
+def train_round(model, tracklets: Sequence[Tracklet], labels: np.ndarray, means: np.ndarray, cannot: np.ndarray,
+                anchors: list[np.ndarray] | None, config: AdaptConfig, rng: np.random.Generator, learning_rate: float,
+                out_of_time: Callable[[], bool], description: str = "round", progress: bool = True) -> list[float]:
+    """``config.steps_per_round`` steps (fewer when ``out_of_time()``) on P×K batches; returns the losses.
+
+    A fresh cosine classifier over the pseudo-identities starts at their
+    centroids (``means`` in the model's space) and a fresh Adam at
+    ``learning_rate``, since the labels changed since the last round.
+    """
+    import keras
+    import tensorflow as tf
+    from tqdm.auto import tqdm
+
+    crops = CropIndex.of(tracklets)
+    sampler = make_sampler(labels, cannot, crops, config)
+    centroids = np.stack([means[labels == k].mean(0) for k in range(int(labels.max()) + 1)]).T
+    weights = tf.Variable(centroids.astype("float32"), name="pseudo_id_weights")
+    step = _make_step(model, keras.optimizers.Adam(learning_rate), config)
+    images = [t.crops for t in tracklets]
+    losses: list[float] = []
+    bar = tqdm(range(config.steps_per_round), desc=description, unit="step", disable=not progress, leave=False)
+    for _ in bar:
+        batch = sampler.sample(rng)
+        x = crops.gather(images, batch)
+        a = crops.gather(anchors, batch) if anchors is not None else np.zeros((len(batch), 1), np.float32)
+        loss = float(step(tf.constant(_augment(x, rng, config.random_erasing)), tf.constant(labels[crops.owner[batch]]),
+                          weights, tf.constant(a)))
+        losses.append(loss)
+        bar.set_postfix(loss=f"{loss:.3f}")
+        if out_of_time():  # the budget ends mid-round: re-label and stop
+            break
+    bar.close()
+    return losses
+
+
 def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint: Checkpoint | None = None,
           on_round: Callable[[RoundRecord, object], dict] | None = None, progress: bool = True,
           log: Callable[[str], None] = print) -> AdaptResult:
@@ -385,111 +464,64 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
         progress: tqdm bar over training steps.
         log: where progress lines go.
     """
-    import keras
-    import tensorflow as tf
-    from tqdm.auto import tqdm
-
-    start = time.monotonic()
-    rng = np.random.default_rng(config.seed)
+    _check_config(config)
+    clock = _Clock()
     cannot = cannot_link(tracklets)
     fingerprint = footage_fingerprint(tracklets)
     # The starting model's features, before a checkpoint may replace its weights.
     anchors = [embed_crops(model, t.crops) for t in tracklets] if config.anchor_weight else None
-    history: list[RoundRecord] = []
-    resumed_from = 0
-    elapsed_before = 0.0
-    if checkpoint is not None:
-        state = checkpoint.load_state()
-        if state and state.get("fingerprint") == fingerprint and resumable_config(
-                state.get("config")) == resumable_config(dataclasses.asdict(config)):
-            model.set_weights(checkpoint.load_weights())
-            with checkpoint._reading(checkpoint.state_path):
-                history = [RoundRecord(**r) for r in state["rounds"]]
-                float(state["minutes"])
-            resumed_from = history[-1].round if history else 0
-            elapsed_before = float(state["minutes"]) * 60.0
-            rng = np.random.default_rng([config.seed, resumed_from])
-            log(f"Resuming from the checkpoint in {checkpoint.folder} after round {resumed_from} "
-                f"({state['minutes']:.1f} min done)")
-        elif state:
-            log(f"Checkpoint in {checkpoint.folder} is for other footage or settings; starting over")
-
-    evaluation = [0.0]  # seconds spent in on_round: the caller's measurement, not adaptation time
-
-    def minutes() -> float:
-        return (elapsed_before + time.monotonic() - start - evaluation[0]) / 60.0
-
-    if config.lr_decay not in ("constant", "cosine"):
-        raise ValueError(f"lr_decay must be 'constant' or 'cosine'; received {config.lr_decay!r}")
-
-    if config.cluster_features not in ("model", "model+hist"):
-        raise ValueError(f"cluster_features must be 'model' or 'model+hist'; received {config.cluster_features!r}")
+    history, clock.before = _resume(model, checkpoint, fingerprint, config, log)
+    resumed_from = history[-1].round if history else 0
+    rng = np.random.default_rng([config.seed, resumed_from] if history else config.seed)
     hist = None
     if config.cluster_features == "model+hist":
-        from mlfn_keras.colour_histogram import ColourHistogramEmbedder
+        from mlfn_keras.runtime.histogram import ColourHistogramEmbedder
 
         colour = ColourHistogramEmbedder()
         hist = [colour(list(t.crops)) for t in tracklets]
 
-    def labels_now():
-        feats = [embed_crops(model, t.crops) for t in tracklets]
-        model_means = tracklet_features(feats)[0]  # the classifier lives in the model's space
-        if hist is not None:
-            feats = [np.concatenate([f, h], axis=1) / np.sqrt(2.0) for f, h in zip(feats, hist)]
-        means, first, second = tracklet_features(feats)
-        cal = calibrate(first, second, means, cannot)
-        labels = cluster_tracklets(means, cannot, cal.threshold)
-        return model_means, cal, labels
-
     def record(rnd: int, steps: int, cal, labels, loss: float | None) -> RoundRecord:
         k = int(labels.max()) + 1
-        rec = RoundRecord(rnd, steps, round(minutes(), 3), cal.threshold, cal.positive_median, cal.negative_median,
-                          cal.balanced_error, k, len(tracklets) - k, violations(labels, cannot), loss)
+        rec = RoundRecord(rnd, steps, round(clock.minutes(), 3), cal.threshold, _or_nan(cal.same_median),
+                          _or_nan(cal.different_median), _or_nan(cal.balanced_error), k, len(tracklets) - k,
+                          violations(labels, cannot), loss)
         if on_round is not None:
             t0 = time.monotonic()
             rec.extra = dict(on_round(rec, model) or {})
-            evaluation[0] += time.monotonic() - t0
-        extra = "  " + "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.extra.items())
-        log(f"round {rnd}: {minutes():5.1f} min, threshold {cal.threshold:.3f} (same tracklet {cal.positive_median:.2f}, "
-            f"seen together {cal.negative_median:.2f}), {k} pseudo-identities from {len(tracklets)} tracklets, "
-            f"loss {'-' if loss is None else f'{loss:.3f}'}{extra if rec.extra else ''}")
+            clock.excluded += time.monotonic() - t0
+        _log_round(rec, len(tracklets), log)
         return rec
 
-    means, cal, labels = labels_now()
+    means, cal, labels = _pseudo_labels(model, tracklets, hist)
     if not history:
         history.append(record(0, 0, cal, labels, None))
-    rnd = history[-1].round
-    steps_done = history[-1].steps
-    while minutes() < config.minutes and (config.max_rounds is None or rnd < config.max_rounds):
+    rnd, steps_done = history[-1].round, history[-1].steps
+    while clock.minutes() < config.minutes and (config.max_rounds is None or rnd < config.max_rounds):
         rnd += 1
-        sampler = PKSampler(labels, tracklets, cannot, config.num_ids, config.num_instances, rng)
-        centroids = np.stack([means[labels == k].mean(0) for k in range(sampler.num_classes)]).T
-        weights = tf.Variable(centroids.astype("float32"), name="pseudo_id_weights")
-        optimizer = keras.optimizers.Adam(round_learning_rate(config, minutes()))
-        step = _make_step(model, optimizer, config)
-        losses = []
-        bar = tqdm(range(config.steps_per_round), desc=f"round {rnd}", unit="step", disable=not progress, leave=False)
-        for _ in bar:
-            items, y = sampler.sample()
-            x = np.stack([tracklets[t].crops[c] for t, c in items])
-            a = (np.stack([anchors[t][c] for t, c in items]) if anchors is not None
-                 else np.zeros((len(items), 1), np.float32))
-            loss = float(step(tf.constant(_augment(x, rng, config.random_erasing)), tf.constant(y), weights,
-                              tf.constant(a)))
-            losses.append(loss)
-            bar.set_postfix(loss=f"{loss:.3f}")
-            if minutes() >= config.minutes:  # the budget ends mid-round: re-label and stop
-                break
-        bar.close()
+        losses = train_round(model, tracklets, labels, means, cannot, anchors, config, rng,
+                             round_learning_rate(config, clock.minutes()),
+                             lambda: clock.minutes() >= config.minutes, f"round {rnd}", progress)
         steps_done += len(losses)
-        means, cal, labels = labels_now()
+        means, cal, labels = _pseudo_labels(model, tracklets, hist)
         history.append(record(rnd, steps_done, cal, labels, float(np.mean(losses))))
         if checkpoint is not None:
             checkpoint.save(model, {"fingerprint": fingerprint, "config": dataclasses.asdict(config),
-                                    "minutes": minutes(), "rounds": [dataclasses.asdict(r) for r in history]})
+                                    "minutes": clock.minutes(), "rounds": [dataclasses.asdict(r) for r in history]})
     return AdaptResult(
-        model=model, rounds=history, tracklets=len(tracklets), crops=int(sum(len(t) for t in tracklets)),
+        model=model, rounds=history, tracklets=len(tracklets), crops=int(sum(len(t.crops) for t in tracklets)),
         cannot_link_pairs=int(np.triu(cannot, 1).sum()), initial_threshold=history[0].threshold,
         final_threshold=history[-1].threshold, pseudo_identities=history[-1].pseudo_identities,
-        resumed_from=resumed_from, minutes=minutes(),
+        resumed_from=resumed_from, minutes=clock.minutes(),
     )
+
+
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _log_round(rec: RoundRecord, num_tracklets: int, log: Callable[[str], None]) -> None:
+    extra = "  " + "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.extra.items())
+    log(f"round {rec.round}: {rec.minutes:5.1f} min, threshold {rec.threshold:.3f} "
+        f"(same tracklet {rec.positive_median:.2f}, seen together {rec.negative_median:.2f}), "
+        f"{rec.pseudo_identities} pseudo-identities from {num_tracklets} tracklets, "
+        f"loss {'-' if rec.loss is None else f'{rec.loss:.3f}'}{extra if rec.extra else ''}")

@@ -65,10 +65,27 @@ def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU matrix ``(len(a), len(b))`` of boxes given as ``x, y, w, h`` rows."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    ax1, ay1, ax2, ay2 = a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-    bx1, by1, bx2, by2 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(ax1[:, None], bx1[None]), 0, None)
-    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(ay1[:, None], by1[None]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+    corners = lambda x: np.stack([x[:, 0], x[:, 1], x[:, 0] + x[:, 2], x[:, 1] + x[:, 3]], 1)  # noqa: E731
+    return box_overlaps(corners(a), corners(b), a[:, 2] * a[:, 3], b[:, 2] * b[:, 3])[0]
+
+
+def box_overlaps(a: np.ndarray, b: np.ndarray, area_a: np.ndarray | None = None,
+                 area_b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """IoU and intersection-over-smaller-area matrices ``(N, M)`` of ``x1, y1, x2, y2`` boxes ``a`` and ``b``.
+
+    The one box-overlap computation of the package (MOT scoring, detector
+    scoring, tiled-detection merging). ``area_a`` / ``area_b``: the boxes'
+    areas when the caller has them exactly (``w * h`` of MOT rows), else
+    computed from the corners.
+    """
+    ix0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) if area_a is None else area_a
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) if area_b is None else area_b
+    union = area_a[:, None] + area_b[None, :] - inter
+    iou = inter / np.maximum(union, 1e-9)
+    ios = inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-9)
+    return iou, ios

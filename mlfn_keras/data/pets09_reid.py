@@ -1,4 +1,4 @@
-"""The real-person re-id benchmark on PETS 2009 S2.L1, and its crops as a Market-1501 folder.
+"""The real-person re-id protocols on PETS 2009 S2.L1, and its crops as a Market-1501 folder.
 
 Two protocols, both on ground-truth crops of every 5th frame (MOT15-ignored
 boxes left out), each person's crops split in time (first half query, rest
@@ -8,10 +8,7 @@ gallery; :func:`mlfn_keras.data.pets09.time_split`):
 * ``heldout``: frames 400–794 only (12 people, 220 / 229) — the frames
   ``mlfn-adapt`` never sees when it adapts on frames 0–399.
 
-Query and gallery are given cameras 1 and 2 (the "camera" is the time half),
-so Market-1501's same-camera exclusion removes nothing. Metrics come from
-:func:`mlfn_keras.evaluation.rank.evaluate_rank` on Euclidean distances of the
-unit embeddings.
+Scoring embeddings on them is :mod:`mlfn_keras.evaluation.pets09`.
 
 :func:`write_market_layout` writes the crops as a folder the project's
 Market-1501 reader, ``mlfn-train --dataset market1501`` and ``mlfn-eval`` read:
@@ -23,13 +20,14 @@ see), ``query`` / ``bounding_box_test`` = the held-out time split of frames
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.data.pets09 import NUM_FRAMES, Crop, reid_crops, time_split
+from mlfn_keras.data.pets09 import NUM_FRAMES, Crop, time_split
+from mlfn_keras.preprocessing import bgr_to_rgb
 
 #: Frames an adaptation run may use; the held-out protocol scores the rest.
 ADAPT_FRAMES = (0, 400)
@@ -51,20 +49,6 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
-@dataclass(frozen=True)
-class ReidScore:
-    """One embedding's figures on one protocol (percent)."""
-
-    r1: float
-    r5: float
-    mAP: float
-    num_query: int
-    num_gallery: int
-
-
-Embed = Callable[[Sequence[np.ndarray]], np.ndarray]
-
-
 def protocol_crops(crops: Sequence[Crop], protocol: Protocol) -> tuple[list[Crop], list[Crop]]:
     """The query and gallery of ``protocol`` among ``crops`` (cut from the whole video)."""
     a, b = protocol.frames
@@ -73,105 +57,7 @@ def protocol_crops(crops: Sequence[Crop], protocol: Protocol) -> tuple[list[Crop
 
 def to_rgb(crops: Sequence[Crop]) -> list[np.ndarray]:
     """The crops' images as RGB (embedders take RGB; crops are cut BGR from OpenCV)."""
-    return [np.ascontiguousarray(c.image[:, :, ::-1]) for c in crops]
-
-
-def score_embeddings(q_feats: np.ndarray, g_feats: np.ndarray, q_pids, g_pids) -> ReidScore:
-    """R1/R5/mAP of query vs gallery embeddings (camera 1 vs 2: nothing excluded)."""
-    from mlfn_keras.evaluation.distance import pairwise_distance
-    from mlfn_keras.evaluation.rank import evaluate_rank
-
-    dist = pairwise_distance(q_feats, g_feats, metric="euclidean")
-    metrics = evaluate_rank(
-        np.asarray(dist), np.asarray(q_pids), np.asarray(g_pids),
-        np.zeros(len(q_pids), int), np.ones(len(g_pids), int),
-    )
-    return ReidScore(100 * metrics.rank(1), 100 * metrics.rank(5), 100 * metrics.mAP, len(q_pids), len(g_pids))
-
-
-def score_embedder(embed: Embed, query: Sequence[Crop], gallery: Sequence[Crop]) -> ReidScore:
-    """Embeds query and gallery crops with ``embed`` (RGB crops -> (B, d)) and scores them."""
-    q = np.asarray(embed(to_rgb(query)), np.float32)
-    g = np.asarray(embed(to_rgb(gallery)), np.float32)
-    return score_embeddings(q, g, [c.pid for c in query], [c.pid for c in gallery])
-
-
-def untrained_embedder(preset: str = "mlfn_small", seed: int = 0):
-    """A randomly initialised model of ``preset`` as an embedder (the "no training" row)."""
-    import keras
-
-    from mlfn_keras.backbone import MLFN
-    from mlfn_keras.runtime import KerasEmbedder
-
-    keras.utils.set_random_seed(seed)
-    return KerasEmbedder(model=MLFN.from_preset(preset))
-
-
-class FusedEmbedder:
-    """Two embedders fused: their unit embeddings concatenated, each weighted ``sqrt(w)``, re-normalised.
-
-    With equal weights the squared distance is the mean of the two squared
-    distances. Used to measure an MLFN model fused with the colour histogram
-    (``MODEL+hist``) as a documented option, never as a hidden default.
-    """
-
-    def __init__(self, first: Embed, second: Embed, weight: float = 0.5):
-        if not 0.0 <= weight <= 1.0:
-            raise ValueError(f"fusion weight must be in [0, 1]; received {weight}")
-        self.first, self.second, self.weight = first, second, weight
-
-    def __call__(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        a, b = (np.asarray(e(crops), np.float32) for e in (self.first, self.second))
-        a, b = (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12) for x in (a, b))
-        f = np.concatenate([np.sqrt(1.0 - self.weight) * a, np.sqrt(self.weight) * b], axis=1)
-        return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
-
-
-def resolve_embedder(spec: str) -> Embed:
-    """An embedder from a name: ``hist``, ``untrained[:PRESET]``, any path ``load_embedder`` accepts,
-    or ``SPEC+hist`` (that embedder fused with the colour histogram, equal weights: `FusedEmbedder`)."""
-    from mlfn_keras.colour_histogram import NAME, ColourHistogramEmbedder
-    from mlfn_keras.errors import InputPathError
-
-    if spec.endswith("+" + NAME) and spec != "+" + NAME:
-        return FusedEmbedder(resolve_embedder(spec[: -len(NAME) - 1]), ColourHistogramEmbedder())
-    if spec == NAME:
-        return ColourHistogramEmbedder()
-    if spec == "untrained" or spec.startswith("untrained:"):
-        return untrained_embedder(spec.partition(":")[2] or "mlfn_small")
-    from mlfn_keras.runtime import load_embedder
-
-    if not Path(spec).exists():
-        raise InputPathError(
-            f"model {spec!r} does not exist; expected 'hist', 'untrained[:PRESET]' or a .keras/.onnx/.tflite "
-            "file or SavedModel folder"
-        )
-    return load_embedder(spec)
-
-
-def benchmark(models: dict[str, Embed], crops: Sequence[Crop], protocols: Sequence[str] = ("whole", "heldout"),
-              log=print) -> dict[str, dict[str, ReidScore]]:
-    """Scores every model on every protocol: ``{model: {protocol: ReidScore}}``."""
-    out: dict[str, dict[str, ReidScore]] = {}
-    for name, embed in models.items():
-        out[name] = {}
-        for p in protocols:
-            query, gallery = protocol_crops(crops, PROTOCOLS[p])
-            out[name][p] = score_embedder(embed, query, gallery)
-            s = out[name][p]
-            log(f"  {name} [{p}]: R1 {s.r1:.1f}  R5 {s.r5:.1f}  mAP {s.mAP:.1f}")
-    return out
-
-
-def format_table(results: dict[str, dict[str, ReidScore]], protocols: Sequence[str] = ("whole", "heldout")) -> str:
-    """A Markdown table, one row per model, R1/R5/mAP per protocol."""
-    head = "| embedding | " + " | ".join(f"{p} R1 | {p} R5 | {p} mAP" for p in protocols) + " |"
-    rule = "|---|" + "---:|" * (3 * len(protocols))
-    rows = [head, rule]
-    for name, per in results.items():
-        cells = " | ".join(f"{per[p].r1:.1f} | {per[p].r5:.1f} | {per[p].mAP:.1f}" for p in protocols)
-        rows.append(f"| {name} | {cells} |")
-    return "\n".join(rows)
+    return [bgr_to_rgb(c.image) for c in crops]
 
 
 # ---------------------------------------------------------------- Market-1501 layout

@@ -175,16 +175,26 @@ class PKSampler:
     ``RandomIdentitySampler``), so every P×K block holds exactly P distinct
     identities, which batch-hard triplet mining needs.
 
+    :meth:`sample` draws one batch on its own instead (a loop whose labels
+    change between rounds, as ``mlfn-adapt``'s). With ``partners`` (for
+    pseudo-identities: the identities each one *cannot* be, such as two
+    people one camera saw at the same time), every identity drawn brings one
+    of its partners into the batch while there is room: the hardest
+    negatives the data proves, side by side for the triplet loss.
+
     Args:
         labels: Class index of each image.
         num_identities: P, identities per batch.
         num_instances: K, images per identity.
         seed: Seed; epoch ``e`` uses ``(seed, e)``.
+        partners: optional class → classes to draw beside it (for :meth:`sample`).
     """
 
-    def __init__(self, labels: Sequence[int], num_identities: int, num_instances: int, seed: int = 0):
+    def __init__(self, labels: Sequence[int], num_identities: int, num_instances: int, seed: int = 0,
+                 partners: dict[int, Sequence[int]] | None = None):
         self.labels = np.asarray(labels)
         self.p, self.k, self.seed = int(num_identities), int(num_instances), int(seed)
+        self.partners = {int(c): [int(q) for q in qs] for c, qs in (partners or {}).items()}
         classes = np.unique(self.labels)
         if self.p < 1 or self.k < 1:
             raise ValueError(f"P and K must be >= 1, received P={self.p}, K={self.k}")
@@ -209,6 +219,27 @@ class PKSampler:
             chunks.append(idx)
         usable = (len(chunks) // self.p) * self.p
         return np.concatenate(chunks[:usable]) if usable else np.zeros(0, np.int64)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """One batch drawn on its own: indices of P identities × K images, identity by identity.
+
+        Identities come in random order, each followed by one of its
+        ``partners`` not yet drawn (chosen at random) while fewer than P are
+        in the batch; K images of each, with replacement for an identity with
+        fewer than K.
+        """
+        chosen: list[int] = []
+        for c in rng.permutation(list(self.index)):
+            if len(chosen) >= self.p:
+                break
+            if c in chosen:
+                continue
+            chosen.append(int(c))
+            partners = [q for q in self.partners.get(int(c), ()) if q not in chosen]
+            if partners and len(chosen) < self.p:
+                chosen.append(int(rng.choice(partners)))
+        return np.concatenate([rng.choice(self.index[c], self.k, replace=len(self.index[c]) < self.k)
+                               for c in chosen])
 
     def __iter__(self) -> Iterator[int]:
         epoch = 0
@@ -299,6 +330,41 @@ def make_train_dataset(
     Raises:
         ValueError: On empty input, mismatched lengths or bad P×K settings.
     """
+    paths, labels, skipped = _checked_inputs(paths, labels, validate, progress)
+    if num_instances:
+        if batch_size % num_instances:
+            raise ValueError(
+                f"batch_size must be a multiple of num_instances (K) for P×K sampling; "
+                f"received batch_size={batch_size}, K={num_instances}"
+            )
+        # P×K batches are consecutive runs of K images per identity: parallel
+        # decoding must keep element order, or a batch can mix identities.
+        deterministic = True
+        images, steps = _pk_images(paths, labels, image_shape, batch_size, num_instances, seed, repeat)
+    else:
+        images, steps = _shuffled_images(paths, labels, image_shape, batch_size, seed, repeat, cache)
+    images = images.ignore_errors()
+
+    # One stateless seed pair per element keeps augmentation reproducible
+    # regardless of how many parallel calls run.
+    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    augmented = tf.data.Dataset.zip((images, seeds)).map(
+        lambda xy, s: (_augment(xy[0], s, flip, random_erasing_prob), xy[1]), num_parallel_calls=AUTOTUNE
+    )
+    dataset = augmented.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+    return TrainData(
+        dataset=dataset.with_options(_options(deterministic)),
+        num_images=len(paths),
+        num_classes=int(len(np.unique(labels))),
+        batch_size=batch_size,
+        steps_per_epoch=steps,
+        skipped=skipped,
+    )
+
+
+def _checked_inputs(paths: Sequence[str], labels: Sequence[int], validate: bool,
+                    progress: bool) -> tuple[list[str], np.ndarray, list[str]]:
+    """``(paths, labels, skipped)``: lengths checked, corrupt files left out (when ``validate``)."""
     paths = [str(p) for p in paths]
     labels = np.asarray(labels, np.int32)
     if len(paths) != len(labels):
@@ -315,56 +381,36 @@ def make_train_dataset(
         labels = labels[ok]
         if not paths:
             raise ValueError(f"none of the {len(skipped)} training images could be decoded")
-    num_classes = int(len(np.unique(labels)))
-    path_t = tf.constant(paths)
-    label_t = tf.constant(labels)
+    return paths, labels, skipped
 
-    if num_instances:
-        if batch_size % num_instances:
-            raise ValueError(
-                f"batch_size must be a multiple of num_instances (K) for P×K sampling; "
-                f"received batch_size={batch_size}, K={num_instances}"
-            )
-        sampler = PKSampler(labels, batch_size // num_instances, num_instances, seed)
-        # P×K batches are consecutive runs of K images per identity: parallel
-        # decoding must keep element order, or a batch can mix identities.
-        deterministic = True
-        steps = sampler.steps_per_epoch()
-        indices = tf.data.Dataset.from_generator(
-            lambda: iter(sampler), output_signature=tf.TensorSpec((), tf.int64)
-        )
-        if not repeat:
-            indices = indices.take(steps * batch_size)
-        elements = indices.map(lambda i: (tf.gather(path_t, i), tf.gather(label_t, i)))
-        images = elements.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
-    else:
-        steps = max(1, len(paths) // batch_size)
-        images = tf.data.Dataset.from_tensor_slices((path_t, label_t))
-        if cache:
-            images = images.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
-            images = images.ignore_errors().cache()
-        images = images.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            images = images.repeat()
-        if not cache:
-            images = images.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
-    images = images.ignore_errors()
 
-    # One stateless seed pair per element keeps augmentation reproducible
-    # regardless of how many parallel calls run.
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
-    augmented = tf.data.Dataset.zip((images, seeds)).map(
-        lambda xy, s: (_augment(xy[0], s, flip, random_erasing_prob), xy[1]), num_parallel_calls=AUTOTUNE
-    )
-    dataset = augmented.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
-    return TrainData(
-        dataset=dataset.with_options(_options(deterministic)),
-        num_images=len(paths),
-        num_classes=num_classes,
-        batch_size=batch_size,
-        steps_per_epoch=steps,
-        skipped=skipped,
-    )
+def _pk_images(paths: list[str], labels: np.ndarray, image_shape: Sequence[int], batch_size: int,
+               num_instances: int, seed: int, repeat: bool) -> tuple[tf.data.Dataset, int]:
+    """Decoded ``(image, label)`` elements in P×K order (:class:`PKSampler`), and steps per epoch."""
+    path_t, label_t = tf.constant(paths), tf.constant(labels)
+    sampler = PKSampler(labels, batch_size // num_instances, num_instances, seed)
+    steps = sampler.steps_per_epoch()
+    indices = tf.data.Dataset.from_generator(lambda: iter(sampler), output_signature=tf.TensorSpec((), tf.int64))
+    if not repeat:
+        indices = indices.take(steps * batch_size)
+    elements = indices.map(lambda i: (tf.gather(path_t, i), tf.gather(label_t, i)))
+    return elements.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE), steps
+
+
+def _shuffled_images(paths: list[str], labels: np.ndarray, image_shape: Sequence[int], batch_size: int, seed: int,
+                     repeat: bool, cache: bool) -> tuple[tf.data.Dataset, int]:
+    """Decoded ``(image, label)`` elements in shuffled order (decoded once when ``cache``), and steps per epoch."""
+    steps = max(1, len(paths) // batch_size)
+    images = tf.data.Dataset.from_tensor_slices((tf.constant(paths), tf.constant(labels)))
+    if cache:
+        images = images.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
+        images = images.ignore_errors().cache()
+    images = images.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        images = images.repeat()
+    if not cache:
+        images = images.map(lambda p, y: (decode_and_resize(p, image_shape), y), num_parallel_calls=AUTOTUNE)
+    return images, steps
 
 
 def make_inference_dataset(paths: Sequence[str], image_shape: Sequence[int], batch_size: int = 128) -> tf.data.Dataset:

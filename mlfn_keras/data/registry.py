@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,7 +32,6 @@ __all__ = [
     "DatasetRootError",
     "DatasetSpec",
     "UnknownDatasetError",
-    "cache_dir",
     "dataset_names",
     "dataset_title",
     "get_dataset",
@@ -50,17 +48,12 @@ SYNTHETIC_DEFAULTS: dict[str, Any] = dict(
 )
 
 
-def cache_dir() -> Path:
-    """``$MLFN_KERAS_CACHE`` or ``~/.cache/mlfn_keras``."""
-    return cache_root()
-
-
 def synthetic_dataset(root: str | Path | None = None, progress: bool = True, **generate_kwargs: Any) -> ReidDataset:
     """Generated identities, written once then reused.
 
     Args:
         root: Folder to generate into (or read from). Defaults to
-            ``cache_dir()/synthetic/<hash of the settings>``.
+            ``cache_root()/synthetic/<hash of the settings>`` (`mlfn_keras.cache`).
         progress: Progress bar while generating.
         **generate_kwargs: Overrides of :data:`SYNTHETIC_DEFAULTS`, passed to
             :func:`mlfn_keras.data.synthetic.generate_market_layout`.
@@ -73,7 +66,7 @@ def synthetic_dataset(root: str | Path | None = None, progress: bool = True, **g
     settings = {**SYNTHETIC_DEFAULTS, **generate_kwargs}
     if root is None:
         key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
-        root = cache_dir() / "synthetic" / key
+        root = cache_root() / "synthetic" / key
     root = Path(root)
     if (root / "meta.json").exists() and not generate_kwargs:
         pass  # an existing generated folder given explicitly: read as is

@@ -39,7 +39,7 @@ _EXPORTS: dict[str, str] = {
     "extract_features": "mlfn_keras.evaluation.features",
     "extract_split_features": "mlfn_keras.evaluation.evaluator",
     "format_table": "mlfn_keras.evaluation.report",
-    "l2_normalize": "mlfn_keras.evaluation.distance",
+    "l2_normalize": "mlfn_keras.vectors",
     "load_model": "mlfn_keras.evaluation.models",
     "load_eval_split": "mlfn_keras.evaluation.splits",
     "multi_query_features": "mlfn_keras.evaluation.protocols",

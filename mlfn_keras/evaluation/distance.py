@@ -18,6 +18,8 @@ from typing import Literal
 
 import numpy as np
 
+from mlfn_keras.vectors import l2_normalize
+
 Metric = Literal["euclidean", "sqeuclidean", "cosine"]
 METRICS: tuple[str, ...] = ("euclidean", "sqeuclidean", "cosine")
 
@@ -30,12 +32,6 @@ def _as_matrix(name: str, x) -> np.ndarray:
             f"shape {arr.shape}."
         )
     return arr.astype(np.float32, copy=False)
-
-
-def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
-    """Scales each feature vector to unit L2 norm (zero vectors stay zero)."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), eps)
 
 
 def pairwise_distance(

@@ -206,7 +206,7 @@ def extract_features(
     """
     from tqdm.auto import tqdm
 
-    from mlfn_keras.preprocessing import resize_crops
+    from mlfn_keras.preprocessing import resize_crops, to_uint8
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
@@ -227,7 +227,7 @@ def extract_features(
             crops = list(pool.map(load, images[start : start + batch_size]))
             batch = resize_crops(crops, size)
             if not wants_float:
-                batch = np.clip(np.rint(batch), 0, 255).astype(np.uint8)
+                batch = to_uint8(batch)
             out = _to_numpy(run(batch))
             if flip:
                 out = _average(out, _to_numpy(run(np.ascontiguousarray(batch[:, :, ::-1]))))

@@ -15,7 +15,7 @@ def load_model(model_path: str | None, preset: str | None) -> tuple[Any, str | N
         ``(model, preset_name_or_None)``.
 
     Raises:
-        FileNotFoundError: If ``model_path`` does not exist.
+        FileNotFoundError: If ``model_path`` does not exist (`mlfn_keras.runtime.load_embedder`'s check).
     """
     import mlfn_keras
 
@@ -23,21 +23,14 @@ def load_model(model_path: str | None, preset: str | None) -> tuple[Any, str | N
         model = mlfn_keras.MLFN.from_preset(preset)
         return model, preset
     path = Path(model_path)
-    if not path.exists():
-        raise FileNotFoundError(f"Model file {path} does not exist.")
     if path.suffix == ".keras":
         from mlfn_keras.modelfile import load_mlfn_keras
 
-        model = load_mlfn_keras(path)  # refuses empty/damaged files and non-MLFN models
+        model = load_mlfn_keras(path)  # refuses missing, empty or damaged files and non-MLFN models
     else:
-        try:
-            from mlfn_keras.runtime import load_embedder
-        except ImportError as err:
-            raise ValueError(
-                f"{path} is not a .keras file and mlfn_keras.runtime is not "
-                "available to load other formats."
-            ) from err
-        model = load_embedder(str(path))
+        from mlfn_keras.runtime import load_embedder
+
+        model = load_embedder(str(path), what="--model")
     found = getattr(model, "preset", None)
     if found is None and getattr(model, "backbone", None) is not None:
         found = getattr(model.backbone, "preset", None)

@@ -141,7 +141,7 @@ def prepare_files(
     from mlfn_keras.export.calibration import calibration_images
     from mlfn_keras.export.onnx import export_onnx
     from mlfn_keras.export.saved_model import export_saved_model
-    from mlfn_keras.export.serving import load_export_source
+    from mlfn_keras.export.source import load_export_source
     from mlfn_keras.export.tflite import export_tflite
 
     work_dir = Path(work_dir)

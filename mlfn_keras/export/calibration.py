@@ -72,7 +72,7 @@ def load_image_folder(
     """
     import cv2
 
-    from mlfn_keras.preprocessing import resize_crops
+    from mlfn_keras.preprocessing import resize_crops, to_uint8
 
     root = Path(folder)
     if not root.is_dir():
@@ -103,7 +103,7 @@ def load_image_folder(
         crops.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     images = resize_crops(crops, tuple(image_shape[:2]))
     return LabelledImages(
-        images=np.clip(np.rint(images), 0, 255).astype(np.uint8),
+        images=to_uint8(images),
         labels=np.array([label for _, label in chosen], dtype=np.int64),
         source=str(root),
     )

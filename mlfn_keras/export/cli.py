@@ -60,7 +60,7 @@ def load_source_and_images(args: argparse.Namespace, parser: argparse.ArgumentPa
         parser.error(f"--num-images got {args.num_images}; expected 1 or more crops for the parity check")
     from mlfn_keras.cli_args import user_errors
     from mlfn_keras.export.calibration import calibration_images
-    from mlfn_keras.export.serving import load_export_source
+    from mlfn_keras.export.source import load_export_source
 
     with user_errors():  # a wrong source or image folder is the user's input: one line, no traceback
         source = load_export_source(

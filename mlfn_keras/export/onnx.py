@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from mlfn_keras.export.formats import read_onnx_metadata  # noqa: F401  (re-exported)
-from mlfn_keras.export.metadata import METADATA_KEY, ExportMetadata  # noqa: F401  (METADATA_KEY re-exported)
+from mlfn_keras.runtime.formats import read_onnx_metadata  # noqa: F401  (re-exported)
+from mlfn_keras.runtime.metadata import METADATA_KEY, ExportMetadata  # noqa: F401  (METADATA_KEY re-exported)
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
 
 MIN_OPSET = 17
@@ -67,7 +67,7 @@ def convert_to_onnx(model, metadata: ExportMetadata, opset: int = DEFAULT_OPSET,
         convert_variables_to_constants_v2,
     )
 
-    from mlfn_keras.export.serving import INPUT_NAME, serving_function
+    from mlfn_keras.runtime.serving import INPUT_NAME, serving_function
 
     if opset < MIN_OPSET:
         raise ValueError(f"opset must be >= {MIN_OPSET}; received {opset}.")
@@ -120,7 +120,7 @@ def export_onnx(
 
     Args:
         model: the Keras backbone.
-        metadata: from `mlfn_keras.export.serving.load_export_source`.
+        metadata: from `mlfn_keras.export.source.load_export_source`.
         path: the ``.onnx`` file to write.
         images: uint8 crops ``(N, H, W, 3)`` for the parity check.
         labels: their identities, for the retrieval check.

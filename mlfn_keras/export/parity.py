@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from mlfn_keras.errors import UserError
+from mlfn_keras.vectors import l2_normalize
 
 # Minimum per-crop cosine similarity to the Keras embedding, per precision.
 BOUNDS: dict[str, float] = {
@@ -96,8 +97,7 @@ class ParityReport:
 
 def _l2_normalize(x: np.ndarray) -> np.ndarray:
     # float64: the fp32 gate compares cosines to 1e-4, near float32's resolution.
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return l2_normalize(x, axis=1, dtype=np.float64)
 
 
 def _top1_neighbours(embeddings: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.export.formats import read_saved_model_metadata  # noqa: F401  (re-exported)
-from mlfn_keras.export.metadata import SAVED_MODEL_ASSET, ExportMetadata, sha256_file
+from mlfn_keras.runtime.formats import read_saved_model_metadata  # noqa: F401  (re-exported)
+from mlfn_keras.runtime.metadata import SAVED_MODEL_ASSET, ExportMetadata, sha256_file
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
 from mlfn_keras.fileio import check_output_dir, legacy_listing, staged_folder
 
@@ -50,7 +50,7 @@ def save_serving_model(model, metadata: ExportMetadata, out_dir: str | Path) -> 
     """
     import tensorflow as tf
 
-    from mlfn_keras.export.serving import serving_function
+    from mlfn_keras.runtime.serving import serving_function
 
     out_dir = Path(out_dir)
     if out_dir.exists():
@@ -90,7 +90,7 @@ def export_saved_model(
 
     Args:
         model: the Keras backbone.
-        metadata: from `mlfn_keras.export.serving.load_export_source`.
+        metadata: from `mlfn_keras.export.source.load_export_source`.
         out_dir: the SavedModel directory to write.
         images: uint8 crops ``(N, H, W, 3)`` for the parity check.
         labels: their identities, for the retrieval check.

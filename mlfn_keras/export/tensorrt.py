@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.export.formats import TensorRTUnavailableError, require_tensorrt  # noqa: F401  (re-exported)
-from mlfn_keras.export.metadata import write_sidecar
+from mlfn_keras.runtime.formats import TensorRTUnavailableError, require_tensorrt  # noqa: F401  (re-exported)
+from mlfn_keras.runtime.metadata import write_sidecar
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
 
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -88,7 +88,7 @@ def build_engine(
         raise ValueError("TensorRT int8 needs at least 8 calibration crops; received "
                          f"{0 if calibration_images is None else len(calibration_images)}.")
     trt = require_tensorrt()
-    from mlfn_keras.export.formats import read_onnx_metadata
+    from mlfn_keras.runtime.formats import read_onnx_metadata
 
     metadata = read_onnx_metadata(onnx_path)
     height, width, channels = metadata.image_shape
@@ -145,7 +145,7 @@ def export_tensorrt(
     """
     if calibration_images is None:
         calibration_images = images
-    from mlfn_keras.export.metadata import read_sidecar
+    from mlfn_keras.runtime.metadata import read_sidecar
     from mlfn_keras.fileio import atomic_output
 
     # Built beside ``engine_path`` and moved there only once the gate passed:

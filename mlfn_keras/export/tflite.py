@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.export.formats import read_tflite_metadata  # noqa: F401  (re-exported)
-from mlfn_keras.export.metadata import METADATA_KEY, ExportMetadata
+from mlfn_keras.runtime.formats import read_tflite_metadata  # noqa: F401  (re-exported)
+from mlfn_keras.runtime.metadata import METADATA_KEY, ExportMetadata
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
 
 PRECISIONS = ("fp32", "fp16", "dynamic_int8", "int8")
@@ -97,7 +97,7 @@ def convert_to_tflite(
         convert_variables_to_constants_v2,
     )
 
-    from mlfn_keras.export.serving import serving_function
+    from mlfn_keras.runtime.serving import serving_function
 
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown TFLite precision {precision!r}; expected one of {PRECISIONS}.")
@@ -151,7 +151,7 @@ def export_tflite(
 
     Args:
         model: the Keras backbone.
-        metadata: from `mlfn_keras.export.serving.load_export_source`.
+        metadata: from `mlfn_keras.export.source.load_export_source`.
         path: the ``.tflite`` file to write.
         images: uint8 crops ``(N, H, W, 3)`` for the parity check.
         labels: their identities, for the retrieval check.

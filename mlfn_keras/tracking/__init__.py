@@ -8,11 +8,15 @@ floors above it in this list:
 
   - :mod:`~mlfn_keras.tracking.core.frames`: ``FramePacket``, what the core takes in;
   - :mod:`~mlfn_keras.tracking.core.tracker`: per-camera ByteTrack (Roboflow ``trackers``);
-  - :mod:`~mlfn_keras.tracking.core.reid`: box quality, per-track appearance smoothing;
+  - :mod:`~mlfn_keras.tracking.core.reid`: box quality, per-track appearance smoothing
+    (embedders themselves: :func:`mlfn_keras.runtime.load_embedder`);
   - :mod:`~mlfn_keras.tracking.core.gallery`: global identities, Hungarian assignment, expiry;
-  - :mod:`~mlfn_keras.tracking.core.association`: tracklets and the cannot-link
-    rule, label-free threshold calibration, constrained clustering, overlapping
-    views, online revision;
+  - :mod:`~mlfn_keras.tracking.core.association`: the one ``Tracklet`` type and
+    the one cannot-link rule (``association/tracklets.py``, also ``mlfn-adapt``'s),
+    label-free threshold calibration (``association/calibration.py``:
+    ``calibrate(method="quantile" | "balanced_error")``), constrained clustering
+    (``association/clustering.py``: ``cluster_tracklets``), overlapping views,
+    online revision;
   - :mod:`~mlfn_keras.tracking.core.events`: typed events (``events.jsonl``);
   - :mod:`~mlfn_keras.tracking.core.edge`: the tracker's edge half (track,
     pick crops, embed, cut segments), which needs the frames;
@@ -57,7 +61,6 @@ from mlfn_keras.tracking.app.scene import SceneConfig
 from mlfn_keras.tracking.app.sources import CameraStream, SourceSpec, parse_cams
 from mlfn_keras.tracking.core.gallery import IdentityGallery
 from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.core.reid import load_reid
 from mlfn_keras.tracking.core.tracker import CameraTracker
 from mlfn_keras.tracking.detection.detectors import build_detector
 
@@ -71,7 +74,6 @@ __all__ = [
     "SceneConfig",
     "SourceSpec",
     "build_detector",
-    "load_reid",
     "parse_cams",
     "run_multicam",
 ]

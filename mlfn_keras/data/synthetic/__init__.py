@@ -23,7 +23,8 @@ Everything is deterministic from the seed, and rendering is fast (about
 2–4 ms a crop at 128×64 on one core), so tests, benchmarks, training and the
 demo's scene generator all reuse it.
 
-Example:
+Command line (:mod:`~mlfn_keras.data.synthetic.cli`, also
+``python -m mlfn_keras.data.synthetic``):
 
     mlfn-synthetic --out /tmp/synth --identities 200 --cameras 4
     mlfn-synthetic --out /tmp/synth_photo --identities 2000 --train-identities 1900 \\
@@ -52,11 +53,10 @@ from mlfn_keras.data.synthetic.cameras import (
     procedural_background,
     sample_camera,
 )
-from mlfn_keras.data.synthetic.cli import main
 from mlfn_keras.data.synthetic.identities import (
-    _BAGS,
-    _PATTERNS,
+    BAGS,
     COLOURS,
+    PATTERNS,
     IdentityAttributes,
     colour_name,
     sample_identity,
@@ -70,9 +70,11 @@ from mlfn_keras.data.synthetic.layout import (
 from mlfn_keras.data.synthetic.rendering import VIEWS, render_person
 
 __all__ = [
+    "BAGS",
     "COLOURS",
     "DEFAULT_PACKAGE",
     "GENERATOR_VERSION",
+    "PATTERNS",
     "VIEWS",
     "BackgroundBank",
     "CameraStyle",
@@ -82,7 +84,6 @@ __all__ = [
     "colour_name",
     "fetch_debian_backgrounds",
     "generate_market_layout",
-    "main",
     "procedural_background",
     "render_crop",
     "render_person",

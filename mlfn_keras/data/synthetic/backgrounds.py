@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from mlfn_keras.errors import InputPathError, UserError
+from mlfn_keras.preprocessing import bgr_to_rgb
 
 __all__ = ["DEFAULT_PACKAGE", "BackgroundBank", "fetch_debian_backgrounds"]
 
@@ -73,7 +74,7 @@ class BackgroundBank:
             s = max_side / max(img.shape[:2])
             if s < 1:
                 img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-            images.append(np.ascontiguousarray(img[..., ::-1]))
+            images.append(bgr_to_rgb(img))
             digest.update(f"{path.relative_to(root)}:{path.stat().st_size};".encode())
         if not images:
             raise InputPathError(

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from mlfn_keras.preprocessing import bgr_to_rgb
+
 if TYPE_CHECKING:
     from mlfn_keras.data.synthetic.backgrounds import BackgroundBank
 
@@ -290,8 +292,19 @@ def apply_camera(
     dx = int(round(rng.normal(0.0, 0.06) * w))
     dy = -int(round(rng.uniform(0.0, 1.0 - scale) * h * 0.5))
     rgb, mask = _place(rgb, mask, scale, dx, dy)
+    # 2. Scene: background, shadow, bystanders, objects; the frame edge may cut the person.
+    img = _scene(rgb, mask, scale, camera, rng, backgrounds, bystanders)
+    img = _occlude(img, camera, rng, backgrounds)
+    img = _cut_by_frame_edge(img, camera, rng)
+    # 3. Illumination, 4. sensor.
+    img = _illuminate(img, camera, rng)
+    return _sensor(img, camera, rng, output_shape if output_shape is not None else (h, w))
 
-    # 2. Scene: background, shadow, bystanders, objects.
+
+def _scene(rgb: np.ndarray, mask: np.ndarray, scale: float, camera: CameraStyle, rng: np.random.Generator,
+           backgrounds: "BackgroundBank | None", bystanders) -> np.ndarray:
+    """The placed person over a background with a shadow, bystanders behind or in front."""
+    h, w = mask.shape
     if backgrounds is not None and len(backgrounds) and rng.random() < camera.photo_prob:
         img = backgrounds.patch(h, w, rng)
         if rng.random() < 0.6:
@@ -312,6 +325,13 @@ def apply_camera(
     _composite(img, rgb, mask)
     for placed in front:
         _composite(img, *placed)
+    return img
+
+
+def _occlude(img: np.ndarray, camera: CameraStyle, rng: np.random.Generator,
+             backgrounds: "BackgroundBank | None") -> np.ndarray:
+    """With ``camera.occlusion_prob``: something in front of the legs, a pole at the side, or a block."""
+    h, w = img.shape[:2]
     if rng.random() < camera.occlusion_prob:
         if backgrounds is not None and len(backgrounds):
             colour = backgrounds.patch(h, w, rng)
@@ -330,8 +350,12 @@ def apply_camera(
             ww, hh = int(w * rng.uniform(0.2, 0.4)), int(h * rng.uniform(0.1, 0.25))
             y0, x0 = int(rng.integers(0, h - hh)), int(rng.integers(0, w - ww))
             img[y0:y0 + hh, x0:x0 + ww] = colour[y0:y0 + hh, x0:x0 + ww]
+    return img
 
-    # The frame edge cuts the person: the visible part of the box fills the crop.
+
+def _cut_by_frame_edge(img: np.ndarray, camera: CameraStyle, rng: np.random.Generator) -> np.ndarray:
+    """With ``camera.edge_prob`` the frame edge cuts the person: the visible part of the box fills the crop."""
+    h, w = img.shape[:2]
     if rng.random() < camera.edge_prob:
         cut = float(rng.uniform(0.15, 0.4))
         where = int(rng.integers(0, 3))
@@ -342,16 +366,23 @@ def apply_camera(
         else:
             img = img[: h - int(h * cut * 0.8)]
         img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+    return img
 
-    # 3. Illumination: gamma, gain and colour cast folded into one lookup table.
+
+def _illuminate(img: np.ndarray, camera: CameraStyle, rng: np.random.Generator) -> np.ndarray:
+    """Gamma, gain and colour cast folded into one lookup table."""
     gain = camera.gain * float(rng.uniform(0.85, 1.15))
     cast = np.asarray(camera.colour_cast, np.float32) * rng.normal(1.0, 0.02, 3).astype(np.float32)
     gamma = camera.gamma * float(rng.uniform(0.92, 1.08))
     levels = (np.arange(256, dtype=np.float32) / 255.0) ** gamma
     lut = np.clip(levels[:, None] * (gain * 255.0 * cast)[None, :], 0, 255)
-    img = cv2.LUT(np.clip(img, 0, 255).astype(np.uint8), lut.astype(np.uint8).reshape(256, 1, 3))
+    return cv2.LUT(np.clip(img, 0, 255).astype(np.uint8), lut.astype(np.uint8).reshape(256, 1, 3))
 
-    # 4. Sensor: shrink to the camera's pixel size, blur, noise, codec, back up.
+
+def _sensor(img: np.ndarray, camera: CameraStyle, rng: np.random.Generator,
+            output_shape: tuple[int, int]) -> np.ndarray:
+    """Shrink to the camera's pixel size, blur, noise, codec, back up to ``output_shape``."""
+    h, w = img.shape[:2]
     res = float(rng.uniform(*camera.resolution))
     sh, sw = max(8, int(round(h * res))), max(4, int(round(w * res)))
     small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA) if res < 0.97 else img
@@ -370,10 +401,10 @@ def apply_camera(
     quality = int(rng.integers(camera.jpeg_quality[0], camera.jpeg_quality[1] + 1))
     if quality < 95:
         # OpenCV's codec expects BGR: flip so chroma subsampling treats colours as it would.
-        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(small[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        ok, buf = cv2.imencode(".jpg", bgr_to_rgb(small), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if ok:
-            small = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
-    out_h, out_w = output_shape if output_shape is not None else (h, w)
+            small = bgr_to_rgb(cv2.imdecode(buf, cv2.IMREAD_COLOR))
+    out_h, out_w = output_shape
     if small.shape[:2] != (out_h, out_w):
         small = cv2.resize(small, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(small, dtype=np.uint8)

@@ -50,8 +50,8 @@ _HAIR = {
     "auburn": (140, 56, 30),
 }
 #: Upper-body patterns. ``logo`` shows on the chest only (front views).
-_PATTERNS = ("plain", "stripes", "checks", "logo", "print", "two_tone")
-_BAGS = ("none", "backpack", "handbag", "shoulder")
+PATTERNS = ("plain", "stripes", "checks", "logo", "print", "two_tone")
+BAGS = ("none", "backpack", "handbag", "shoulder")
 #: Upper garments: a coat reaches the thighs; an open jacket shows the shirt under it.
 _UPPER_TYPES = ("tshirt", "jacket", "coat")
 _HAIR_STYLES = ("short", "long", "ponytail", "bald")
@@ -229,7 +229,7 @@ def sample_identity(pid: int, rng: np.random.Generator) -> IdentityAttributes:
         upper_color, upper_rgb = _clothing_colour(rng, dark_bias=0.3)
     else:  # jackets and coats: mostly dark, as in street footage
         upper_color, upper_rgb = _clothing_colour(rng, dark_bias=0.9, names=_OUTER_COLOURS)
-    upper_pattern = str(rng.choice(_PATTERNS, p=[0.4, 0.14, 0.1, 0.12, 0.12, 0.12]))
+    upper_pattern = str(rng.choice(PATTERNS, p=[0.4, 0.14, 0.1, 0.12, 0.12, 0.12]))
     _, pattern_rgb = _clothing_colour(rng)
     if np.abs(np.subtract(pattern_rgb, upper_rgb)).sum() < 90:  # a pattern must show
         pattern_rgb = tuple(int(255 - c) if sum(upper_rgb) < 380 else int(c * 0.35) for c in pattern_rgb)
@@ -246,7 +246,7 @@ def sample_identity(pid: int, rng: np.random.Generator) -> IdentityAttributes:
     else:
         lower_color, lower_rgb = _clothing_colour(rng, dark_bias=0.5, names=_LOWER_COLOURS)
     shoes_color = str(rng.choice(_SHOE_COLOURS))
-    bag = str(rng.choice(_BAGS, p=[0.4, 0.25, 0.15, 0.2]))
+    bag = str(rng.choice(BAGS, p=[0.4, 0.25, 0.15, 0.2]))
     _, bag_rgb = _clothing_colour(rng, dark_bias=0.4)
     hat = bool(rng.random() < 0.15)
     _, hat_rgb = _clothing_colour(rng)

@@ -248,26 +248,10 @@ def generate_market_layout(
     from tqdm.auto import tqdm
 
     root = Path(root)
-    if num_cameras < 2:
-        raise ValueError(f"num_cameras must be >= 2 (test identities need two views), received {num_cameras}")
-    if num_train_identities is None:
-        num_train_identities = num_identities // 2
-    if not 0 < num_train_identities < num_identities:
-        raise ValueError(
-            f"num_train_identities must be in [1, num_identities - 1] = [1, {num_identities - 1}], "
-            f"received {num_train_identities}"
-        )
-    if images_per_identity_camera < 1:
-        raise ValueError(f"images_per_identity_camera must be >= 1, received {images_per_identity_camera}")
-    min_cameras = max(2, min(min_cameras, num_cameras))
     bank = BackgroundBank.from_dir(backgrounds) if isinstance(backgrounds, (str, os.PathLike)) else backgrounds
-    config = dict(
-        generator_version=GENERATOR_VERSION, num_identities=num_identities, num_cameras=num_cameras,
-        images_per_identity_camera=images_per_identity_camera, num_train_identities=num_train_identities,
-        seed=seed, height=height, width=width, num_distractors=num_distractors, num_junk=num_junk,
-        multi_query_images=multi_query_images, min_cameras=min_cameras, jpeg_quality=jpeg_quality,
-        backgrounds=bank.fingerprint if bank is not None else None,
-    )
+    config = _layout_config(num_identities, num_cameras, images_per_identity_camera, num_train_identities, seed,
+                            height, width, num_distractors, num_junk, multi_query_images, min_cameras, jpeg_quality,
+                            bank)
     action = _check_target(root, config, overwrite, force)
     if action == "reuse":
         return root
@@ -280,6 +264,42 @@ def generate_market_layout(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return root
+
+
+def _layout_config(num_identities: int, num_cameras: int, images_per_identity_camera: int,
+                   num_train_identities: int | None, seed: int, height: int, width: int, num_distractors: int,
+                   num_junk: int, multi_query_images: int, min_cameras: int, jpeg_quality: int,
+                   bank: BackgroundBank | None) -> dict:
+    """The data set's configuration (what ``meta.json`` records), arguments checked and defaults filled."""
+    if num_cameras < 2:
+        raise ValueError(f"num_cameras must be >= 2 (test identities need two views), received {num_cameras}")
+    if num_train_identities is None:
+        num_train_identities = num_identities // 2
+    if not 0 < num_train_identities < num_identities:
+        raise ValueError(
+            f"num_train_identities must be in [1, num_identities - 1] = [1, {num_identities - 1}], "
+            f"received {num_train_identities}"
+        )
+    if images_per_identity_camera < 1:
+        raise ValueError(f"images_per_identity_camera must be >= 1, received {images_per_identity_camera}")
+    min_cameras = max(2, min(min_cameras, num_cameras))
+    return dict(
+        generator_version=GENERATOR_VERSION, num_identities=num_identities, num_cameras=num_cameras,
+        images_per_identity_camera=images_per_identity_camera, num_train_identities=num_train_identities,
+        seed=seed, height=height, width=width, num_distractors=num_distractors, num_junk=num_junk,
+        multi_query_images=multi_query_images, min_cameras=min_cameras, jpeg_quality=jpeg_quality,
+        backgrounds=bank.fingerprint if bank is not None else None,
+    )
+
+
+def _camera_sets(identities, config: dict) -> dict[int, list[int]]:
+    """The cameras that see each identity (at least ``min_cameras``), drawn from the seed."""
+    num_cameras, out = config["num_cameras"], {}
+    for person in identities:
+        rng_cams = np.random.default_rng([config["seed"], 3, person.pid])
+        n_cams = int(rng_cams.integers(config["min_cameras"], num_cameras + 1))
+        out[person.pid] = sorted(int(k) for k in rng_cams.choice(np.arange(1, num_cameras + 1), n_cams, replace=False))
+    return out
 
 
 def _build(out: Path, config: dict, bank: BackgroundBank | None, identities_progress: bool, tqdm) -> None:
@@ -297,13 +317,7 @@ def _build(out: Path, config: dict, bank: BackgroundBank | None, identities_prog
     identities = [sample_identity(pid, np.random.default_rng([seed, 1, pid])) for pid in range(1, c["num_identities"] + 1)]
     counts = {d: 0 for d in _SPLIT_DIRS}
     frame = np.zeros(num_cameras + 1, np.int64)
-    camera_sets = {}
-    for person in identities:
-        rng_cams = np.random.default_rng([seed, 3, person.pid])
-        n_cams = int(rng_cams.integers(c["min_cameras"], num_cameras + 1))
-        camera_sets[person.pid] = sorted(
-            int(k) for k in rng_cams.choice(np.arange(1, num_cameras + 1), n_cams, replace=False)
-        )
+    camera_sets = _camera_sets(identities, c)
     num_queries = sum(len(cams) if per_cam > 1 else 1 for pid, cams in camera_sets.items() if pid > num_train)
     total = (sum(len(k) for k in camera_sets.values()) * per_cam + num_queries * multi_query
              + c["num_distractors"] + c["num_junk"])

@@ -22,6 +22,7 @@ the output, so a 128×64 person takes about a millisecond.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Callable
 
 import cv2
@@ -164,71 +165,122 @@ def render_person(
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, received {view!r}")
-    p = identity
-    psi = math.radians(_yaw_for(view, rng) if yaw is None else float(yaw))
-    cos_y, sin_y = math.cos(psi), math.sin(psi)
-    stride = float(rng.uniform(0.5, 1.1)) if stride is None else float(stride)
-    pitch = float(rng.uniform(0.0, 0.25))  # the camera looks down a little
+    f = _pose(identity, view, rng, height, width, walk_phase, yaw, stride)
+    _add_legs(f)
+    hands = _add_arms(f)
+    torso = _add_torso(f)
+    _add_bag(f, hands)
+    _add_head(f, torso)
+    for _, fn in sorted(f.draws, key=lambda item: item[0]):
+        fn()
+    return _colour_and_light(f, torso, rng)
 
-    pt = _Painter(height, width)
+
+@dataclass
+class _Figure:
+    """One person being drawn: who, how the camera sees them, the skeleton's heights, the parts to paint."""
+
+    p: IdentityAttributes
+    pt: _Painter
+    u: float  # one head: a figure is 8 heads tall
+    base: float  # the ground line, in pixels
+    cx: float  # the body's axis, in pixels
+    cos_y: float
+    sin_y: float
+    pitch: float  # the camera looks down a little
+    stride: float
+    theta: float  # gait phase, radians
+    hip_h: float = 0.0
+    knee_h: float = 0.0
+    ankle_h: float = 0.0
+    thigh: float = 0.0
+    shin: float = 0.0
+    shoulder_h: float = 0.0
+    head_h: float = 0.0
+    sh: float = 0.0  # half shoulder width
+    waist: float = 0.0
+    hips: float = 0.0
+    depth_half: float = 0.0
+    draws: list[tuple[float, Callable[[], None]]] = field(default_factory=list)  # (depth, draw), far-to-near
+
+    @property
+    def ws(self) -> float:
+        return self.p.width_scale
+
+    def project(self, x: float, hgt: float, z: float) -> tuple[float, float, float]:
+        """Body point (lateral x, height above ground, forward z) -> (sx, sy, depth)."""
+        d = z * self.cos_y - x * self.sin_y
+        return self.cx + x * self.cos_y + z * self.sin_y, self.base - hgt + d * self.pitch, d
+
+    def half_width(self, a: float, b: float) -> float:
+        """Projected half-width of a horizontal ellipse with half-axes a (lateral), b (depth)."""
+        return math.sqrt((a * self.cos_y) ** 2 + (b * self.sin_y) ** 2)
+
+    def add(self, depth: float, fn: Callable[[], None]) -> None:
+        self.draws.append((depth, fn))
+
+
+@dataclass(frozen=True)
+class _Torso:
+    """Where the torso landed on screen (the head and the fabric pattern follow it)."""
+
+    tx: float
+    y_sh: float
+    box: tuple[float, float, float, float]
+
+
+def _pose(p: IdentityAttributes, view: str, rng: np.random.Generator, height: int, width: int, walk_phase: float,
+          yaw: float | None, stride: float | None) -> _Figure:
+    """The view, the gait and the skeleton's heights and widths."""
+    psi = math.radians(_yaw_for(view, rng) if yaw is None else float(yaw))
+    stride = float(rng.uniform(0.5, 1.1)) if stride is None else float(stride)
+    pitch = float(rng.uniform(0.0, 0.25))
     # A detector box is fitted to the person, so everyone fills about the same
     # height of a crop; body height shows only as a little more or less headroom.
     body_h = height * (0.95 + 0.25 * (p.height_scale - 0.89))
     u = body_h / 8.0  # classic 8-head figure proportions
-    base = height * 0.99
     cx = width / 2.0 + rng.normal(0.0, 0.015 * width)
-    ws = p.width_scale
-    female = p.gender == "female"
-    hr = p.head_ratio
-
-    def project(x: float, hgt: float, z: float) -> tuple[float, float, float]:
-        """Body point (lateral x, height above ground, forward z) -> (sx, sy, depth)."""
-        d = z * cos_y - x * sin_y
-        return cx + x * cos_y + z * sin_y, base - hgt + d * pitch, d
-
-    def half_width(a: float, b: float) -> float:
-        """Projected half-width of a horizontal ellipse with half-axes a (lateral), b (depth)."""
-        return math.sqrt((a * cos_y) ** 2 + (b * sin_y) ** 2)
-
+    f = _Figure(p, _Painter(height, width), u, height * 0.99, cx, math.cos(psi), math.sin(psi), pitch, stride,
+                2.0 * math.pi * walk_phase)
+    ws, hr, female = p.width_scale, p.head_ratio, p.gender == "female"
     # Skeleton ---------------------------------------------------------------
-    hip_h = 4.0 * u * p.leg_ratio
-    knee_h = hip_h * 0.52
-    ankle_h = 0.28 * u
-    thigh, shin = hip_h - knee_h, knee_h - ankle_h
-    shoulder_h = 8.0 * u - 1.45 * u * hr
-    head_h = 8.0 * u - 0.5 * u * hr
-    sh = 1.08 * u * ws * (0.88 if female else 1.0)  # half shoulder width
-    waist = 0.82 * u * ws * (0.88 if female else 1.0)
-    hips = 0.9 * u * ws * (1.06 if female else 1.0)
-    depth_half = 0.5 * u * ws
-    amp = 0.42 * stride
-    theta = 2.0 * math.pi * walk_phase
-    bob = 0.06 * u * stride * math.cos(2 * theta)
-    hip_h += bob
-    knee_h += bob
-    shoulder_h += bob
-    head_h += bob
+    f.hip_h = 4.0 * u * p.leg_ratio
+    f.knee_h = f.hip_h * 0.52
+    f.ankle_h = 0.28 * u
+    f.shoulder_h = 8.0 * u - 1.45 * u * hr
+    f.head_h = 8.0 * u - 0.5 * u * hr
+    f.sh = 1.08 * u * ws * (0.88 if female else 1.0)
+    f.waist = 0.82 * u * ws * (0.88 if female else 1.0)
+    f.hips = 0.9 * u * ws * (1.06 if female else 1.0)
+    f.depth_half = 0.5 * u * ws
+    f.thigh, f.shin = f.hip_h - f.knee_h, f.knee_h - f.ankle_h
+    bob = 0.06 * u * stride * math.cos(2 * f.theta)  # the body bobs twice a stride; the legs keep their length
+    f.hip_h += bob
+    f.knee_h += bob
+    f.shoulder_h += bob
+    f.head_h += bob
+    return f
 
-    draws: list[tuple[float, Callable[[], None]]] = []  # (depth, draw) far-to-near
 
-    def add(depth: float, fn: Callable[[], None]) -> None:
-        draws.append((depth, fn))
-
+def _add_legs(f: _Figure) -> None:
+    p, pt, u, ws = f.p, f.pt, f.u, f.ws
+    thigh, shin = f.thigh, f.shin
+    amp = 0.42 * f.stride
     lower_label = _LOWER
     legs_shade = 0.9
     for side in (1.0, -1.0):
-        phase = theta + (0.0 if side > 0 else math.pi)
+        phase = f.theta + (0.0 if side > 0 else math.pi)
         a = amp * math.sin(phase)
-        k = 0.1 + 0.85 * stride * max(0.0, math.cos(phase)) ** 2
+        k = 0.1 + 0.85 * f.stride * max(0.0, math.cos(phase)) ** 2
         x = side * 0.45 * u * ws
-        hip3 = (x, hip_h, 0.0)
-        knee3 = (x, hip_h - thigh * math.cos(a), thigh * math.sin(a))
+        hip3 = (x, f.hip_h, 0.0)
+        knee3 = (x, f.hip_h - thigh * math.cos(a), thigh * math.sin(a))
         ankle3 = (x, knee3[1] - shin * math.cos(a - k), knee3[2] + shin * math.sin(a - k))
-        ankle3 = (x, max(ankle3[1], ankle_h * 0.6), ankle3[2])
+        ankle3 = (x, max(ankle3[1], f.ankle_h * 0.6), ankle3[2])
         toe3 = (x, ankle3[1] - 0.2 * u, ankle3[2] + 0.45 * u)
-        hip2, knee2, ankle2, toe2 = (project(*q) for q in (hip3, knee3, ankle3, toe3))
+        hip2, knee2, ankle2, toe2 = (f.project(*q) for q in (hip3, knee3, ankle3, toe3))
         depth = (hip2[2] + knee2[2] + ankle2[2]) / 3.0
-        dim = 1.0 - 0.12 * max(0.0, -side * sin_y) * 1.0  # far leg a little darker
+        dim = 1.0 - 0.12 * max(0.0, -side * f.sin_y) * 1.0  # far leg a little darker
 
         def draw_leg(hip2=hip2, knee2=knee2, ankle2=ankle2, toe2=toe2, dim=dim * legs_shade):
             covered = p.lower_type == "trousers"
@@ -241,22 +293,26 @@ def render_person(
                     lower_label if covered else _SKIN, dim)
             pt.limb(ankle2[:2], toe2[:2], 0.3 * u, 0.24 * u, _SHOES, dim)
 
-        add(depth, draw_leg)
+        f.add(depth, draw_leg)
 
-    # Arms swing against the legs.
+
+def _add_arms(f: _Figure) -> dict[float, tuple[float, float, float]]:
+    """Arms swing against the legs; returns each hand's screen point (a handbag hangs from one)."""
+    p, pt, u, ws, sh = f.p, f.pt, f.u, f.ws, f.sh
+    amp = 0.42 * f.stride
     hands: dict[float, tuple[float, float, float]] = {}
     for side in (1.0, -1.0):
-        phase = theta + (math.pi if side > 0 else 0.0)
+        phase = f.theta + (math.pi if side > 0 else 0.0)
         b = 0.75 * amp * math.sin(phase)
-        e = 0.25 + 0.3 * stride * max(0.0, math.sin(phase))
+        e = 0.25 + 0.3 * f.stride * max(0.0, math.sin(phase))
         x_s, x_h = side * (sh + 0.05 * u), side * (sh + 0.18 * u)
-        s3 = (x_s, shoulder_h - 0.15 * u, 0.0)
+        s3 = (x_s, f.shoulder_h - 0.15 * u, 0.0)
         e3 = (0.5 * (x_s + x_h), s3[1] - 1.45 * u * math.cos(b), 1.45 * u * math.sin(b))
         h3 = (x_h, e3[1] - 1.3 * u * math.cos(b + e), e3[2] + 1.3 * u * math.sin(b + e))
-        s2, e2, h2 = (project(*q) for q in (s3, e3, h3))
+        s2, e2, h2 = (f.project(*q) for q in (s3, e3, h3))
         hands[side] = h2
         depth = (s2[2] + e2[2] + h2[2]) / 3.0 + 0.02 * u
-        dim = 1.0 - 0.15 * max(0.0, -side * sin_y)
+        dim = 1.0 - 0.15 * max(0.0, -side * f.sin_y)
 
         def draw_arm(s2=s2, e2=e2, h2=h2, dim=dim):
             sleeve = _UPPER
@@ -270,17 +326,23 @@ def render_person(
                 pt.limb(s2[:2], mid, 0.48 * u * ws, 0.4 * u, sleeve, dim)
             pt.ellipse((h2[0], h2[1] + 0.08 * u), (0.14 * u, 0.18 * u), _SKIN, dim)
 
-        add(depth, draw_arm)
+        f.add(depth, draw_arm)
+    return hands
 
-    # Torso, pelvis, coat, skirt ------------------------------------------------
-    top3 = project(0.0, shoulder_h + 0.05 * u, 0.0)
-    w_sh, w_w, w_h = half_width(sh, depth_half), half_width(waist, depth_half * 0.9), half_width(hips, depth_half)
+
+def _add_torso(f: _Figure) -> _Torso:
+    """Torso, pelvis, coat, skirt."""
+    p, pt, u, base = f.p, f.pt, f.u, f.base
+    cos_y, sin_y, depth_half, hip_h = f.cos_y, f.sin_y, f.depth_half, f.hip_h
+    top3 = f.project(0.0, f.shoulder_h + 0.05 * u, 0.0)
+    w_sh, w_w, w_h = (f.half_width(f.sh, depth_half), f.half_width(f.waist, depth_half * 0.9),
+                      f.half_width(f.hips, depth_half))
     waist_h = hip_h + 0.75 * u
     coat = p.upper_type == "coat"
-    bottom_h = knee_h + 0.35 * u if coat else hip_h + 0.2 * u
+    bottom_h = f.knee_h + 0.35 * u if coat else hip_h + 0.2 * u
     tx = top3[0]
     y_sh, y_w, y_b = top3[1], base - waist_h, base - bottom_h
-    torso_box = (tx - w_sh, y_sh, tx + w_sh, y_b)
+    knee_h = f.knee_h
 
     def draw_pelvis():
         pt.poly([(tx - w_w, y_w), (tx + w_w, y_w), (tx + w_h, base - hip_h + 0.25 * u),
@@ -290,7 +352,7 @@ def render_person(
             pt.poly([(tx - w_w, y_w), (tx + w_w, y_w), (tx + flare, base - knee_h + 0.1 * u),
                      (tx - flare, base - knee_h + 0.1 * u)], _LOWER)
 
-    add(0.0, draw_pelvis)
+    f.add(0.0, draw_pelvis)
 
     def draw_torso():
         pts = [(tx - w_sh * 0.75, y_sh - 0.05 * u), (tx + w_sh * 0.75, y_sh - 0.05 * u),
@@ -312,27 +374,32 @@ def render_person(
             pt.line((tx - 0.8 * w_sh, y_sh + 0.1 * u), (tx + w_h, base - hip_h - 0.1 * u), _STRAP,
                     max(1.0, 0.1 * u), 0.8)
 
-    add(0.01 * u, draw_torso)
+    f.add(0.01 * u, draw_torso)
+    return _Torso(tx, y_sh, (tx - w_sh, y_sh, tx + w_sh, y_b))
 
-    # Bags -------------------------------------------------------------------------
+
+def _add_bag(f: _Figure, hands: dict[float, tuple[float, float, float]]) -> None:
+    """A backpack, a shoulder bag or a handbag (in the right hand)."""
+    p, pt, u, ws = f.p, f.pt, f.u, f.ws
+    half_width = f.half_width
     if p.bag == "backpack":
-        c2 = project(0.0, shoulder_h - 1.0 * u, -(depth_half + 0.3 * u))
+        c2 = f.project(0.0, f.shoulder_h - 1.0 * u, -(f.depth_half + 0.3 * u))
         bw = half_width(0.62 * u * ws, 0.32 * u)
 
         def draw_backpack(c2=c2, bw=bw):
             pt.poly([(c2[0] - bw * 0.92, c2[1] - 0.95 * u), (c2[0] + bw * 0.92, c2[1] - 0.95 * u),
                      (c2[0] + bw, c2[1] + 0.95 * u), (c2[0] - bw, c2[1] + 0.95 * u)], _BAG, 0.95)
 
-        add(c2[2], draw_backpack)
+        f.add(c2[2], draw_backpack)
     elif p.bag == "shoulder":
-        c2 = project(hips + 0.15 * u, hip_h + 0.15 * u, 0.1 * u)
+        c2 = f.project(f.hips + 0.15 * u, f.hip_h + 0.15 * u, 0.1 * u)
 
         def draw_shoulder_bag(c2=c2):
             bw = half_width(0.22 * u, 0.45 * u)
             pt.poly([(c2[0] - bw, c2[1] - 0.35 * u), (c2[0] + bw, c2[1] - 0.35 * u),
                      (c2[0] + bw * 1.1, c2[1] + 0.4 * u), (c2[0] - bw * 1.1, c2[1] + 0.4 * u)], _BAG)
 
-        add(c2[2] + 0.03 * u, draw_shoulder_bag)
+        f.add(c2[2] + 0.03 * u, draw_shoulder_bag)
     elif p.bag == "handbag":
         h2 = hands[1.0]
 
@@ -342,23 +409,28 @@ def render_person(
             pt.poly([(h2[0] - bw, h2[1] + 0.3 * u), (h2[0] + bw, h2[1] + 0.3 * u),
                      (h2[0] + bw * 1.1, h2[1] + 1.0 * u), (h2[0] - bw * 1.1, h2[1] + 1.0 * u)], _BAG)
 
-        add(h2[2] + 0.03 * u, draw_handbag)
+        f.add(h2[2] + 0.03 * u, draw_handbag)
 
-    # Head, hair, cap --------------------------------------------------------------
+
+def _add_head(f: _Figure, torso: _Torso) -> None:
+    """Head, hair, cap; the neck joins the torso."""
+    p, pt, u, hr = f.p, f.pt, f.u, f.p.head_ratio
+    cos_y, sin_y, head_h = f.cos_y, f.sin_y, f.head_h
+    tx, y_sh = torso.tx, torso.y_sh
     rx, ry = 0.36 * u * hr, 0.48 * u * hr
-    head2 = project(0.0, head_h, 0.05 * u)
+    head2 = f.project(0.0, head_h, 0.05 * u)
     if p.hair_style == "long":
-        hair_back = project(0.0, head_h - 0.9 * u, -0.25 * u)
+        hair_back = f.project(0.0, head_h - 0.9 * u, -0.25 * u)
 
         def draw_long_hair(hb=hair_back):
             hw = rx * 1.12
             pt.poly([(head2[0] - hw, head2[1]), (head2[0] + hw, head2[1]), (hb[0] + hw * 0.95, hb[1] + 0.7 * u),
                      (hb[0] - hw * 0.95, hb[1] + 0.7 * u)], _HAIR)
 
-        add(hair_back[2], draw_long_hair)
+        f.add(hair_back[2], draw_long_hair)
     elif p.hair_style == "ponytail":
-        tail = project(0.0, head_h - 0.45 * u, -0.5 * u)
-        add(tail[2], lambda t=tail: pt.ellipse((t[0], t[1]), (0.16 * u, 0.42 * u), _HAIR))
+        tail = f.project(0.0, head_h - 0.45 * u, -0.5 * u)
+        f.add(tail[2], lambda t=tail: pt.ellipse((t[0], t[1]), (0.16 * u, 0.42 * u), _HAIR))
 
     def draw_head():
         neck = (head2[0], head2[1] + ry * 0.9)
@@ -377,13 +449,14 @@ def render_person(
             pt.ellipse((bx, head2[1] - 0.1 * u), (0.3 * u * (0.4 + 0.6 * abs(sin_y)) + 0.1 * u, 0.09 * u),
                        _HAT, 0.85)
 
-    add(0.03 * u, draw_head)
+    f.add(0.03 * u, draw_head)
 
-    for _, fn in sorted(draws, key=lambda item: item[0]):
-        fn()
 
-    # Colour and light -----------------------------------------------------------------
-    labels = pt.labels
+def _colour_and_light(f: _Figure, torso: _Torso, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Colours the label map with the identity's fabrics and lights it; returns ``(rgb, alpha)``."""
+    p, u = f.p, f.u
+    labels = f.pt.labels
+    height, width = labels.shape
     palette = np.zeros((11, 3), np.float32)
     palette[_SKIN] = p.skin_rgb
     palette[_HAIR] = p.hair_rgb
@@ -397,20 +470,20 @@ def render_person(
     img = palette[labels]
     upper = labels == _UPPER
     if upper.any():
-        img[upper] = _fabric(p, labels, torso_box, u, cos_y, rng)[upper]
+        img[upper] = _fabric(p, labels, torso.box, u, f.cos_y, rng)[upper]
     lower = labels == _LOWER
     if lower.any():  # denim-like weave and creases
         grain = cv2.resize(rng.random((24, 8), dtype=np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         img[lower] *= (0.9 + 0.2 * grain[lower])[:, None]
     alpha = (labels > 0).astype(np.uint8) * 255
-    shade = pt.shade
+    shade = f.pt.shade
     # Silhouette edges darker (round limbs), light from above, light from one side.
     sigma = max(0.6, 0.3 * u)
     inner = cv2.GaussianBlur(alpha.astype(np.float32) * (1.0 / 255.0), (0, 0), sigma)
     shade *= 0.7 + 0.3 * np.clip(inner * 2.0, 0.0, 1.0)
     shade *= np.linspace(1.08, 0.86, height, dtype=np.float32)[:, None]
     side_light = float(rng.uniform(-0.18, 0.18))
-    shade *= 1.0 + side_light * np.clip((np.arange(width, dtype=np.float32) - cx) / (2.0 * u), -1.0, 1.0)[None, :]
+    shade *= 1.0 + side_light * np.clip((np.arange(width, dtype=np.float32) - f.cx) / (2.0 * u), -1.0, 1.0)[None, :]
     img *= shade[..., None]
     rgb = np.clip(img, 0, 255).astype(np.uint8)
     rgb[alpha == 0] = 0

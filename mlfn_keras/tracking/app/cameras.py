@@ -26,24 +26,15 @@ from mlfn_keras.tracking.app.sources import (
     LIVE_RETRY_BACKOFF,
     CameraStream,
     SourceSpec,
+    probe_source,
 )
 from mlfn_keras.tracking.core import events as ev
 from mlfn_keras.tracking.core.frames import FramePacket
 
 
 def probe_fps(spec: SourceSpec, default: float = DEFAULT_FPS) -> float:
-    """The source's frame rate if it says so (files), else ``default``."""
-    if spec.fps:
-        return float(spec.fps)
-    if spec.kind == "file":
-        import cv2
-
-        cap = cv2.VideoCapture(spec.target)
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        cap.release()
-        if 0 < fps < 1000:
-            return fps
-    return default
+    """The source's frame rate if it says so (`probe_source`), else ``default``."""
+    return float(probe_source(spec).fps or default)
 
 
 @dataclass

@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlfn_keras.runtime import load_embedder
 from mlfn_keras.tracking.app.runner import RunOptions, RunSummary, run_multicam
 from mlfn_keras.tracking.app.scene import SceneConfig, cached_scene
 from mlfn_keras.tracking.app.sources import SourceSpec, parse_cams
 from mlfn_keras.tracking.core.pipeline import PipelineConfig
-from mlfn_keras.tracking.core.reid import load_reid
 from mlfn_keras.tracking.detection.detectors import build_detector
 
 #: Detector used with the built-in scene. The SSDLite pedestrian detector was
@@ -38,7 +38,8 @@ class DemoConfig:
         cams: ``--cams`` values; empty for the built-in scene.
         detector: ``"auto"`` (``bgsub`` for the built-in scene, ``ssdlite`` for
             real cameras), ``"ssdlite"``, ``"bgsub"``, ``"gt"`` or ``"onnx:PATH"``.
-        reid: re-id model path.
+        reid: re-id embedder spec (:func:`mlfn_keras.runtime.load_embedder`: a
+            model file, ``hist``, ``untrained[:PRESET]`` or ``A+B``).
         scene: the built-in scene (used when ``cams`` is empty).
         pipeline: multi-camera tracker settings.
         output_dir: where to write outputs (``None``: nothing).
@@ -125,7 +126,7 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
     if detector_name == "gt":
         print("NOTE: --detector gt uses ground-truth boxes; this isolates re-id, it is not a detector.", file=sys.stderr)
     detector = build_detector(detector_name, gt_lookup_from_files(gt_paths) if gt_paths else None)
-    embedder = load_reid(config.reid)
+    embedder = load_embedder(config.reid, what="--reid")
     if config.evaluate and not gt_paths:
         raise ValueError("--evaluate needs ground truth, which only the built-in scene (no --cams) has.")
     if config.output_dir and gt_paths:

@@ -31,7 +31,7 @@ from mlfn_keras.tracking.app.sources import LIVE_MAX_RETRIES, LIVE_RETRY_BACKOFF
 from mlfn_keras.tracking.core import events as ev
 from mlfn_keras.tracking.core.frames import FramePacket
 from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig, TickResult
-from mlfn_keras.tracking.core.reid import Embedder
+from mlfn_keras.runtime.contract import Embedder
 from mlfn_keras.tracking.detection.detectors import Detector
 from mlfn_keras.tracking.view import View
 

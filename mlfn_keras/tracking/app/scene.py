@@ -337,9 +337,9 @@ def write_scene(config: SceneConfig, out_dir: str, progress: bool = True) -> dic
 
 def cached_scene(config: SceneConfig, cache_dir: str | None = None, progress: bool = True) -> dict[str, list[str]]:
     """Like :func:`write_scene`, but reuses an earlier render of the same config."""
-    from mlfn_keras.tracking.detection.detectors import default_cache_dir
+    from mlfn_keras.cache import cache_root
 
-    root = os.path.join(cache_dir or default_cache_dir(), "scenes", config.fingerprint())
+    root = os.path.join(cache_dir or str(cache_root()), "scenes", config.fingerprint())
     videos = [os.path.join(root, f"cam{c}.mp4") for c in range(config.num_cameras)]
     gts = [os.path.join(root, "gt", f"cam{c}.txt") for c in range(config.num_cameras)]
     if all(os.path.isfile(p) for p in videos + gts) and os.path.isfile(os.path.join(root, "scene.json")):

@@ -152,6 +152,35 @@ def _list_images(folder: str) -> list[str]:
     return [os.path.join(folder, n) for n in names]
 
 
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source says about itself before it is read (``None``: it does not say)."""
+
+    fps: float | None
+    frames: int | None
+
+
+def probe_source(spec: SourceSpec) -> SourceInfo:
+    """The frame rate (``spec.fps`` first, else a video file's own) and frame count (files, folders) of a source.
+
+    The one probe of the package: the runner, ``mlfn-adapt``'s miner and the
+    streams read sources' rates and lengths here.
+    """
+    if spec.kind == "folder":
+        return SourceInfo(spec.fps, len(_list_images(spec.target)) if os.path.isdir(spec.target) else None)
+    if spec.kind != "file":
+        return SourceInfo(spec.fps, None)
+    reader = _Reader(spec)
+    try:
+        reader.open()
+    except OSError:
+        return SourceInfo(spec.fps, None)
+    try:
+        return SourceInfo(spec.fps or reader.fps(), reader.frame_count())
+    finally:
+        reader.close()
+
+
 @dataclass
 class StreamStats:
     """Counters a stream keeps for the summary."""

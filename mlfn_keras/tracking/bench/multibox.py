@@ -316,7 +316,7 @@ def record_messages(specs: Sequence[SourceSpec], reid: str = "hist", detector: s
 
     import fakeredis
 
-    from mlfn_keras.tracking.core.reid import load_reid
+    from mlfn_keras.runtime import load_embedder
     from mlfn_keras.tracking.detection.detectors import build_detector
     from mlfn_keras.tracking.site.broker import RedisBroker
     from mlfn_keras.tracking.site.edge import EdgeConfig, run_edge
@@ -324,7 +324,7 @@ def record_messages(specs: Sequence[SourceSpec], reid: str = "hist", detector: s
 
     server = fakeredis.FakeServer()
     make = lambda: RedisBroker("redis://fake", client=fakeredis.FakeRedis(server=server))  # noqa: E731
-    embedder = load_reid(reid)
+    embedder = load_embedder(reid, what="--reid")
     threads = [threading.Thread(target=run_edge, args=(EdgeConfig(specs=[s], edge=f"rec{i}", log=lambda line: None),
                                                        build_detector(detector), embedder, make()))
                for i, s in enumerate(specs)]
@@ -504,7 +504,7 @@ def run_in_process(specs: Sequence[SourceSpec], out: Path, deliveries=None, reid
 
     import fakeredis
 
-    from mlfn_keras.tracking.core.reid import load_reid
+    from mlfn_keras.runtime import load_embedder
     from mlfn_keras.tracking.detection.detectors import build_detector
     from mlfn_keras.tracking.site.broker import RedisBroker
     from mlfn_keras.tracking.site.central import CentralConfig, run_central
@@ -512,7 +512,7 @@ def run_in_process(specs: Sequence[SourceSpec], out: Path, deliveries=None, reid
 
     server = fakeredis.FakeServer()
     make = lambda: RedisBroker("redis://fake", client=fakeredis.FakeRedis(server=server))  # noqa: E731
-    embedder = load_reid(reid)
+    embedder = load_embedder(reid, what="--reid")
     quiet = lambda line: None  # noqa: E731
     edges: dict[int, Any] = {}
 
@@ -548,10 +548,10 @@ def short_scene_files() -> tuple[list[SourceSpec], list[str]]:
 def single_box(specs: Sequence[SourceSpec], out: Path, reid: str = "hist", detector: str = "bgsub") -> Path:
     """The single-box answer (``run_multicam``) on ``specs``; returns its output folder."""
     from mlfn_keras.tracking.app.runner import RunOptions, run_multicam
-    from mlfn_keras.tracking.core.reid import load_reid
+    from mlfn_keras.runtime import load_embedder
     from mlfn_keras.tracking.detection.detectors import build_detector
 
-    run_multicam(specs, build_detector(detector), load_reid(reid), None,
+    run_multicam(specs, build_detector(detector), load_embedder(reid, what="--reid"), None,
                  RunOptions(output_dir=str(out), write_video=False, progress=False, log=lambda line: None))
     return Path(out)
 

@@ -37,8 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from mlfn_keras.errors import InputPathError, UserError
+from mlfn_keras.errors import UserError
 from mlfn_keras.fileio import atomic_output, write_json, write_text
+from mlfn_keras.runtime import check_spec, load_embedder
+from mlfn_keras.runtime.histogram import NAME as HIST_SPEC
 from mlfn_keras.tracking.app.sources import SourceSpec
 from mlfn_keras.tracking.eval.scoring import (
     RunScores,
@@ -51,7 +53,7 @@ from mlfn_keras.tracking.eval.scoring import (
 #: The re-id weights shipped with the demo (what ``demo/multicam.py`` uses by default).
 SHIPPED_REID = str(Path(__file__).resolve().parents[3] / "demo" / "weights" / "mlfn_small_synthetic.keras")
 #: ``--reid`` value that selects the colour-histogram baseline.
-HIST = "hist"
+HIST = HIST_SPEC
 #: Detector per kind of footage for ``--detector auto`` (as the demo chooses).
 AUTO_DETECTOR = {"generated": "bgsub", "real": "ssdlite"}
 #: Files and folders the benchmark writes into ``--output``.
@@ -114,20 +116,9 @@ def reid_label(reid: str) -> str:
     return Path(reid).name if os.path.abspath(reid) != SHIPPED_REID else f"shipped ({Path(reid).name})"
 
 
-def check_reid(reid: str) -> None:
-    """Fails with a clear message for a ``--reid`` value that is neither ``"hist"`` nor an existing path."""
-    if reid != HIST and not os.path.exists(reid):
-        raise InputPathError(
-            f"--reid got {reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model, or 'hist'"
-        )
-
-
-def load_embedder(reid: str):
-    """A re-id embedder for ``reid``: a model path or ``"hist"``, warmed up on a few crops."""
-    from mlfn_keras.tracking.core.reid import load_reid
-
-    check_reid(reid)
-    embedder = load_reid(reid)
+def warm_embedder(reid: str):
+    """The embedder a ``--reid`` spec names (:func:`mlfn_keras.runtime.load_embedder`), warmed up on a few crops."""
+    embedder = load_embedder(reid, what="--reid")
     # One-off costs (graph tracing) stay out of the FPS figures.
     rng = np.random.default_rng(0)
     embedder([rng.integers(0, 255, (128, 64, 3), np.uint8) for _ in range(4)])
@@ -344,7 +335,7 @@ def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
     if not config.reids:
         raise UserError("no re-id model given; expected at least one --reid PATH or 'hist'")
     for reid in config.reids:  # a wrong path fails before any long step
-        check_reid(reid)
+        check_spec(reid, what="--reid")
     with contextlib.ExitStack() as lock:
         if config.output_dir:
             lock.enter_context(run_lock(config.output_dir, "--output"))  # one run per folder
@@ -362,7 +353,7 @@ def _run_settings(config: BenchmarkConfig, output_dir: Path | None) -> list[RunR
         root = Path(tmp)
     try:
         settings = resolve_settings(config)
-        embedders = [load_embedder(r) for r in config.reids]
+        embedders = [warm_embedder(r) for r in config.reids]
         results = []
         for setting in settings:
             for reid, embedder in zip(config.reids, embedders):

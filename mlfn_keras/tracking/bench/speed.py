@@ -6,9 +6,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from mlfn_keras.preprocessing import crop_rgb
+from mlfn_keras.runtime import load_embedder
 from mlfn_keras.tracking.app.runner import STAGES, RunOptions, run_multicam
 from mlfn_keras.tracking.app.sources import SourceSpec
-from mlfn_keras.tracking.core.reid import load_reid
 from mlfn_keras.tracking.detection.detectors import build_detector
 
 
@@ -22,17 +23,16 @@ def benchmark_pipeline(specs: Sequence[SourceSpec], detector: str, reid: str, ma
         ``{"detector", "reid", "frames", "fps_per_camera", "ms_per_tick", "ms_decode_per_frame", ...}``.
     """
     import cv2
-    import numpy as np
 
     det = build_detector(detector)
-    emb = load_reid(reid)
+    emb = load_embedder(reid, what="--reid")
     cap = cv2.VideoCapture(specs[0].target)
     ok, frame = cap.read()
     cap.release()
     if ok:
         for _ in range(2):
             det([frame] * len(specs), list(range(len(specs))), [0] * len(specs))
-            emb([np.ascontiguousarray(frame[:200, :100, ::-1])] * 4)
+            emb([crop_rgb(frame, (0, 0, 100, 200))] * 4)
     summary = run_multicam(specs, det, emb, options=RunOptions(max_frames=max_frames, progress=True, write_video=False))
     ticks = max(summary.ticks, 1)
     frames = [c["frames"] for c in summary.cameras]

@@ -26,7 +26,9 @@ import numpy as np
 import supervision as sv
 
 from mlfn_keras.tracking.core.frames import FramePacket
-from mlfn_keras.tracking.core.reid import Embedder, TrackAppearance, good_box
+from mlfn_keras.preprocessing import crop_rgb
+from mlfn_keras.runtime.contract import Embedder
+from mlfn_keras.tracking.core.reid import TrackAppearance, good_box
 from mlfn_keras.tracking.core.tracker import CameraTracker
 from mlfn_keras.tracking.core.updates import CameraTick, TrackEmbedding
 
@@ -152,10 +154,7 @@ class EdgeTracker:
     def _embed(self, crops: Sequence[_Crop], ticks: dict[int, CameraTick]) -> None:
         if not crops:
             return
-        images = []
-        for crop in crops:
-            x1, y1, x2, y2 = (int(round(v)) for v in crop.xyxy)
-            images.append(np.ascontiguousarray(crop.image[max(y1, 0) : y2, max(x1, 0) : x2, ::-1]))
+        images = [crop_rgb(crop.image, crop.xyxy) for crop in crops]
         feats = np.asarray(self.embedder(images), np.float32)
         for crop, feat in zip(crops, feats):
             state = self._tracks[crop.key]

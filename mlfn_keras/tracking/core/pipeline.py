@@ -49,7 +49,7 @@ from mlfn_keras.tracking.core.central import (
 )
 from mlfn_keras.tracking.core.edge import EdgeTracker
 from mlfn_keras.tracking.core.frames import FramePacket
-from mlfn_keras.tracking.core.reid import Embedder
+from mlfn_keras.runtime.contract import Embedder
 
 __all__ = [
     "CameraResult", "FinalIdentities", "MultiCameraTracker", "PipelineConfig", "TickResult", "TrackedObject", "camera_fps",

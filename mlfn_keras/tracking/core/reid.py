@@ -1,9 +1,9 @@
-"""Re-identification features for tracks: loading an embedder, box quality, smoothing.
+"""Re-identification features for tracks: box quality and smoothing.
 
-* :func:`load_reid` loads anything :func:`mlfn_keras.runtime.load_embedder`
-  accepts (``.keras``, SavedModel, ``.onnx``, ``.tflite``): a callable from a
-  list of RGB ``uint8`` crops of any size to L2-normalised ``(B, d)``
-  embeddings.
+Embedders themselves (model files, ``hist``, fusions) come from
+:func:`mlfn_keras.runtime.load_embedder`; the tracker takes any
+`mlfn_keras.runtime.Embedder` (or a callable with its contract).
+
 * :func:`good_box` says whether a box is worth embedding: tall enough,
   person-shaped and not cut by the frame border (a half-visible person gives
   a misleading feature).
@@ -13,37 +13,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from mlfn_keras.evaluation.distance import l2_normalize
-
-Embedder = Callable[[Sequence[np.ndarray]], np.ndarray]
-
-
-def load_reid(path: str) -> Embedder:
-    """Loads a re-id embedder from a file.
-
-    Args:
-        path: a model file ``mlfn_keras.runtime.load_embedder`` accepts.
-
-    Returns:
-        A callable: list of RGB ``uint8`` crops → ``(B, d)`` L2-normalised float32.
-
-    Raises:
-        FileNotFoundError: if ``path`` does not exist.
-    """
-    if path == "hist":  # the colour-histogram baseline (mlfn_keras.colour_histogram)
-        from mlfn_keras.colour_histogram import ColourHistogramEmbedder
-        return ColourHistogramEmbedder()
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"--reid got {path!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite model.")
-    from mlfn_keras.runtime import load_embedder
-
-    return load_embedder(path)
-
+from mlfn_keras.vectors import l2_normalize
 
 def good_box(
     xyxy: Sequence[float],

@@ -32,7 +32,6 @@ import supervision as sv
 from mlfn_keras.tracking.detection.ssdlite import (  # noqa: F401  (re-exported)
     SSDLiteDetector,
     convert_ssdlite_to_onnx,
-    default_cache_dir,
     ort_session,
     ssdlite_core_onnx,
     ssdlite_graph_path,

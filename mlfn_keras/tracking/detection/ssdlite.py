@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import supervision as sv
 
+from mlfn_keras.cache import cache_root
 from mlfn_keras.tracking.detection.tiling import (
     Tile,
     grid_tiles,
@@ -30,13 +31,6 @@ from mlfn_keras.tracking.detection.tiling import (
 INPUT_SIZE = 300
 _CORE_INPUT = "Preprocessor/sub:0"  # (B, 3, 300, 300) float in [-1, 1]
 _CORE_OUTPUTS = ["Postprocessor/Reshape_2:0", "Postprocessor/Slice:0"]  # boxes (B, A, 4) yx-yx normalised; scores (B, A, 1)
-
-
-def default_cache_dir() -> str:
-    """``$MLFN_KERAS_CACHE`` or ``~/.cache/mlfn_keras``."""
-    from mlfn_keras.cache import cache_root
-
-    return str(cache_root())
 
 
 def ssdlite_graph_path() -> str:
@@ -67,7 +61,7 @@ def convert_ssdlite_to_onnx(cache_dir: str | None = None) -> str:
     with open(pb_path, "rb") as f:
         data = f.read()
     digest = hashlib.sha256(data).hexdigest()[:12]
-    cache_dir = cache_dir or default_cache_dir()
+    cache_dir = cache_dir or str(cache_root())
     out = os.path.join(cache_dir, f"ssdlite_mobilenet_v2_pedestrian_{digest}.onnx")
     if os.path.isfile(out):
         return out

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlfn_keras.data.mot import box_overlaps
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -83,21 +85,6 @@ def grid_tiles(width: int, height: int, rows: int, cols: int, overlap: float = 0
     return [Tile(x, y, x + tw, y + th) for y in _starts(height, rows, th) for x in _starts(width, cols, tw)]
 
 
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """IoU and intersection-over-smaller-area between boxes ``a`` (N, 4) and ``b`` (M, 4)."""
-    ix0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    iy0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    ix1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    iy1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    iou = inter / np.maximum(union, 1e-9)
-    ios = inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-9)
-    return iou, ios
-
-
 def suppress(xyxy: np.ndarray, scores: np.ndarray, nms_iou: float = 0.5, containment: float = 0.8) -> np.ndarray:
     """Greedy NMS by score that also drops a box lying mostly inside a kept one.
 
@@ -107,7 +94,7 @@ def suppress(xyxy: np.ndarray, scores: np.ndarray, nms_iou: float = 0.5, contain
     if len(xyxy) == 0:
         return np.zeros((0,), np.int64)
     order = np.argsort(-scores, kind="stable")
-    iou, ios = _iou_matrix(xyxy, xyxy)
+    iou, ios = box_overlaps(xyxy, xyxy)
     keep: list[int] = []
     removed = np.zeros(len(xyxy), bool)
     for i in order:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mlfn_keras.tracking.detection.tiling import _iou_matrix
+from mlfn_keras.data.mot import box_overlaps
 
 
 @dataclass
@@ -67,7 +67,7 @@ def count_frame(pred: np.ndarray, gt: np.ndarray, consider: np.ndarray | None = 
     matched = np.zeros(len(pred), bool)
     tp = 0
     if len(pred) and len(counted):
-        overlap, _ = _iou_matrix(pred, counted)
+        overlap, _ = box_overlaps(pred, counted)
         rows, cols = linear_sum_assignment(-np.where(overlap >= iou, overlap, 0.0))
         ok = overlap[rows, cols] >= iou
         matched[rows[ok]] = True
@@ -75,6 +75,6 @@ def count_frame(pred: np.ndarray, gt: np.ndarray, consider: np.ndarray | None = 
     left = ~matched
     n_ignored = 0
     if left.any() and len(ignored):
-        overlap, _ = _iou_matrix(pred[left], ignored)
+        overlap, _ = box_overlaps(pred[left], ignored)
         n_ignored = int((overlap.max(axis=1) >= iou).sum())
     return DetectionCounts(tp=tp, fp=int(left.sum()) - n_ignored, fn=len(counted) - tp, ignored=n_ignored)

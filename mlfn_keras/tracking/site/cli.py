@@ -77,7 +77,8 @@ def build_edge_parser() -> argparse.ArgumentParser:
     parser.add_argument("--names", nargs="+", default=None, metavar="NAME", help="camera names, unique on the site (default: <host>-cam<i>)")
     parser.add_argument("--edge", default=None, metavar="NAME", help="this edge's name, unique on the site (default: the host name)")
     parser.add_argument("--detector", default="ssdlite", help="ssdlite | bgsub | onnx:PATH (default: ssdlite)")
-    parser.add_argument("--reid", default=SHIPPED_REID, help="re-id model (.keras, SavedModel, .onnx, .tflite) or 'hist' (default: the shipped mlfn_small)")
+    parser.add_argument("--reid", default=SHIPPED_REID, help="re-id embedder spec: a .keras, SavedModel, .onnx or .tflite file, 'hist', 'untrained[:PRESET]' "
+                             "or a fusion such as site.onnx+hist (default: the shipped mlfn_small; docs/models.md)")
     parser.add_argument("--embed-every", type=int, default=None, help="frames between re-embeddings of a track (default: 5)")
     parser.add_argument("--start-times", nargs="+", type=float, default=None, metavar="S", help="files: when each started, seconds on the site's clock")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames per camera")
@@ -156,16 +157,19 @@ def edge_main(argv: Sequence[str] | None = None) -> int:
     if len(starts) != len(specs):
         parser.error(f"--start-times got {len(starts)} values for {len(specs)} --cams; expected one per camera")
     specs = [dataclasses.replace(s, name=n, start_time=t) for s, n, t in zip(specs, names, starts)]
-    if args.reid != "hist" and not os.path.exists(args.reid):
-        parser.error(f"--reid got {args.reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite file, or 'hist'")
-    from mlfn_keras.tracking.core.reid import load_reid
+    from mlfn_keras.runtime import EmbedderNotFoundError, check_spec, load_embedder
+
+    try:
+        check_spec(args.reid, what="--reid")
+    except EmbedderNotFoundError as exc:
+        parser.error(str(exc))
     from mlfn_keras.tracking.detection.detectors import build_detector
 
     try:
         detector = build_detector(args.detector)
     except ValueError as exc:
         parser.error(str(exc))
-    embedder = load_reid(args.reid)
+    embedder = load_embedder(args.reid, what="--reid")
     config = EdgeConfig(broker=args.broker, specs=specs, edge=args.edge, namespace=args.namespace, pipeline=_pipeline(args),
                         max_frames=args.max_frames, fp16=args.fp16, tick_hz=args.tick_hz, realtime=args.realtime,
                         progress=not args.quiet)

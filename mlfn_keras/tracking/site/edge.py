@@ -40,7 +40,7 @@ from mlfn_keras.tracking.app.cameras import CameraSet
 from mlfn_keras.tracking.app.sources import SourceSpec
 from mlfn_keras.tracking.core.edge import EdgeTracker
 from mlfn_keras.tracking.core.pipeline import PipelineConfig, camera_fps
-from mlfn_keras.tracking.core.reid import Embedder
+from mlfn_keras.runtime.contract import Embedder
 from mlfn_keras.tracking.site.broker import Broker, BrokerError, BrokerUnavailable, RedisBroker, redact
 from mlfn_keras.tracking.site.messages import (
     NAMESPACE,

@@ -1,11 +1,13 @@
 """Cross-camera association at the level of tracklets, reusable on its own.
 
-* :mod:`.tracklets`: per-camera track segments, their embeddings and the
-  cannot-link rule (one camera, same time → different people);
-* :mod:`.calibration`: the linking threshold measured on unlabelled footage;
+* :mod:`.tracklets`: the one ``Tracklet`` type (per-camera track segments,
+  their embeddings; ``mlfn-adapt``'s mined crops too) and the one cannot-link
+  rule (one camera, seen on a common frame → different people);
+* :mod:`.calibration`: the linking threshold measured on unlabelled footage,
+  ``calibrate(method="quantile" | "balanced_error")``;
 * :mod:`.clustering`: clustering with cannot-link constraints (mutual
   nearest neighbours by default, or average linkage), for the final ids of a
-  recorded run;
+  recorded run and ``mlfn-adapt``'s pseudo-identities (``cluster_tracklets``);
 * :mod:`.overlap`: cameras whose views overlap, found in the footage without
   calibration, and the people both see at one place at one time;
 * :mod:`.online`: the live counterpart: periodic recalibration and revision

@@ -1,4 +1,4 @@
-"""The association threshold, measured on the footage itself without labels.
+"""The linking threshold, measured on the footage itself without labels: one :func:`calibrate`, two methods.
 
 Re-id similarities depend on the model, the cameras and the people, so a
 constant tuned on one scene is wrong on the next. Two kinds of pairs come for
@@ -24,10 +24,18 @@ tell these people apart), or there are too few pairs to say, the threshold is
 ``1.0``: nothing is linked and ids stay apart, which is never worse than no
 re-id.
 
+``method="balanced_error"`` (what ``mlfn-adapt`` re-labels with every
+round): the threshold that minimises the balanced error between the two
+kinds of pairs (the mean of the share of same-person pairs below it and of
+different-person pairs at or above it), in the middle of the best interval.
+Both kinds are equally trusted here, since adaptation trains on the result
+and a threshold biased to either side teaches the model that bias.
+
 Example:
 
     cal = calibrate(store.values())
     print(cal.threshold, cal.source)
+    calibrate(tracklets, method="balanced_error", min_pairs=1, fallback=0.7)
 """
 
 from __future__ import annotations
@@ -46,12 +54,16 @@ class Calibration:
 
     Attributes:
         threshold: cosine similarity to link two tracklets.
-        source: ``"footage"`` (measured), ``"too_little_evidence"`` or
-            ``"not_separable"`` (both give 1.0: link nothing), ``"manual"``.
+        source: ``"footage"`` (measured), ``"too_little_evidence"`` (the
+            ``fallback``, 1.0 by default: link nothing) or ``"not_separable"``
+            (1.0), ``"manual"``.
         same_pairs: number of same-person pairs measured.
         different_pairs: number of different-person pairs measured.
         same_median: median similarity of same-person pairs.
         different_high: the ``different_quantile`` quantile of different-person pairs.
+        different_median: median similarity of different-person pairs.
+        balanced_error: ``method="balanced_error"``: the balanced error at ``threshold``.
+        method: how the threshold was set (``"quantile"`` or ``"balanced_error"``).
     """
 
     threshold: float
@@ -60,6 +72,9 @@ class Calibration:
     different_pairs: int = 0
     same_median: float | None = None
     different_high: float | None = None
+    different_median: float | None = None
+    balanced_error: float | None = None
+    method: str = "quantile"
 
 
 def pair_similarities(tracklets: Iterable[Tracklet], centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +99,10 @@ def pair_similarities(tracklets: Iterable[Tracklet], centre: np.ndarray | None =
     return np.asarray(same, np.float64), np.asarray(different, np.float64)
 
 
+#: Methods :func:`calibrate` accepts.
+METHODS = ("quantile", "balanced_error")
+
+
 def calibrate(
     tracklets: Iterable[Tracklet],
     different_quantile: float = 0.8,
@@ -91,35 +110,63 @@ def calibrate(
     min_gap: float = 0.0,
     centre: np.ndarray | None = None,
     floor_fraction: float = 0.3,
+    method: str = "quantile",
+    fallback: float = 1.0,
 ) -> Calibration:
     """Measures the linking threshold on unlabelled footage (see the module docstring).
 
     Args:
-        tracklets: the tracklets seen so far.
-        different_quantile: share of different-person pairs the threshold must
-            stay above (higher: fewer false links, more missed ones).
+        tracklets: the tracklets seen so far (with embeddings).
+        different_quantile: ``"quantile"``: share of different-person pairs the
+            threshold must stay above (higher: fewer false links, more missed ones).
         min_pairs: fewest pairs of each kind needed to trust the measurement.
-        min_gap: the same-person median must exceed the threshold by this much,
-            otherwise the model cannot separate these people and nothing is linked.
+        min_gap: ``"quantile"``: the same-person median must exceed the
+            threshold by this much, otherwise the model cannot separate these
+            people and nothing is linked.
         centre: the footage's mean embedding, subtracted first (``None``: raw).
-        floor_fraction: the threshold is at least this far (as a fraction)
-            from the different-person median to the same-person median.
+        floor_fraction: ``"quantile"``: the threshold is at least this far (as
+            a fraction) from the different-person median to the same-person median.
+        method: ``"quantile"`` (the tracker's) or ``"balanced_error"`` (``mlfn-adapt``'s).
+        fallback: the threshold when there are fewer than ``min_pairs`` pairs
+            of a kind (1.0: link nothing).
 
     Returns:
         The :class:`Calibration`.
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
     if not 0.5 <= different_quantile <= 1.0:
         raise ValueError(f"different_quantile must be in [0.5, 1], got {different_quantile}.")
     same, different = pair_similarities(tracklets, centre)
     n_same, n_diff = len(same), len(different)
+    same_median = float(np.median(same)) if n_same else None
+    high = float(np.quantile(different, different_quantile)) if n_diff else None
+    different_median = float(np.median(different)) if n_diff else None
+    evidence = dict(same_pairs=n_same, different_pairs=n_diff, same_median=same_median, different_high=high,
+                    different_median=different_median, method=method)
     if n_same < min_pairs or n_diff < min_pairs:
-        return Calibration(1.0, "too_little_evidence", n_same, n_diff,
-                           float(np.median(same)) if n_same else None,
-                           float(np.quantile(different, different_quantile)) if n_diff else None)
-    same_median = float(np.median(same))
-    high = float(np.quantile(different, different_quantile))
-    different_median = float(np.median(different))
+        return Calibration(float(fallback), "too_little_evidence", **evidence)
+    if method == "balanced_error":
+        threshold, error = _balanced_error_threshold(same, different)
+        return Calibration(threshold, "footage", balanced_error=error, **evidence)
     threshold = max(high, different_median + floor_fraction * (same_median - different_median))
     if same_median - threshold < min_gap or same_median <= threshold:
-        return Calibration(1.0, "not_separable", n_same, n_diff, same_median, high)
-    return Calibration(float(min(threshold, 1.0)), "footage", n_same, n_diff, same_median, high)
+        return Calibration(1.0, "not_separable", **evidence)
+    return Calibration(float(min(threshold, 1.0)), "footage", **evidence)
+
+
+def _balanced_error_threshold(same: np.ndarray, different: np.ndarray) -> tuple[float, float]:
+    """The threshold minimising ``(miss rate + false-match rate) / 2``, and that error.
+
+    The middle of the best interval, not its edge: the threshold should not
+    sit on a sample.
+    """
+    candidates = np.unique(np.concatenate([same, different]))
+    miss = np.array([(same < t).mean() for t in candidates])
+    false = np.array([(different >= t).mean() for t in candidates])
+    err = (miss + false) / 2
+    best = np.flatnonzero(err == err.min())
+    lo, hi = candidates[best[0]], candidates[best[-1]]
+    below = candidates[candidates < lo]
+    t = (lo + (below.max() if len(below) else lo)) / 2 if best[0] == best[-1] else (lo + hi) / 2
+    return float(t), float(err.min())

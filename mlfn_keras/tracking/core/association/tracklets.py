@@ -1,14 +1,19 @@
-"""Tracklets: what cross-camera association decides on.
+"""Tracklets: what cross-camera association and ``mlfn-adapt`` decide on.
 
 A tracklet is one stretch of one per-camera track that shows one person: its
 camera, its first and last frame and time, and a sample of its re-id
 embeddings. A per-camera track whose appearance changes (the tracker jumped
 from one person to another) is cut into two tracklets, so association never
-has to give one answer for two people.
+has to give one answer for two people. ``mlfn-adapt``'s mined tracklets are
+the same type with their crops attached (``crops``, ``crop_frames``) and the
+exact frames they were seen on (``seen``).
 
-Two tracklets of one camera that are visible at the same time are two
-different people (**cannot-link**); nothing is assumed across cameras, whose
-fields of view may overlap.
+**The cannot-link rule** (:func:`cannot_link`), the one rule of the package:
+two tracklets of one camera seen on a common frame are two different people.
+A tracklet that records the frames it was seen on (``seen``) is compared frame
+by frame; one that records only its first and last frame counts as seen on
+every frame between them (so two such tracklets cannot-link when their spans
+overlap). Nothing is assumed across cameras, whose fields of view may overlap.
 
 Example:
 
@@ -53,6 +58,12 @@ class Tracklet:
             evenly beyond that). What
             :mod:`~mlfn_keras.tracking.core.association.overlap` compares across
             cameras.
+        seen: every frame it had a box on, when known (``None``: every frame
+            from ``first_frame`` to ``last_frame``); what :func:`cannot_link`
+            compares.
+        crops: ``(n, H, W, 3)`` uint8 RGB crops at a model's input size
+            (tracklets mined for ``mlfn-adapt``), else ``None``.
+        crop_frames: the frame of each crop.
     """
 
     key: TrackletKey
@@ -62,10 +73,23 @@ class Tracklet:
     last_time: float
     embeddings: list[np.ndarray] = field(default_factory=list)
     points: list[tuple[float, float, float, float]] = field(default_factory=list)
+    seen: frozenset[int] | None = None
+    crops: np.ndarray | None = None
+    crop_frames: np.ndarray | None = None
 
     @property
     def camera(self) -> int:
         return self.key[0]
+
+    @property
+    def track_id(self) -> int:
+        """The per-camera tracker's id."""
+        return self.key[1]
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """``(first_frame, last_frame)``."""
+        return self.first_frame, self.last_frame
 
     def _centred(self, centre: np.ndarray | Mapping[int, np.ndarray] | None) -> np.ndarray:
         e = np.stack(self.embeddings)
@@ -97,13 +121,10 @@ class Tracklet:
         return _unit(e[: n // 2].mean(0)), _unit(e[n // 2 :].mean(0))
 
     def overlaps(self, other: Tracklet) -> bool:
-        """Same camera and visible in at least one common frame: different people."""
-        return (
-            self.camera == other.camera
-            and self.key != other.key
-            and self.first_frame <= other.last_frame
-            and other.first_frame <= self.last_frame
-        )
+        """Same camera and seen on a common frame: different people (the :func:`cannot_link` rule)."""
+        return (self.camera == other.camera and self.key != other.key
+                and self.first_frame <= other.last_frame and other.first_frame <= self.last_frame
+                and _seen_together(self, other))
 
 
 class TrackletStore:
@@ -255,10 +276,12 @@ def far_apart(tracklets: Sequence[Tracklet], max_gap_seconds: float | None) -> n
 
 
 def cannot_link(tracklets: Sequence[Tracklet]) -> np.ndarray:
-    """``(N, N)`` bool: pairs of tracklets of one camera visible at the same time.
+    """``(N, N)`` bool: pairs of tracklets of one camera seen on a common frame (different people).
 
-    Computed per camera with one broadcast over frame intervals (no Python loop
-    over pairs), so a run with thousands of tracklets stays cheap.
+    See the module docstring for the rule. Spans are compared with one
+    broadcast (no Python loop over pairs), so a run with thousands of
+    tracklets stays cheap; only span-overlapping pairs of which one records
+    its ``seen`` frames are then checked frame by frame.
     """
     n = len(tracklets)
     if n == 0:
@@ -268,4 +291,18 @@ def cannot_link(tracklets: Sequence[Tracklet]) -> np.ndarray:
     last = np.array([t.last_frame for t in tracklets])
     out = (cam[:, None] == cam[None]) & (first[:, None] <= last[None]) & (first[None] <= last[:, None])
     np.fill_diagonal(out, False)
+    if any(t.seen is not None for t in tracklets):
+        for i, j in zip(*np.nonzero(np.triu(out, 1))):
+            if not _seen_together(tracklets[i], tracklets[j]):
+                out[i, j] = out[j, i] = False
     return out
+
+
+def _seen_together(a: Tracklet, b: Tracklet) -> bool:
+    """Whether two tracklets (of one camera, spans overlapping) share a frame (see the module docstring)."""
+    if a.seen is not None and b.seen is not None:
+        return not a.seen.isdisjoint(b.seen)
+    if a.seen is None and b.seen is None:
+        return True
+    seen, other = (a.seen, b) if a.seen is not None else (b.seen, a)
+    return any(other.first_frame <= f <= other.last_frame for f in seen)
