@@ -38,6 +38,7 @@ from mlfn_keras.tracking.app.sources import (
 from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
 from mlfn_keras.tracking.core.reid import Embedder
 from mlfn_keras.tracking.detection.detectors import Detector
+from mlfn_keras.tracking.detection.schedule import DetectionScheduler
 from mlfn_keras.tracking.view import LiveViews, View
 from mlfn_keras.tracking.view.draw import annotate
 
@@ -108,6 +109,7 @@ class RunSummary:
     wall_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     tracker_stats: dict[str, int] = field(default_factory=dict)
+    detection: dict[str, int] = field(default_factory=dict)
     global_ids: int = 0
     interrupted: bool = False
 
@@ -118,6 +120,7 @@ class RunSummary:
             "wall_seconds": round(self.wall_seconds, 3),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "tracker_stats": self.tracker_stats,
+            "detection": self.detection,
             "global_ids": self.global_ids,
             "interrupted": self.interrupted,
         }
@@ -134,7 +137,10 @@ def run_multicam(
 
     Args:
         specs: the cameras.
-        detector: person detector for a batch of frames.
+        detector: person detector for a batch of frames, or a
+            :class:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler`
+            around one (a detection interval, motion gating; a plain detector
+            runs on every frame).
         embedder: re-id embedder for a batch of crops.
         config: multi-camera tracker settings.
         options: outputs and stop conditions.
@@ -153,10 +159,12 @@ def run_multicam(
             pending_messages.append(line)
 
     fps = [probe_fps(s) for s in specs]
+    scheduler = detector if isinstance(detector, DetectionScheduler) else DetectionScheduler(detector)
     streams = [
         CameraStream(
             s, i, queue_size=1 if s.live else options.queue_size, on_message=on_message,
             retry_backoff=options.retry_backoff, max_retries=options.max_retries,
+            prepare=scheduler.prepare if scheduler.gating else None,
         )
         for i, s in enumerate(specs)
     ]
@@ -227,7 +235,7 @@ def run_multicam(
             stage["decode"] += sum(p.decode_s for p in packets)
 
             t0 = time.perf_counter()
-            detections = detector([p.image for p in packets], [p.camera for p in packets], [p.index for p in packets])
+            detections = scheduler(packets, mct.trackers)  # None: not detected this tick, tracks predicted
             t1 = time.perf_counter()
             stage["detect"] += t1 - t0
             result = mct.step(packets, detections)
@@ -293,6 +301,7 @@ def run_multicam(
                 recorder.final_ids(final.ids)
         summary.stage_seconds = stage
         summary.tracker_stats = dict(mct.stats)
+        summary.detection = scheduler.stats.to_dict()
         summary.global_ids = final.event.global_ids if offline else int(mct.gallery._next_id - 1)
         summary.cameras = [
             {

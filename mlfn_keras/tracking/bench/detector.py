@@ -121,3 +121,52 @@ def score_split(
                 keep = det.confidence >= t
                 counts[label] += count_frame(det.xyxy[keep], _xyxy(g), g[:, 6], iou)
     return score
+
+
+def int8_parity(
+    fp32_detector,
+    int8_detector,
+    frames: Iterable[tuple[int, np.ndarray]],
+    cameras: Sequence,
+    camera_gt: Sequence[np.ndarray],
+    split: str = "full",
+    tolerance: float | None = None,
+) -> dict:
+    """The int8 detector's parity gate: recall and precision within ``tolerance`` of fp32's on the same frames.
+
+    Both detectors see every frame (one after the other, so a busy machine
+    slows both alike); :func:`score_split` counts their matches.
+
+    Args:
+        fp32_detector: the reference.
+        int8_detector: the candidate.
+        frames: ``(video frame index, BGR frame)`` pairs (PETS09).
+        cameras: the split's pseudo-cameras.
+        camera_gt: their ground truth (:func:`mlfn_keras.data.pets09.camera_ground_truth`).
+        split: the split's name.
+        tolerance: largest allowed change of recall and of precision (a
+            fraction; default :data:`~mlfn_keras.tracking.detection.quantize.PARITY_TOLERANCE`).
+
+    Returns:
+        ``{"fp32": {...}, "int8": {...}, "frames", "split", "tolerance", "passed"}``
+        with recall, precision and CPU milliseconds per camera frame of each.
+    """
+    from mlfn_keras.tracking.detection.quantize import PARITY_TOLERANCE
+
+    tolerance = PARITY_TOLERANCE if tolerance is None else tolerance
+    frames = list(frames)
+    ranges = {"gate": (0, 10**9)}
+    scores = {
+        name: score_split(det, frames, cameras, camera_gt, split, ranges)
+        for name, det in (("fp32", fp32_detector), ("int8", int8_detector))
+    }
+    out: dict = {"split": split, "frames": len(frames), "tolerance": tolerance}
+    for name, s in scores.items():
+        c = s.total
+        out[name] = {"recall": c.recall, "precision": c.precision, "tp": c.tp, "fp": c.fp, "fn": c.fn,
+                     "ms_per_frame": s.ms_per_frame, "cpu_ms_per_frame": s.cpu_ms_per_frame}
+    out["passed"] = bool(
+        abs(out["int8"]["recall"] - out["fp32"]["recall"]) <= tolerance
+        and abs(out["int8"]["precision"] - out["fp32"]["precision"]) <= tolerance
+    )
+    return out

@@ -6,11 +6,13 @@ at most one frame per camera with that frame's ``sv.Detections`` and reads as
 five named steps:
 
 1. ``_track``: advance each camera's
-   :class:`~mlfn_keras.tracking.core.tracker.CameraTracker`; record each confirmed
-   track in the :class:`~mlfn_keras.tracking.core.association.TrackletStore`;
+   :class:`~mlfn_keras.tracking.core.tracker.CameraTracker` (with the frame's
+   detections, or along the tracks' predictions for a camera the detection
+   scheduler skipped this tick); record each confirmed track in the
+   :class:`~mlfn_keras.tracking.core.association.TrackletStore`;
 2. ``_select_crops``: the boxes worth embedding across all cameras (tracks
    without a global id first, the others every ``embed_every`` frames; clean,
-   person-shaped boxes only);
+   person-shaped, detected boxes only);
 3. ``_embed``: **one** re-id call for all of them; each embedding is checked
    against its track's appearance (a track that jumped to another person
    gives its global id back and starts a new tracklet), smoothed and stored;
@@ -266,6 +268,7 @@ class _TrackState:
 class _CameraUpdate:
     packet: FramePacket
     detections: sv.Detections
+    measured: bool = True
 
 
 @dataclass
@@ -331,7 +334,10 @@ class MultiCameraTracker:
 
         Args:
             packets: this tick's frames (at most one per camera).
-            detections: detections for each packet, same order.
+            detections: detections for each packet, same order; ``None`` for
+                a frame that was not detected (its tracks follow their
+                Kalman predictions; see
+                :class:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler`).
 
         Returns:
             Per-camera results, events and timings.
@@ -361,7 +367,8 @@ class MultiCameraTracker:
         updates = []
         for packet, dets in zip(packets, detections):
             cam = packet.camera
-            update = self.trackers[cam].update(dets)
+            tracker = self.trackers[cam]
+            update = tracker.update(dets) if dets is not None else tracker.predict()
             for tid in update.ended:
                 self._end_track((cam, tid), packet.index, now, result.events)
             for tid in update.started:
@@ -370,13 +377,15 @@ class MultiCameraTracker:
             for tid, xyxy in zip(update.detections.tracker_id, update.detections.xyxy):
                 state = self._tracks.setdefault((cam, int(tid)), _TrackState(TrackAppearance(c.momentum)))
                 self.store.observe((cam, int(tid), state.segment), packet.index, packet.timestamp, xyxy)
-            updates.append(_CameraUpdate(packet, update.detections))
+            updates.append(_CameraUpdate(packet, update.detections, update.measured))
         return updates
 
     def _select_crops(self, updates: Sequence[_CameraUpdate]) -> list[_Crop]:
         c = self.config
         wanted = []
         for u in updates:
+            if not u.measured:  # predicted boxes drift; crops come from detected ones
+                continue
             for xyxy, tid in zip(u.detections.xyxy, u.detections.tracker_id):
                 key = (u.packet.camera, int(tid))
                 state = self._tracks[key]
