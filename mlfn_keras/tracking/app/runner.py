@@ -107,6 +107,7 @@ class RunSummary:
     cameras: list[dict[str, Any]] = field(default_factory=list)
     ticks: int = 0
     wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     tracker_stats: dict[str, int] = field(default_factory=dict)
     detection: dict[str, int] = field(default_factory=dict)
@@ -118,6 +119,7 @@ class RunSummary:
             "cameras": self.cameras,
             "ticks": self.ticks,
             "wall_seconds": round(self.wall_seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "tracker_stats": self.tracker_stats,
             "detection": self.detection,
@@ -199,7 +201,7 @@ def run_multicam(
     for s in streams:
         s.start()
     want_images = (recorder is not None and options.write_video) or views.wants_images
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     try:
         while not all(ended):
             packets = []
@@ -277,6 +279,7 @@ def run_multicam(
         log("Interrupted: flushing outputs and closing cameras.")
     finally:
         summary.wall_seconds = time.perf_counter() - t_start
+        summary.cpu_seconds = time.process_time() - cpu_start  # every thread's, frames only (not the re-clustering)
         for s in streams:
             s.stop()
         for i in range(len(specs)):
