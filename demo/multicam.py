@@ -26,6 +26,9 @@ Examples:
     # a video file, an RTSP camera and a folder of frames, saving results
     python demo/multicam.py --cams hall.mp4 rtsp://10.0.0.7/stream frames/ --output runs/site
 
+    # more cameras per box: detect every 3rd frame, only where something moved
+    python demo/multicam.py --cams a.mp4 b.mp4 c.mp4 d.mp4 --detect-every 3 --motion-gating --no-show
+
     # your own YOLO-style ONNX detector and an exported re-id model
     python demo/multicam.py --cams a.mp4 b.mp4 --detector onnx:yolov8n.onnx --reid reid.onnx
 
@@ -61,6 +64,7 @@ exits with code 2 and a one-line message (--debug shows the traceback).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -101,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-gap", type=_gap, default=None, metavar="SECONDS",
                         help="offline: longest time between one person's tracklets in two cameras "
                              "(default: 15; 'none': no limit, for people who come back much later)")
+    parser.add_argument("--detect-every", type=int, default=None, metavar="K",
+                        help="detect people every K-th frame per camera, the tracker predicting boxes in between "
+                             "and detecting anyway when a track is uncertain (default: 1, every frame; see docs/speed.md)")
+    gating = parser.add_mutually_exclusive_group()
+    gating.add_argument("--motion-gating", dest="motion_gating", action="store_true", default=None,
+                        help="re-detect only the detector tiles where something moved since their last detection")
+    gating.add_argument("--no-motion-gating", dest="motion_gating", action="store_false", help="detect every tile")
     parser.add_argument("--embed-every", type=int, default=None, help="frames between re-embeddings of a track (default: 5)")
     parser.add_argument("--expiry", type=float, default=None, help="seconds before an unseen identity is forgotten (default: 300)")
     parser.add_argument("--output", default=None, metavar="DIR", help="write videos, events, MOT files and a summary here")
@@ -138,7 +149,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if args.evaluate and not args.output:
         parser.error("--evaluate needs --output DIR (it scores the MOT files the run writes there).")
     positive = {"--max-frames": args.max_frames, "--frames": args.frames, "--people": args.people,
-                "--embed-every": args.embed_every}
+                "--embed-every": args.embed_every, "--detect-every": args.detect_every}
     for flag, value in positive.items():
         if value is not None and value < 1:
             parser.error(f"{flag} got {value}; expected a whole number of 1 or more.")
@@ -164,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mlfn_keras.tracking.app.scene import SceneConfig
     from mlfn_keras.tracking.app.sources import CamsError, parse_cams
     from mlfn_keras.tracking.core.pipeline import PipelineConfig
+    from mlfn_keras.tracking.detection.schedule import DEFAULT_SCHEDULE
     from mlfn_keras.tracking.eval.metrics import format_scores
 
     try:
@@ -179,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipeline.expiry_seconds = args.expiry
     if args.max_gap is not None:
         pipeline.max_gap_seconds = None if args.max_gap == "none" else args.max_gap
+    schedule = dataclasses.replace(
+        DEFAULT_SCHEDULE,
+        every=args.detect_every if args.detect_every is not None else DEFAULT_SCHEDULE.every,
+        motion=args.motion_gating if args.motion_gating is not None else DEFAULT_SCHEDULE.motion,
+    )
     show = args.show if args.show is not None else bool(os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"))
     if args.serve is not None:
         from mlfn_keras.tracking.view.web import ServeError, parse_serve
@@ -211,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         reid=args.reid,
         scene=SceneConfig(num_people=args.people, num_frames=args.frames, width=width, height=height, seed=args.seed),
         pipeline=pipeline,
+        schedule=schedule,
         output_dir=args.output,
         show=show,
         max_frames=args.max_frames,

@@ -22,6 +22,7 @@ from mlfn_keras.tracking.app.sources import SourceSpec, parse_cams
 from mlfn_keras.tracking.core.pipeline import PipelineConfig
 from mlfn_keras.tracking.core.reid import load_reid
 from mlfn_keras.tracking.detection.detectors import build_detector
+from mlfn_keras.tracking.detection.schedule import DEFAULT_SCHEDULE, DetectionScheduler, ScheduleConfig
 
 #: Detector used with the built-in scene. The SSDLite pedestrian detector was
 #: trained on real photographs and misses the renderer's drawn people (measured
@@ -41,6 +42,7 @@ class DemoConfig:
         reid: re-id model path.
         scene: the built-in scene (used when ``cams`` is empty).
         pipeline: multi-camera tracker settings.
+        schedule: when and where to detect (``--detect-every``, ``--motion-gating``).
         output_dir: where to write outputs (``None``: nothing).
         show: live window.
         max_frames: stop after this many frames per camera.
@@ -62,6 +64,7 @@ class DemoConfig:
     reid: str = ""
     scene: SceneConfig = field(default_factory=SceneConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    schedule: ScheduleConfig = DEFAULT_SCHEDULE
     output_dir: str | None = None
     show: bool = False
     max_frames: int | None = None
@@ -125,6 +128,9 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
     if detector_name == "gt":
         print("NOTE: --detector gt uses ground-truth boxes; this isolates re-id, it is not a detector.", file=sys.stderr)
     detector = build_detector(detector_name, gt_lookup_from_files(gt_paths) if gt_paths else None)
+    note = getattr(detector, "precision_note", None)
+    if note and config.progress:
+        print(f"detector: {detector_name}, {detector.precision} ({note})", file=sys.stderr)
     embedder = load_reid(config.reid)
     if config.evaluate and not gt_paths:
         raise ValueError("--evaluate needs ground truth, which only the built-in scene (no --cams) has.")
@@ -149,7 +155,7 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         views=views,
         offline=config.offline,
     )
-    summary = run_multicam(specs, detector, embedder, config.pipeline, options)
+    summary = run_multicam(specs, DetectionScheduler(detector, config.schedule), embedder, config.pipeline, options)
     scores = None
     if config.evaluate:
         if not config.output_dir:

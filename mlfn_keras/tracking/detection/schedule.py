@@ -88,6 +88,10 @@ class ScheduleConfig:
         return text + (" + motion gating" if self.motion else "")
 
 
+#: What the demo runs unless told otherwise (``--detect-every``, ``--motion-gating``).
+DEFAULT_SCHEDULE = ScheduleConfig()
+
+
 def _ordinal(n: int) -> str:
     return f"{n}{'tsnrhtdd'[(n // 10 % 10 != 1) * (n % 10 < 4) * n % 10::4]}"
 
