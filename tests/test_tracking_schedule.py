@@ -149,3 +149,35 @@ def test_pipeline_predicts_undetected_frames_and_embeds_only_detected_boxes():
             assert len(result.objects) == 1
         tracks.update(o.track_id for o in result.objects)
     assert tracks == {1}
+
+
+def test_run_multicam_takes_a_scheduler_and_makes_motion_images_on_the_camera_threads(tmp_path):
+    from mlfn_keras.tracking.app.runner import RunOptions, run_multicam
+    from mlfn_keras.tracking.app.sources import SourceSpec
+
+    def frames():
+        for t in range(12):
+            img = np.full((48, 64, 3), 90, np.uint8)
+            img[10:40, 4 + 3 * t : 14 + 3 * t] = 220  # someone walking
+            yield img
+
+    import threading
+
+    class Scheduler(DetectionScheduler):
+        threads = set()
+
+        def prepare(self, packet):
+            if packet.motion is None:  # the work, not the main loop's check that it was done
+                self.threads.add(threading.current_thread().name)
+            super().prepare(packet)
+
+    det = FrameDetector()
+    scheduler = Scheduler(det, ScheduleConfig(every=3, motion=True, force_uncertain=False))
+    specs = [SourceSpec("generator", frames, f"cam{i}", fps=10) for i in range(2)]
+    summary = run_multicam(specs, scheduler, lambda crops: np.ones((len(crops), 4), np.float32) / 2, None,
+                           RunOptions(progress=False, log=lambda line: None))
+    assert summary.ticks == 12 and [c["frames"] for c in summary.cameras] == [12, 12]
+    assert summary.detection["frames"] == 24 and summary.detection["detected"] == 9  # staggered: 4 + 5
+    assert summary.cpu_seconds > 0
+    assert Scheduler.threads == {"camera-cam0", "camera-cam1"}  # motion images made off the main loop
+    assert len(det.seen) == 9 - summary.detection["tiles_reused"]

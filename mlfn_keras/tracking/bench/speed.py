@@ -134,7 +134,7 @@ class SpeedSetting:
 
 
 #: The cost story, one step at a time.
-DEFAULT_SETTINGS = ("full", "every:3", "every:3+motion", "every:3+motion+int8")
+DEFAULT_SETTINGS = ("full", "every:2", "every:3", "every:2+motion", "every:2+motion+int8", "every:3+motion+int8")
 
 
 def parse_setting(spec: str) -> SpeedSetting:
