@@ -27,7 +27,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
 
@@ -66,8 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(benchmark_pipeline(specs, name, args.reid or DEFAULT_REID, args.frames, schedule))
     print(format_table(results))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        from mlfn_keras.fileio import write_json
+
+        write_json(args.json, results, indent=1)
     return 0
 
 
