@@ -358,3 +358,26 @@ def test_int8_is_refused_until_it_passed_its_gate_and_auto_falls_back(tmp_path, 
     for int8_time, chosen in ((0.5, "int8"), (0.95, "fp32")):
         monkeypatch.setattr(ssdlite, "time_sessions", lambda sessions, t=int8_time: [1.0, t])
         assert ssdlite.SSDLiteDetector(precision="auto").precision == chosen
+
+
+def test_int8_parity_gate_passes_within_a_point_and_fails_beyond():
+    import supervision as sv
+
+    from mlfn_keras.data.pets09 import PseudoCamera
+    from mlfn_keras.tracking.bench.detector import int8_parity
+
+    cams = [PseudoCamera("full", 0, 100, 0, 200)]
+    # one person per frame at x 10..40; ground truth rows: frame, id, x, y, w, h, consider
+    gt = [np.array([[f, 1, 10, 10, 30, 80, 1] for f in range(100)], np.float64)]
+    frames = [(f, np.zeros((100, 200, 3), np.uint8)) for f in range(100)]
+    hit = sv.Detections(xyxy=np.array([[10, 10, 40, 90]], np.float32), confidence=np.array([0.9], np.float32))
+
+    def detector(missing):
+        def run(images, cams_, idx):
+            return [hit if i >= missing else sv.Detections.empty() for i in idx]
+        return run
+
+    ok = int8_parity(detector(0), detector(1), frames, cams, gt)  # one miss in 100: recall -1 point
+    assert ok["passed"] and ok["fp32"]["recall"] == 1.0 and ok["int8"]["recall"] == pytest.approx(0.99)
+    bad = int8_parity(detector(0), detector(2), frames, cams, gt)
+    assert not bad["passed"]
