@@ -160,14 +160,16 @@ class KerasEmbedder(Embedder):
     """A ``.keras`` MLFN backbone run through a compiled `tf.function`.
 
     ``model.predict`` costs ~100 ms of per-call overhead at batch 1 on CPU; the
-    serving `tf.function` (the same one the exporters trace) does not.
+    serving `tf.function` (the same one the exporters trace) does not, and
+    frozen (`mlfn_keras.export.serving.inference_function`) its BatchNorms
+    fold into the convolutions.
     """
 
     backend = "keras"
 
     def __init__(self, path: str | Path | None = None, model=None, num_threads=None, batch_size=32):
         from mlfn_keras.export.metadata import metadata_from_model, sha256_file
-        from mlfn_keras.export.serving import load_export_source, serving_function
+        from mlfn_keras.export.serving import inference_function, load_export_source
 
         _configure_tf_threads(num_threads)
         if model is None:
@@ -179,7 +181,7 @@ class KerasEmbedder(Embedder):
                 metadata.source_sha256 = sha256_file(path)
         super().__init__(metadata.replace(format="keras"), batch_size)
         self.model = model
-        self._serve = serving_function(model, self.metadata)
+        self._serve = inference_function(model, self.metadata)
 
     def _run(self, batch):
         return self._serve(batch)["embedding"].numpy()
