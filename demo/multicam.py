@@ -26,8 +26,8 @@ Examples:
     # a video file, an RTSP camera and a folder of frames, saving results
     python demo/multicam.py --cams hall.mp4 rtsp://10.0.0.7/stream frames/ --output runs/site
 
-    # more cameras per box: detect every 3rd frame, only where something moved
-    python demo/multicam.py --cams a.mp4 b.mp4 c.mp4 d.mp4 --detect-every 3 --motion-gating --no-show
+    # more cameras per box: detect every 2nd frame (costs some tracking quality; docs/speed.md)
+    python demo/multicam.py --cams a.mp4 b.mp4 c.mp4 d.mp4 --detect-every 2 --no-show
 
     # your own YOLO-style ONNX detector and an exported re-id model
     python demo/multicam.py --cams a.mp4 b.mp4 --detector onnx:yolov8n.onnx --reid reid.onnx
@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -112,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "and detecting anyway when a track is uncertain (default: 1, every frame; see docs/speed.md)")
     gating = parser.add_mutually_exclusive_group()
     gating.add_argument("--motion-gating", dest="motion_gating", action="store_true", default=None,
-                        help="re-detect only the detector tiles where something moved since their last detection")
+                        help="re-detect only the detector tiles where something moved since their last detection "
+                             "(default: on for the SSDLite detector, off for the others)")
     gating.add_argument("--no-motion-gating", dest="motion_gating", action="store_false", help="detect every tile")
     parser.add_argument("--embed-every", type=int, default=None, help="frames between re-embeddings of a track (default: 5)")
     parser.add_argument("--expiry", type=float, default=None, help="seconds before an unseen identity is forgotten (default: 300)")
@@ -177,7 +177,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mlfn_keras.tracking.app.scene import SceneConfig
     from mlfn_keras.tracking.app.sources import CamsError, parse_cams
     from mlfn_keras.tracking.core.pipeline import PipelineConfig
-    from mlfn_keras.tracking.detection.schedule import DEFAULT_SCHEDULE
     from mlfn_keras.tracking.eval.metrics import format_scores
 
     try:
@@ -193,11 +192,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipeline.expiry_seconds = args.expiry
     if args.max_gap is not None:
         pipeline.max_gap_seconds = None if args.max_gap == "none" else args.max_gap
-    schedule = dataclasses.replace(
-        DEFAULT_SCHEDULE,
-        every=args.detect_every if args.detect_every is not None else DEFAULT_SCHEDULE.every,
-        motion=args.motion_gating if args.motion_gating is not None else DEFAULT_SCHEDULE.motion,
-    )
     show = args.show if args.show is not None else bool(os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"))
     if args.serve is not None:
         from mlfn_keras.tracking.view.web import ServeError, parse_serve
@@ -233,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             reid=args.reid,
             scene=SceneConfig(num_people=args.people, num_frames=args.frames, width=width, height=height, seed=args.seed),
             pipeline=pipeline,
-            schedule=schedule,
+            detect_every=args.detect_every,
+            motion_gating=args.motion_gating,
             output_dir=args.output,
             show=show,
             max_frames=args.max_frames,

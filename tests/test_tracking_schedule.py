@@ -181,3 +181,11 @@ def test_run_multicam_takes_a_scheduler_and_makes_motion_images_on_the_camera_th
     assert summary.cpu_seconds > 0
     assert Scheduler.threads == {"camera-cam0", "camera-cam1"}  # motion images made off the main loop
     assert len(det.seen) == 9 - summary.detection["tiles_reused"]
+
+
+def test_default_schedule_gates_tiled_detectors_only_and_keeps_every_frame():
+    from mlfn_keras.tracking.detection.schedule import default_schedule
+
+    assert default_schedule(TiledDetector()) == ScheduleConfig(every=1, motion=True)
+    assert default_schedule(FrameDetector()) == ScheduleConfig(every=1, motion=False)
+    assert default_schedule(TiledDetector(), every=3, motion=False) == ScheduleConfig(every=3, motion=False)

@@ -22,7 +22,7 @@ from mlfn_keras.tracking.app.sources import SourceSpec, parse_cams
 from mlfn_keras.tracking.core.pipeline import PipelineConfig
 from mlfn_keras.tracking.core.reid import load_reid
 from mlfn_keras.tracking.detection.detectors import build_detector
-from mlfn_keras.tracking.detection.schedule import DEFAULT_SCHEDULE, DetectionScheduler, ScheduleConfig
+from mlfn_keras.tracking.detection.schedule import DetectionScheduler, default_schedule
 
 #: Detector used with the built-in scene. The SSDLite pedestrian detector was
 #: trained on real photographs and misses the renderer's drawn people (measured
@@ -42,7 +42,10 @@ class DemoConfig:
         reid: re-id model path.
         scene: the built-in scene (used when ``cams`` is empty).
         pipeline: multi-camera tracker settings.
-        schedule: when and where to detect (``--detect-every``, ``--motion-gating``).
+        detect_every: detect every this many frames (``--detect-every``; ``None``:
+            :func:`~mlfn_keras.tracking.detection.schedule.default_schedule`).
+        motion_gating: skip detector tiles without motion (``--motion-gating``;
+            ``None``: on for detectors with tiles).
         output_dir: where to write outputs (``None``: nothing).
         show: live window.
         max_frames: stop after this many frames per camera.
@@ -64,7 +67,8 @@ class DemoConfig:
     reid: str = ""
     scene: SceneConfig = field(default_factory=SceneConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
-    schedule: ScheduleConfig = DEFAULT_SCHEDULE
+    detect_every: int | None = None
+    motion_gating: bool | None = None
     output_dir: str | None = None
     show: bool = False
     max_frames: int | None = None
@@ -155,7 +159,8 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         views=views,
         offline=config.offline,
     )
-    summary = run_multicam(specs, DetectionScheduler(detector, config.schedule), embedder, config.pipeline, options)
+    schedule = default_schedule(detector, config.detect_every, config.motion_gating)
+    summary = run_multicam(specs, DetectionScheduler(detector, schedule), embedder, config.pipeline, options)
     scores = None
     if config.evaluate:
         if not config.output_dir:

@@ -451,7 +451,9 @@ def plot_throughput(rows: Sequence[ThroughputRow], path: str | os.PathLike) -> P
         v = np.array([r.stage_ms_per_frame.get(stage, 0.0) for r in at_most])
         bx.bar(range(len(at_most)), v, bottom=bottom, label=stage)
         bottom += v
-    bx.set_xticks(range(len(at_most)), [f"{r.label}\n{r.precision}" for r in at_most], fontsize=7)
+    import textwrap
+
+    bx.set_xticks(range(len(at_most)), [textwrap.fill(f"{r.label}, {r.precision}", 16) for r in at_most], fontsize=6)
     bx.set_ylabel(f"ms per camera frame ({most} cameras)")
     bx.legend(fontsize=7)
     fig.suptitle(f"Edge pipeline throughput and its cost ({machine()})", fontsize=9)
