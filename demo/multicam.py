@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--detector",
         default="auto",
-        help="ssdlite | bgsub | gt | onnx:PATH (default: bgsub for the built-in scene, ssdlite for --cams)",
+        help="ssdlite | ssdlite-fp32 | ssdlite-int8 | bgsub | gt | onnx:PATH (default: bgsub for the built-in scene, "
+             "ssdlite for --cams: int8 where it passed its parity gate and is faster, else fp32; docs/speed.md)",
     )
     parser.add_argument("--reid", default=DEFAULT_REID, help="re-id model: .keras, SavedModel, .onnx or .tflite (default: the shipped mlfn_small)")
     parser.add_argument(
