@@ -346,7 +346,7 @@ def test_int8_is_refused_until_it_passed_its_gate_and_auto_falls_back(tmp_path, 
         ssdlite.SSDLiteDetector(precision="int8")
     auto = ssdlite.SSDLiteDetector(precision="auto")
     assert auto.precision == "fp32" and "parity gate" in auto.precision_note
-    model, record = ssdlite.int8_paths(fake)
+    model, _ = ssdlite.int8_paths(fake)
     model.write_bytes(b"")
     from mlfn_keras.tracking.detection.quantize import write_record
 

@@ -3,7 +3,12 @@
 import pytest
 
 from mlfn_keras.errors import UserError
-from mlfn_keras.tracking.bench.speed import ThroughputRow, format_throughput, parse_setting, plot_throughput
+from mlfn_keras.tracking.bench.speed import (
+    ThroughputRow,
+    format_throughput,
+    parse_setting,
+    plot_throughput,
+)
 
 
 def test_settings_parse_into_a_schedule_and_a_precision():
