@@ -26,6 +26,9 @@ Examples:
     # a video file, an RTSP camera and a folder of frames, saving results
     python demo/multicam.py --cams hall.mp4 rtsp://10.0.0.7/stream frames/ --output runs/site
 
+    # more cameras per box: detect every 2nd frame (costs some tracking quality; docs/speed.md)
+    python demo/multicam.py --cams a.mp4 b.mp4 c.mp4 d.mp4 --detect-every 2 --no-show
+
     # your own YOLO-style ONNX detector and an exported re-id model
     python demo/multicam.py --cams a.mp4 b.mp4 --detector onnx:yolov8n.onnx --reid reid.onnx
 
@@ -89,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--detector",
         default="auto",
-        help="ssdlite | bgsub | gt | onnx:PATH (default: bgsub for the built-in scene, ssdlite for --cams)",
+        help="ssdlite | ssdlite-fp32 | ssdlite-int8 | bgsub | gt | onnx:PATH (default: bgsub for the built-in scene, "
+             "ssdlite for --cams: int8 where it passed its parity gate and is faster, else fp32; docs/speed.md)",
     )
     parser.add_argument("--reid", default=DEFAULT_REID, metavar="SPEC",
                         help="re-id embedder: a .keras, SavedModel, .onnx or .tflite file, 'hist' (colour histogram), "
@@ -110,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-gap", type=_gap, default=None, metavar="SECONDS",
                         help="offline: longest time between one person's tracklets in two cameras "
                              "(default: 15; 'none': no limit, for people who come back much later)")
+    parser.add_argument("--detect-every", type=int, default=None, metavar="K",
+                        help="detect people every K-th frame per camera, the tracker predicting boxes in between "
+                             "and detecting anyway when a track is uncertain (default: 1, every frame; see docs/speed.md)")
+    gating = parser.add_mutually_exclusive_group()
+    gating.add_argument("--motion-gating", dest="motion_gating", action="store_true", default=None,
+                        help="re-detect only the detector tiles where something moved since their last detection "
+                             "(default: on for the SSDLite detector, off for the others)")
+    gating.add_argument("--no-motion-gating", dest="motion_gating", action="store_false", help="detect every tile")
     parser.add_argument("--embed-every", type=int, default=None, help="frames between re-embeddings of a track (default: 5)")
     parser.add_argument("--expiry", type=float, default=None, help="seconds before an unseen identity is forgotten (default: 300)")
     parser.add_argument("--output", default=None, metavar="DIR", help="write videos, events, MOT files and a summary here")
@@ -147,7 +159,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if args.evaluate and not args.output:
         parser.error("--evaluate needs --output DIR (it scores the MOT files the run writes there).")
     positive = {"--max-frames": args.max_frames, "--frames": args.frames, "--people": args.people,
-                "--embed-every": args.embed_every}
+                "--embed-every": args.embed_every, "--detect-every": args.detect_every}
     for flag, value in positive.items():
         if value is not None and value < 1:
             parser.error(f"{flag} got {value}; expected a whole number of 1 or more.")
@@ -227,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             reid=args.reid,
             scene=SceneConfig(num_people=args.people, num_frames=args.frames, width=width, height=height, seed=args.seed),
             pipeline=pipeline,
+            detect_every=args.detect_every,
+            motion_gating=args.motion_gating,
             output_dir=args.output,
             show=show,
             max_frames=args.max_frames,

@@ -220,18 +220,28 @@ def prepare_split(split: str, video: str | os.PathLike | None = None, out_dir: s
     ``cache_dir()/split``) is reused. Written into a temporary folder and
     renamed when complete, so an interrupted run never leaves a half split.
     """
+    out = Path(out_dir) if out_dir else cache_dir() / split
+    return write_cameras(split_cameras(split), out, video, log)
+
+
+def write_cameras(cameras: Sequence[PseudoCamera], out: str | os.PathLike, video: str | os.PathLike | None = None,
+                  log=print) -> list[SplitFiles]:
+    """Writes pseudo-cameras as MJPEG ``.avi`` files plus MOT ground truth into ``out`` (cached, atomic).
+
+    :func:`prepare_split` for a named split; any cameras for other layouts
+    (e.g. the throughput benchmark's full-frame cameras offset in time).
+    """
     import cv2
 
     from mlfn_keras.fileio import atomic_output
 
-    cameras = split_cameras(split)
-    out = Path(out_dir) if out_dir else cache_dir() / split
+    out = Path(out)
     files = [SplitFiles(c, out / f"{c.name}.avi", out / "gt" / f"{c.name}.txt") for c in cameras]
     if all(f.video.is_file() and f.gt.is_file() for f in files):
         return files
     source = locate_video(video, log=log)
     gt = load_ground_truth()
-    log(f"Writing PETS09 split {split!r} to {out} ...")
+    log(f"Writing PETS09 cameras {', '.join(c.name for c in cameras)} to {out} ...")
     with atomic_output(out, is_dir=True) as tmp:
         (tmp / "gt").mkdir()
         writers = []

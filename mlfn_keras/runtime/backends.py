@@ -32,6 +32,7 @@ from mlfn_keras.runtime.contract import Embedder
 from mlfn_keras.runtime.metadata import ExportMetadata
 from mlfn_keras.vectors import l2_normalize
 
+
 class ModelFormatError(UserError, ValueError):
     """A file no backend reads (a `ValueError` too)."""
 
@@ -155,14 +156,16 @@ class KerasEmbedder(ModelEmbedder):
     """A ``.keras`` MLFN backbone run through a compiled `tf.function`.
 
     ``model.predict`` costs ~100 ms of per-call overhead at batch 1 on CPU; the
-    serving `tf.function` (the same one the exporters trace) does not.
+    serving `tf.function` (the same one the exporters trace) does not, and
+    frozen (`mlfn_keras.runtime.serving.inference_function`) its BatchNorms
+    fold into the convolutions.
     """
 
     backend = "keras"
 
     def __init__(self, path: str | Path | None = None, model=None, num_threads=None, batch_size=32):
         from mlfn_keras.runtime.metadata import metadata_from_model, sha256_file
-        from mlfn_keras.runtime.serving import load_keras_backbone, serving_function
+        from mlfn_keras.runtime.serving import inference_function, load_keras_backbone
 
         _configure_tf_threads(num_threads)
         if model is None:
@@ -173,7 +176,7 @@ class KerasEmbedder(ModelEmbedder):
                 metadata.source_sha256 = sha256_file(path)
         super().__init__(metadata.replace(format="keras"), batch_size)
         self.model = model
-        self._serve = serving_function(model, self.metadata)
+        self._serve = inference_function(model, self.metadata)
 
     def _run(self, batch):
         return self._serve(batch)["embedding"].numpy()

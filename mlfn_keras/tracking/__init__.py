@@ -29,7 +29,9 @@ floors above it in this list:
 
 * :mod:`~mlfn_keras.tracking.detection`: person detectors behind one
   :func:`~mlfn_keras.tracking.detection.detectors.build_detector` (SSDLite ONNX,
-  tiled; YOLO-style ONNX; background subtraction; ground truth).
+  tiled, fp32 or int8; YOLO-style ONNX; background subtraction; ground truth),
+  and the :class:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler`
+  that decides which cameras and tiles are detected each tick.
 * :mod:`~mlfn_keras.tracking.view`: the live window and the web view.
 * :mod:`~mlfn_keras.tracking.eval`: scoring a run against ground truth:
   HOTA/MOTA/IDF1 and cross-camera IDF1 (:mod:`~mlfn_keras.tracking.eval.metrics`),
@@ -48,8 +50,9 @@ floors above it in this list:
   ordering, ``mlfn-edge`` and ``mlfn-central``).
 * :mod:`~mlfn_keras.tracking.bench`: benchmarks that run the app and score it:
   the real-video benchmark (:mod:`~mlfn_keras.tracking.bench.realvideo`),
-  frames per second per stage (:mod:`~mlfn_keras.tracking.bench.speed`), a
-  detector on PETS09 pseudo-cameras (:mod:`~mlfn_keras.tracking.bench.detector`),
+  frames per second per stage and cameras per box against quality
+  (:mod:`~mlfn_keras.tracking.bench.speed`), a detector on PETS09
+  pseudo-cameras and the int8 detector's gate (:mod:`~mlfn_keras.tracking.bench.detector`),
   the multi-box figures (:mod:`~mlfn_keras.tracking.bench.multibox`).
 
 MOT text files (every ``mot/``, ``gt/`` and ``detections/`` file) are read and

@@ -127,6 +127,8 @@ class CameraSet:
             is given up (``None``: retry until stopped).
         max_frames: stop each camera after this many frames (``None``: until it ends).
         log: where fault reports go as they happen.
+        prepare: per-frame work on each camera's reader thread (see
+            :class:`~mlfn_keras.tracking.app.sources.CameraStream`).
     """
 
     def __init__(
@@ -137,6 +139,7 @@ class CameraSet:
         max_retries: int | None = LIVE_MAX_RETRIES,
         max_frames: int | None = None,
         log: Callable[[str], None] = print,
+        prepare: Callable[[FramePacket], None] | None = None,
     ):
         self.max_frames = max_frames
         self._log = log
@@ -144,7 +147,8 @@ class CameraSet:
         self._messages: list[ev.CameraMessage] = []
         self.cameras = [
             CameraState(i, s, CameraStream(s, i, queue_size=1 if s.live else queue_size, on_message=self._on_message(i),
-                                           retry_backoff=retry_backoff, max_retries=max_retries), probe_fps(s))
+                                           retry_backoff=retry_backoff, max_retries=max_retries, prepare=prepare),
+                        probe_fps(s))
             for i, s in enumerate(specs)
         ]
 

@@ -22,6 +22,7 @@ from mlfn_keras.tracking.app.scene import SceneConfig, cached_scene
 from mlfn_keras.tracking.app.sources import SourceSpec, parse_cams
 from mlfn_keras.tracking.core.pipeline import PipelineConfig
 from mlfn_keras.tracking.detection.detectors import build_detector
+from mlfn_keras.tracking.detection.schedule import DetectionScheduler, default_schedule
 
 #: Detector used with the built-in scene. The SSDLite pedestrian detector was
 #: trained on real photographs and misses the renderer's drawn people (measured
@@ -42,6 +43,10 @@ class DemoConfig:
             model file, ``hist``, ``untrained[:PRESET]`` or ``A+B``).
         scene: the built-in scene (used when ``cams`` is empty).
         pipeline: multi-camera tracker settings.
+        detect_every: detect every this many frames (``--detect-every``; ``None``:
+            :func:`~mlfn_keras.tracking.detection.schedule.default_schedule`).
+        motion_gating: skip detector tiles without motion (``--motion-gating``;
+            ``None``: on for detectors with tiles).
         output_dir: where to write outputs (``None``: nothing).
         show: live window.
         max_frames: stop after this many frames per camera.
@@ -63,6 +68,8 @@ class DemoConfig:
     reid: str = ""
     scene: SceneConfig = field(default_factory=SceneConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    detect_every: int | None = None
+    motion_gating: bool | None = None
     output_dir: str | None = None
     show: bool = False
     max_frames: int | None = None
@@ -126,6 +133,9 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
     if detector_name == "gt":
         print("NOTE: --detector gt uses ground-truth boxes; this isolates re-id, it is not a detector.", file=sys.stderr)
     detector = build_detector(detector_name, gt_lookup_from_files(gt_paths) if gt_paths else None)
+    note = getattr(detector, "precision_note", None)
+    if note and config.progress:
+        print(f"detector: {detector_name}, {detector.precision} ({note})", file=sys.stderr)
     embedder = load_embedder(config.reid, what="--reid")
     if config.evaluate and not gt_paths:
         raise ValueError("--evaluate needs ground truth, which only the built-in scene (no --cams) has.")
@@ -150,7 +160,8 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         views=views,
         offline=config.offline,
     )
-    summary = run_multicam(specs, detector, embedder, config.pipeline, options)
+    schedule = default_schedule(detector, config.detect_every, config.motion_gating)
+    summary = run_multicam(specs, DetectionScheduler(detector, schedule), embedder, config.pipeline, options)
     scores = None
     if config.evaluate:
         if not config.output_dir:

@@ -33,6 +33,7 @@ from mlfn_keras.tracking.core.frames import FramePacket
 from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig, TickResult
 from mlfn_keras.runtime.contract import Embedder
 from mlfn_keras.tracking.detection.detectors import Detector
+from mlfn_keras.tracking.detection.schedule import DetectionScheduler
 from mlfn_keras.tracking.view import View
 
 STAGES = ("decode", "detect", "track", "embed", "associate", "output")
@@ -92,8 +93,10 @@ class RunSummary:
     cameras: list[dict[str, Any]] = field(default_factory=list)
     ticks: int = 0
     wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     tracker_stats: dict[str, int] = field(default_factory=dict)
+    detection: dict[str, int] = field(default_factory=dict)
     global_ids: int = 0
     interrupted: bool = False
 
@@ -102,8 +105,10 @@ class RunSummary:
             "cameras": self.cameras,
             "ticks": self.ticks,
             "wall_seconds": round(self.wall_seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "tracker_stats": self.tracker_stats,
+            "detection": self.detection,
             "global_ids": self.global_ids,
             "interrupted": self.interrupted,
         }
@@ -120,7 +125,10 @@ def run_multicam(
 
     Args:
         specs: the cameras.
-        detector: person detector for a batch of frames.
+        detector: person detector for a batch of frames, or a
+            :class:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler`
+            around one (a detection interval, motion gating; a plain detector
+            runs on every frame).
         embedder: re-id embedder for a batch of crops.
         config: multi-camera tracker settings.
         options: outputs and stop conditions.
@@ -134,7 +142,9 @@ def run_multicam(
     """
     options = options or RunOptions()
     log = options.log or _stderr
-    cameras = CameraSet(specs, options.queue_size, options.retry_backoff, options.max_retries, options.max_frames, log)
+    scheduler = detector if isinstance(detector, DetectionScheduler) else DetectionScheduler(detector)
+    cameras = CameraSet(specs, options.queue_size, options.retry_backoff, options.max_retries, options.max_frames, log,
+                        prepare=scheduler.prepare if scheduler.gating else None)
     offline = options.offline if options.offline is not None else not cameras.live
     mct = MultiCameraTracker(len(specs), embedder, cameras.fps, config)
     outputs = RunOutputs(cameras.names, cameras.fps, options.output_dir, options.write_video, options.views,
@@ -142,7 +152,7 @@ def run_multicam(
     summary = RunSummary(stage_seconds=dict.fromkeys(STAGES, 0.0))
     bar = _progress_bar(options)
     cameras.start()
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     try:
         while not cameras.done:
             read = cameras.read_tick()
@@ -151,7 +161,7 @@ def run_multicam(
                 if cameras.live:
                     time.sleep(0.005)
                 continue
-            result = _track_tick(mct, detector, read.packets, summary.stage_seconds)
+            result = _track_tick(mct, scheduler, read.packets, summary.stage_seconds)
             cameras.delivered(read.packets)
             t0 = time.perf_counter()
             keep_running = _output_tick(outputs, cameras, read.packets, result)
@@ -166,6 +176,7 @@ def run_multicam(
         log("Interrupted: flushing outputs and closing cameras.")
     finally:
         summary.wall_seconds = time.perf_counter() - t_start
+        summary.cpu_seconds = time.process_time() - cpu_start  # every thread's, frames only (not the re-clustering)
         cameras.stop()
         for c in cameras.cameras:
             if not c.ended:
@@ -176,6 +187,7 @@ def run_multicam(
         now = max(c.last_timestamp for c in cameras.cameras)
         final = finish_offline(mct.central, outputs, now, log) if offline else None
         summary.tracker_stats = dict(mct.stats)
+        summary.detection = scheduler.stats.to_dict()
         summary.global_ids = final.event.global_ids if final is not None else mct.central.global_ids_given
         summary.cameras = cameras.summaries()
         outputs.close(summary.to_dict())
@@ -209,12 +221,12 @@ def _end_cameras(mct: MultiCameraTracker, ended: Sequence[CameraState]) -> list[
     return events
 
 
-def _track_tick(mct: MultiCameraTracker, detector: Detector, packets: Sequence[FramePacket],
+def _track_tick(mct: MultiCameraTracker, scheduler: DetectionScheduler, packets: Sequence[FramePacket],
                 stage: dict[str, float]) -> TickResult:
-    """Detects on every frame of the tick in one call, then tracks and associates."""
+    """Detects the tick's frames that need it in one call, then tracks and associates."""
     stage["decode"] += sum(p.decode_s for p in packets)
     t0 = time.perf_counter()
-    detections = detector([p.image for p in packets], [p.camera for p in packets], [p.index for p in packets])
+    detections = scheduler(packets, mct.trackers)  # None: not detected this tick, tracks predicted
     stage["detect"] += time.perf_counter() - t0
     result = mct.step(packets, detections)
     for k in ("track", "embed", "associate"):

@@ -294,6 +294,9 @@ class CameraStream:
             whose container does not give its frame count is taken to have
             ended (with a frame count, reads go on to the last frame).
         on_message: called with a human-readable line for every fault report.
+        prepare: per-frame work done on the reader thread, off the main loop
+            (e.g. the motion image of
+            :meth:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler.prepare`).
     """
 
     def __init__(
@@ -305,6 +308,7 @@ class CameraStream:
         max_retries: int | None = LIVE_MAX_RETRIES,
         max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES,
         on_message: Callable[[str], None] | None = None,
+        prepare: Callable[[FramePacket], None] | None = None,
     ):
         if queue_size < 1:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}.")
@@ -316,6 +320,7 @@ class CameraStream:
         self._max_retries = max_retries
         self._max_failures = max_consecutive_failures
         self._on_message = on_message
+        self._prepare = prepare
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._thread: threading.Thread | None = None
@@ -467,7 +472,10 @@ class CameraStream:
                     timestamp = self.spec.start_time + index / (self.fps or DEFAULT_FPS)
                 self.stats.frames_read += 1
                 delivered = True
-                self._put(FramePacket(self.camera, index, frame, timestamp, decode_s))
+                packet = FramePacket(self.camera, index, frame, timestamp, decode_s)
+                if self._prepare is not None:
+                    self._prepare(packet)
+                self._put(packet)
                 index += 1
             reader.close()
             if failures and not self.spec.live:

@@ -14,7 +14,11 @@ for a global id is known locally (``min_embeddings`` good embeddings in its
 current segment; the gallery gives every such track an id in the same tick),
 so crop choice and the appearance check read the same state in both modes.
 The detector is not called here: the caller (runner or edge process) detects
-and hands the detections in, so detection scheduling stays outside the core.
+and hands the detections in, so detection scheduling stays outside the core
+(:class:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler`); a frame
+it did not detect comes with ``None``, and its tracks follow their Kalman
+predictions (:meth:`~mlfn_keras.tracking.core.tracker.CameraTracker.predict`)
+and are not embedded (a predicted box drifts off the person).
 """
 
 from __future__ import annotations
@@ -95,12 +99,13 @@ class EdgeTracker:
         state = self._tracks.get(key)
         return 0 if state is None else state.segment
 
-    def step(self, packets: Sequence[FramePacket], detections: Sequence[sv.Detections]) -> EdgeStep:
+    def step(self, packets: Sequence[FramePacket], detections: Sequence[sv.Detections | None]) -> EdgeStep:
         """Tracks and embeds one frame per camera that has one this tick.
 
         Args:
             packets: this tick's frames (at most one per camera).
-            detections: the detections of each frame, same order.
+            detections: the detections of each frame, same order; ``None``
+                for a frame that was not detected (its tracks are predicted).
 
         Returns:
             One camera tick per frame, with timings.
@@ -113,16 +118,17 @@ class EdgeTracker:
         t0 = time.perf_counter()
         ticks = [self._track(p, d) for p, d in zip(packets, detections)]
         t1 = time.perf_counter()
-        crops = self._select_crops(packets, ticks)
+        crops = self._select_crops(packets, ticks, [d is not None for d in detections])
         self._embed(crops, {t.camera: t for t in ticks})
         t2 = time.perf_counter()
         out.cameras, out.embedded = ticks, len(crops)
         out.timings = {"track": t1 - t0, "embed": t2 - t1}
         return out
 
-    def _track(self, packet: FramePacket, dets: sv.Detections) -> CameraTick:
+    def _track(self, packet: FramePacket, dets: sv.Detections | None) -> CameraTick:
         cam = packet.camera
-        update = self.trackers[cam].update(dets)
+        tracker = self.trackers[cam]
+        update = tracker.update(dets) if dets is not None else tracker.predict()
         for tid in update.ended:
             self._tracks.pop((cam, tid), None)
         for tid in update.started:
@@ -137,10 +143,14 @@ class EdgeTracker:
             np.asarray(scores, np.float32).reshape(-1), list(update.started), list(update.ended), detections=found,
         )
 
-    def _select_crops(self, packets: Sequence[FramePacket], ticks: Sequence[CameraTick]) -> list[_Crop]:
+    def _select_crops(
+        self, packets: Sequence[FramePacket], ticks: Sequence[CameraTick], measured: Sequence[bool]
+    ) -> list[_Crop]:
         c = self.config
         wanted = []
-        for packet, tick in zip(packets, ticks):
+        for packet, tick, detected in zip(packets, ticks, measured):
+            if not detected:  # predicted boxes drift; crops come from detected ones
+                continue
             for xyxy, tid in zip(tick.boxes, tick.track_ids):
                 key = (tick.camera, int(tid))
                 state = self._tracks[key]

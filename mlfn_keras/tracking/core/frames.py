@@ -18,6 +18,9 @@ class FramePacket:
         image: BGR ``uint8`` array ``(H, W, 3)``.
         timestamp: seconds; stream time for offline sources, wall clock for live.
         decode_s: seconds spent reading/decoding this frame.
+        motion: a small grey copy of the frame for motion gating, made on the
+            camera's thread when the detection scheduler gates on motion
+            (``None`` otherwise).
     """
 
     camera: int
@@ -25,3 +28,4 @@ class FramePacket:
     image: np.ndarray
     timestamp: float
     decode_s: float = 0.0
+    motion: np.ndarray | None = None

@@ -233,12 +233,15 @@ class MultiCameraTracker:
     tracklet_gid = property(lambda self: self.central.tracklet_gid)
     stats = property(lambda self: self.central.stats)
 
-    def step(self, packets: Sequence[FramePacket], detections: Sequence[sv.Detections]) -> TickResult:
+    def step(self, packets: Sequence[FramePacket], detections: Sequence[sv.Detections | None]) -> TickResult:
         """Processes one frame from each camera that has one this tick.
 
         Args:
             packets: this tick's frames (at most one per camera).
-            detections: detections for each packet, same order.
+            detections: detections for each packet, same order; ``None`` for
+                a frame that was not detected (its tracks follow their
+                predictions; see
+                :class:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler`).
 
         Returns:
             Per-camera results, events and timings.

@@ -12,7 +12,10 @@ frame (``xyxy`` in pixels, ``confidence`` in [0, 1]). Choose one with
   wider than 448 px are cut into overlapping columns run as one batch
   (:class:`~mlfn_keras.tracking.detection.ssdlite.SSDLiteDetector`);
   ``ssdlite:RxC`` forces ``R`` rows × ``C`` columns of tiles (``ssdlite:1x1``:
-  the whole frame squashed into one input).
+  the whole frame squashed into one input). ``ssdlite`` runs the int8 graph
+  when it passed its parity gate and measures faster on this CPU, else fp32
+  (:mod:`~mlfn_keras.tracking.detection.quantize`); ``ssdlite-fp32`` and
+  ``ssdlite-int8`` (also with ``:RxC``) fix the precision.
 * ``onnx:PATH``: a user's YOLO-style ONNX detector; see :class:`YoloOnnxDetector`
   for the output layouts it reads.
 * ``bgsub``: OpenCV MOG2 background subtraction, for static cameras.
@@ -37,7 +40,10 @@ from mlfn_keras.tracking.detection.ssdlite import (  # noqa: F401  (re-exported)
     ssdlite_graph_path,
 )
 
-DETECTOR_CHOICES_HELP = "ssdlite, bgsub, gt (generated scene only), onnx:PATH, or ssdlite:RxC (tiles, e.g. ssdlite:1x2)"
+DETECTOR_CHOICES_HELP = (
+    "ssdlite, bgsub, gt (generated scene only), onnx:PATH, ssdlite-fp32 / ssdlite-int8 (fixed precision), "
+    "or ssdlite:RxC (tiles, e.g. ssdlite:1x2)"
+)
 
 
 class Detector(Protocol):
@@ -294,17 +300,18 @@ def build_detector(name: str, gt_lookup: Callable[[int, int], np.ndarray] | None
     """Builds a detector from a ``--detector`` value.
 
     Args:
-        name: ``"ssdlite"``, ``"ssdlite:RxC"``, ``"bgsub"``, ``"gt"`` or ``"onnx:PATH"``.
+        name: ``"ssdlite"`` (also ``-fp32`` / ``-int8``, each with ``:RxC``),
+            ``"bgsub"``, ``"gt"`` or ``"onnx:PATH"``.
         gt_lookup: ground truth for ``"gt"`` (only the generated scene has it).
         threads: onnxruntime threads for the ONNX detectors.
 
     Raises:
         ValueError: for an unknown name, or ``"gt"`` without ground truth.
     """
-    if name == "ssdlite":
-        return SSDLiteDetector(threads=threads)
-    if name.startswith("ssdlite:"):
-        return SSDLiteDetector(tiles=parse_tiles(name[len("ssdlite:") :]), threads=threads)
+    base, _, tiles = name.partition(":")
+    precision = {"ssdlite": "auto", "ssdlite-fp32": "fp32", "ssdlite-int8": "int8"}.get(base)
+    if precision is not None:
+        return SSDLiteDetector(tiles=parse_tiles(tiles) if tiles else "auto", threads=threads, precision=precision)
     if name == "bgsub":
         return BackgroundSubtractionDetector()
     if name == "gt":

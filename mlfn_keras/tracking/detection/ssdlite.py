@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import supervision as sv
@@ -29,6 +33,8 @@ from mlfn_keras.tracking.detection.tiling import (
 )
 
 INPUT_SIZE = 300
+#: ``precision`` values of :class:`SSDLiteDetector`.
+PRECISIONS = ("auto", "fp32", "int8")
 _CORE_INPUT = "Preprocessor/sub:0"  # (B, 3, 300, 300) float in [-1, 1]
 _CORE_OUTPUTS = ["Postprocessor/Reshape_2:0", "Postprocessor/Slice:0"]  # boxes (B, A, 4) yx-yx normalised; scores (B, A, 1)
 
@@ -120,6 +126,79 @@ def ort_session(path: str, threads: int | None):
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
+# ------------------------------------------------------------------ int8
+#: int8 must take at most this share of fp32's time to be chosen automatically.
+AUTO_SPEEDUP = 0.9
+
+
+@dataclass
+class Int8Record:
+    """How the cached int8 detector was made and whether it passed its parity gate.
+
+    Attributes:
+        model: the int8 ``.onnx`` file.
+        source: the fp32 graph it was quantised from.
+        calibration: what the calibration tiles were cut from.
+        calibration_tiles: how many tiles calibrated the activation ranges.
+        parity: the gate's figures (``fp32`` / ``int8`` recall and precision,
+            ``frames``, ``tolerance``, ``passed``), ``None`` until it ran.
+    """
+
+    model: str
+    source: str
+    calibration: str
+    calibration_tiles: int
+    parity: dict | None = field(default=None)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the parity gate ran and passed."""
+        return bool(self.parity and self.parity.get("passed"))
+
+
+def int8_paths(fp32_path: str | os.PathLike) -> tuple[Path, Path]:
+    """``(int8 model, record)`` paths beside an fp32 core graph."""
+    base = str(fp32_path)[: -len(".onnx")]
+    return Path(base + "_int8.onnx"), Path(base + "_int8.json")
+
+
+def read_record(fp32_path: str | os.PathLike) -> Int8Record | None:
+    """The int8 record beside ``fp32_path``, or ``None`` when there is no usable int8 model."""
+    model, record = int8_paths(fp32_path)
+    if not (model.is_file() and record.is_file()):
+        return None
+    try:
+        return Int8Record(**json.loads(record.read_text()))
+    except (ValueError, TypeError):
+        return None
+
+
+def network_input(tiles: Sequence[np.ndarray]) -> np.ndarray:
+    """RGB ``uint8`` 300×300 tiles as the network's ``(B, 3, 300, 300)`` float input in [-1, 1]."""
+    import cv2
+
+    return cv2.dnn.blobFromImages(list(tiles), 2.0 / 255.0, mean=(127.5, 127.5, 127.5), swapRB=False, crop=False)
+
+
+def time_sessions(sessions: Sequence, repeats: int = 7, batch: int = 2) -> list[float]:
+    """Median seconds per call of each onnxruntime session on one batch of tiles, interleaved.
+
+    Interleaving the calls keeps a busy machine's load spread evenly over the
+    sessions, so the ratio stays fair even when the absolute times are not.
+    """
+    rng = np.random.default_rng(0)
+    x = network_input(list(rng.integers(0, 255, (batch, INPUT_SIZE, INPUT_SIZE, 3), np.uint8)))
+    for s in sessions:  # warm-up: allocation, kernel selection
+        s.run(_CORE_OUTPUTS, {_CORE_INPUT: x})
+    times: list[list[float]] = [[] for _ in sessions]
+    for _ in range(repeats):
+        for k, s in enumerate(sessions):
+            t0 = time.perf_counter()
+            s.run(_CORE_OUTPUTS, {_CORE_INPUT: x})
+            times[k].append(time.perf_counter() - t0)
+    return [float(np.median(t)) for t in times]
+
+
 def _empty() -> sv.Detections:
     return sv.Detections(xyxy=np.zeros((0, 4), np.float32), confidence=np.zeros((0,), np.float32))
 
@@ -157,6 +236,14 @@ class SSDLiteDetector:
             from 80 to 89 % at no cost in recall on frames 0–399.
         cache_dir: where the converted ONNX files are cached.
         threads: onnxruntime intra-op threads (``None``: its default).
+        precision: ``"fp32"``, ``"int8"`` (the cached int8 graph, which must
+            have passed its parity gate; see
+            :mod:`~mlfn_keras.tracking.detection.quantize`) or ``"auto"``
+            (int8 when it passed the gate and measures faster on this CPU at
+            start-up, else fp32). :attr:`precision` says which one runs and
+            :attr:`precision_note` why.
+        model_path: run this core graph as it is instead (e.g. the int8
+            candidate while its parity gate runs); ``precision`` is ignored.
         runner: replaces the network (tests): ``runner(batch) -> (boxes, scores)``
             for a ``(B, 300, 300, 3)`` RGB uint8 batch, boxes ``(B, A, 4)``
             ``ymin, xmin, ymax, xmax`` in [0, 1], scores ``(B, A)``.
@@ -175,8 +262,13 @@ class SSDLiteDetector:
         cache_dir: str | None = None,
         threads: int | None = None,
         runner: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+        precision: str = "auto",
+        model_path: str | None = None,
     ):
         import cv2  # noqa: F401  (fail early, not mid-run)
+
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}.")
 
         if tiles != "auto" and (len(tiles) != 2 or min(tiles) < 1):
             raise ValueError(f"tiles must be 'auto' or (rows, cols) >= 1; got {tiles!r}.")
@@ -189,13 +281,41 @@ class SSDLiteDetector:
         self.min_aspect = float(min_aspect)
         self.min_height = float(min_height)
         self._layouts: dict[tuple[int, int], list[Tile]] = {}
+        self.precision, self.precision_note = "fp32", "the fp32 graph"
         if runner is not None:
             self.onnx_path = None
             self._runner = runner
         else:
             self.onnx_path = ssdlite_core_onnx(cache_dir)
-            self._session = ort_session(self.onnx_path, threads)
+            self._session = ort_session(model_path or self.onnx_path, threads)
+            if model_path:
+                self.precision, self.precision_note = "given", f"the graph {model_path}"
+            elif precision != "fp32":
+                self._choose_precision(precision, threads)
             self._runner = self._run_network
+
+    def _choose_precision(self, precision: str, threads: int | None) -> None:
+        """Loads the int8 graph where asked for (``"int8"``) or where it passed its gate and is faster (``"auto"``)."""
+        record = read_record(self.onnx_path)
+        if precision == "int8":
+            if record is None or not record.passed:
+                state = "was not built" if record is None else "did not pass its parity gate"
+                raise FileNotFoundError(
+                    f"--detector ssdlite-int8: the int8 detector {state} (expected {int8_paths(self.onnx_path)[0]}); "
+                    "build and gate it with: python export/detector_int8.py"
+                )
+            self._session = ort_session(record.model, threads)
+            self.precision, self.precision_note = "int8", "asked for"
+            return
+        if record is None or not record.passed:
+            self.precision_note = "no int8 detector has passed its parity gate here (python export/detector_int8.py builds one)"
+            return
+        int8 = ort_session(record.model, threads)
+        fp32_s, int8_s = time_sessions([self._session, int8])
+        if int8_s <= AUTO_SPEEDUP * fp32_s:
+            self._session = int8
+            self.precision = "int8"
+        self.precision_note = f"measured at start-up: int8 {1000 * int8_s:.1f} ms, fp32 {1000 * fp32_s:.1f} ms per 2 tiles"
 
     def layout(self, width: int, height: int) -> list[Tile]:
         """The tiles used for a frame of this size."""
@@ -211,40 +331,64 @@ class SSDLiteDetector:
         return self._layouts[key]
 
     def _run_network(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = batch.transpose(0, 3, 1, 2).astype(np.float32) * (2.0 / 255.0) - 1.0
-        boxes, scores = self._session.run(_CORE_OUTPUTS, {_CORE_INPUT: x})
+        boxes, scores = self._session.run(_CORE_OUTPUTS, {_CORE_INPUT: network_input(batch)})
         return boxes, scores[..., 0]
 
     def __call__(
         self, frames: Sequence[np.ndarray], cameras: Sequence[int] = (), indices: Sequence[int] = ()
     ) -> list[sv.Detections]:
-        import cv2
-
         if not frames:
             return []
         layouts = [self.layout(f.shape[1], f.shape[0]) for f in frames]
-        batch = np.empty((sum(len(t) for t in layouts), INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+        outputs = self.detect_tiles(frames, layouts)
+        return [self.merge_tiles(f.shape, tiles, out) for f, tiles, out in zip(frames, layouts, outputs)]
+
+    def detect_tiles(
+        self, frames: Sequence[np.ndarray], tiles: Sequence[Sequence[Tile]]
+    ) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+        """Runs the network on the given tiles of each frame, all in one batch.
+
+        Args:
+            frames: BGR frames.
+            tiles: per frame, the tiles to run (any subset of :meth:`layout`).
+
+        Returns:
+            Per frame and tile: ``(xyxy, scores)`` in the tile's pixels, after
+            the score threshold and in-tile NMS.
+        """
+        import cv2
+
+        count = sum(len(t) for t in tiles)
+        if count == 0:
+            return [[] for _ in frames]
+        batch = np.empty((count, INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
         k = 0
-        for frame, tiles in zip(frames, layouts):
-            for t in tiles:
+        for frame, frame_tiles in zip(frames, tiles):
+            for t in frame_tiles:
                 crop = frame[t.y0 : t.y1, t.x0 : t.x1]
                 cv2.cvtColor(cv2.resize(crop, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB, dst=batch[k])
                 k += 1
         boxes, scores = self._runner(batch)
-        results, k = [], 0
-        for frame, tiles in zip(frames, layouts):
-            per_boxes, per_scores = [], []
-            for t in tiles:
-                b, s = self._tile_boxes(boxes[k], scores[k], t)
-                per_boxes.append(b)
-                per_scores.append(s)
+        out, k = [], 0
+        for frame_tiles in tiles:
+            per_frame = []
+            for t in frame_tiles:
+                per_frame.append(self._tile_boxes(boxes[k], scores[k], t))
                 k += 1
-            h, w = frame.shape[:2]
-            xyxy, conf = merge_tile_detections(per_boxes, per_scores, tiles, (w, h), self.nms_iou, self.containment)
-            height = xyxy[:, 3] - xyxy[:, 1]
-            keep = (height >= self.min_aspect * (xyxy[:, 2] - xyxy[:, 0])) & (height >= self.min_height)
-            results.append(sv.Detections(xyxy=xyxy[keep].reshape(-1, 4), confidence=conf[keep]))
-        return results
+            out.append(per_frame)
+        return out
+
+    def merge_tiles(
+        self, frame_shape: Sequence[int], tiles: Sequence[Tile], outputs: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> sv.Detections:
+        """One frame's detections from every tile's output (:meth:`detect_tiles`): seams, NMS, shape filters."""
+        h, w = frame_shape[:2]
+        xyxy, conf = merge_tile_detections(
+            [o[0] for o in outputs], [o[1] for o in outputs], list(tiles), (w, h), self.nms_iou, self.containment
+        )
+        height = xyxy[:, 3] - xyxy[:, 1]
+        keep = (height >= self.min_aspect * (xyxy[:, 2] - xyxy[:, 0])) & (height >= self.min_height)
+        return sv.Detections(xyxy=xyxy[keep].reshape(-1, 4), confidence=conf[keep])
 
     def _tile_boxes(self, boxes: np.ndarray, scores: np.ndarray, tile: Tile) -> tuple[np.ndarray, np.ndarray]:
         """One tile's anchors: score threshold, plain NMS, boxes in the tile's pixels."""

@@ -142,7 +142,12 @@ def edge_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from mlfn_keras.tracking.app.sources import CamsError, parse_cams
     from mlfn_keras.tracking.site.broker import check_url
-    from mlfn_keras.tracking.site.edge import EdgeConfig, default_edge_name, edge_summary_line, run_edge
+    from mlfn_keras.tracking.site.edge import (
+        EdgeConfig,
+        default_edge_name,
+        edge_summary_line,
+        run_edge,
+    )
 
     check_url(args.broker)
     try:
@@ -164,11 +169,16 @@ def edge_main(argv: Sequence[str] | None = None) -> int:
     except EmbedderNotFoundError as exc:
         parser.error(str(exc))
     from mlfn_keras.tracking.detection.detectors import build_detector
+    from mlfn_keras.tracking.detection.schedule import (
+        DetectionScheduler,
+        default_schedule,
+    )
 
     try:
         detector = build_detector(args.detector)
     except ValueError as exc:
         parser.error(str(exc))
+    detector = DetectionScheduler(detector, default_schedule(detector))  # as the demo: every frame, motion gating
     embedder = load_embedder(args.reid, what="--reid")
     config = EdgeConfig(broker=args.broker, specs=specs, edge=args.edge, namespace=args.namespace, pipeline=_pipeline(args),
                         max_frames=args.max_frames, fp16=args.fp16, tick_hz=args.tick_hz, realtime=args.realtime,

@@ -36,12 +36,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlfn_keras.runtime.contract import Embedder
 from mlfn_keras.tracking.app.cameras import CameraSet
 from mlfn_keras.tracking.app.sources import SourceSpec
 from mlfn_keras.tracking.core.edge import EdgeTracker
 from mlfn_keras.tracking.core.pipeline import PipelineConfig, camera_fps
-from mlfn_keras.runtime.contract import Embedder
-from mlfn_keras.tracking.site.broker import Broker, BrokerError, BrokerUnavailable, RedisBroker, redact
+from mlfn_keras.tracking.detection.schedule import DetectionScheduler
+from mlfn_keras.tracking.site.broker import (
+    Broker,
+    BrokerError,
+    BrokerUnavailable,
+    RedisBroker,
+    redact,
+)
 from mlfn_keras.tracking.site.messages import (
     NAMESPACE,
     EdgeHello,
@@ -349,7 +356,9 @@ def run_edge(config: EdgeConfig, detector, embedder: Embedder, broker: Broker | 
 
     Args:
         config: the edge's settings.
-        detector: person detector for a batch of frames.
+        detector: person detector for a batch of frames, or a
+            :class:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler`
+            around one (a plain detector runs on every frame).
         embedder: re-id embedder for a batch of crops.
         broker: an existing broker connection (default: ``config.broker``).
 
@@ -375,7 +384,9 @@ def run_edge(config: EdgeConfig, detector, embedder: Embedder, broker: Broker | 
     if prev >= 0 and tick < 0:
         log(f"[{edge}] its stream already ends with its last message; nothing to do")
         return summary
-    cameras = CameraSet(config.specs, max_frames=config.max_frames, log=log)
+    scheduler = detector if isinstance(detector, DetectionScheduler) else DetectionScheduler(detector)
+    cameras = CameraSet(config.specs, max_frames=config.max_frames, log=log,
+                        prepare=scheduler.prepare if scheduler.gating else None)
     recorded = not cameras.live
     hello = EdgeHello(edge, cameras.names, cameras.fps, epoch, recorded, socket.gethostname(), config.tick_hz)
     broker.hset(keys.edges, edge, hello.encode())
@@ -408,8 +419,7 @@ def run_edge(config: EdgeConfig, detector, embedder: Embedder, broker: Broker | 
             closing = [tracker.end_camera(c.index, c.last_frame + 1, c.last_timestamp) for c in read.ended]
             frames = []
             if read.packets:
-                detections = detector([p.image for p in read.packets], [p.camera for p in read.packets],
-                                      [p.index for p in read.packets])
+                detections = scheduler(read.packets, tracker.trackers)  # None: predicted, not detected
                 step = tracker.step(read.packets, detections)
                 frames = step.cameras
                 cameras.delivered(read.packets)

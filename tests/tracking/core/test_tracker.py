@@ -78,3 +78,58 @@ def test_two_people_crossing_paths_keep_distinct_ids():
 def test_bad_fps():
     with pytest.raises(ValueError, match="fps"):
         CameraTracker(fps=0)
+
+
+def test_predict_carries_tracks_between_detections_and_keeps_their_ids():
+    tracker = CameraTracker(fps=10, min_hits=2)
+    for t in range(6):  # learn the velocity: 4 px per frame
+        tracker.update(_dets(_box(t)))
+    ids = set()
+    for t in range(6, 30):
+        if t % 4 == 0:  # a detection every 4th frame
+            update = tracker.update(_dets(_box(t)))
+            assert update.measured
+        else:
+            update = tracker.predict()
+            assert not update.measured and update.started == [] and update.ended == []
+            assert len(update.detections) == 1
+            # the prediction follows the walk (within a few pixels), it does not stand still
+            np.testing.assert_allclose(update.detections.xyxy[0], _box(t), atol=3.0)
+        ids.update(update.detections.tracker_id.tolist())
+    assert ids == {1}
+
+
+def test_predicted_frames_of_a_lost_track_count_against_lost_seconds():
+    tracker = CameraTracker(fps=10, lost_seconds=0.5)
+    for t in range(5):
+        tracker.update(_dets(_box(t)))
+    tracker.update(_dets())  # lost at this detection
+    ended = []
+    for t in range(6, 40):
+        update = tracker.predict() if t % 4 else tracker.update(_dets())
+        assert len(update.detections) == 0  # a lost track is not drawn at its prediction
+        ended += update.ended
+        if ended:
+            break
+    # 0.5 s at 10 FPS: ended by the first detection after about 5 frames, not after 5 detections
+    assert ended == [1] and t <= 12
+
+
+def test_status_says_when_the_tracks_are_uncertain():
+    tracker = CameraTracker(fps=10, min_hits=2)
+    tracker.update(_dets(_box(0)))
+    assert tracker.status().tentative == 1 and tracker.status().uncertain
+    for t in range(1, 4):
+        tracker.update(_dets(_box(t)))
+    status = tracker.status()
+    assert status.tracked == 1 and not status.uncertain
+    tracker.update(_dets())
+    assert tracker.status().just_lost == 1 and tracker.status().uncertain
+    tracker.predict()
+    assert not tracker.status().uncertain  # lost for longer: no longer forces a detection
+
+    crossing = CameraTracker(fps=10, min_hits=1)
+    for t in range(3):
+        crossing.update(_dets(_box(t, x0=0), _box(t, x0=8)))
+    assert crossing.status().overlapping == 1 and crossing.status().uncertain
+    assert crossing.status(overlap_iou=0.9).overlapping == 0

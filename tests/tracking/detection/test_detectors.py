@@ -318,3 +318,66 @@ def test_ssdlite_core_cut_fails_clearly_on_a_graph_without_its_tensors(tmp_path,
     with pytest.raises(RuntimeError, match="Delete that file"):
         ssdlite.ssdlite_core_onnx(str(tmp_path))
     assert not (tmp_path / "ssdlite_mobilenet_v2_pedestrian_x_core.onnx").exists()
+
+
+def test_ssdlite_tile_api_equals_the_whole_call_and_precision_names(tmp_path):
+    run, calls = _fake_network([[(0.2, 0.2, 0.8, 0.3, 0.9)], [(0.1, 0.6, 0.9, 0.7, 0.8)]])
+    det = SSDLiteDetector(tiles=(1, 2), overlap=0.4, min_height=0, runner=run)
+    frame = np.zeros((100, 200, 3), np.uint8)
+    (whole,) = det([frame])
+    tiles = det.layout(200, 100)
+    outputs = det.detect_tiles([frame], [tiles])[0]
+    merged = det.merge_tiles(frame.shape, tiles, outputs)
+    np.testing.assert_array_equal(merged.xyxy, whole.xyxy)
+    assert det.detect_tiles([frame], [[]]) == [[]] and len(calls) == 2  # no tile: no network run
+    with pytest.raises(ValueError, match="precision"):
+        SSDLiteDetector(runner=run, precision="int4")
+
+
+def test_int8_is_refused_until_it_passed_its_gate_and_auto_falls_back(tmp_path, monkeypatch):
+    from mlfn_keras.tracking.detection import ssdlite
+
+    fake = tmp_path / "core.onnx"
+    fake.write_bytes(b"")
+    monkeypatch.setattr(ssdlite, "ssdlite_core_onnx", lambda cache_dir=None: str(fake))
+    monkeypatch.setattr(ssdlite, "ort_session", lambda path, threads: object())
+    assert ssdlite.read_record(fake) is None
+    with pytest.raises(FileNotFoundError, match="was not built"):
+        ssdlite.SSDLiteDetector(precision="int8")
+    auto = ssdlite.SSDLiteDetector(precision="auto")
+    assert auto.precision == "fp32" and "parity gate" in auto.precision_note
+    model, _ = ssdlite.int8_paths(fake)
+    model.write_bytes(b"")
+    from mlfn_keras.tracking.detection.quantize import write_record
+
+    write_record(ssdlite.Int8Record(str(model), str(fake), "test", 1, {"passed": False}), fake)
+    with pytest.raises(FileNotFoundError, match="did not pass"):
+        ssdlite.SSDLiteDetector(precision="int8")
+    write_record(ssdlite.Int8Record(str(model), str(fake), "test", 1, {"passed": True}), fake)
+    assert ssdlite.SSDLiteDetector(precision="int8").precision == "int8"
+    for int8_time, chosen in ((0.5, "int8"), (0.95, "fp32")):
+        monkeypatch.setattr(ssdlite, "time_sessions", lambda sessions, t=int8_time: [1.0, t])
+        assert ssdlite.SSDLiteDetector(precision="auto").precision == chosen
+
+
+def test_int8_parity_gate_passes_within_a_point_and_fails_beyond():
+    import supervision as sv
+
+    from mlfn_keras.data.pets09 import PseudoCamera
+    from mlfn_keras.tracking.bench.detector import int8_parity
+
+    cams = [PseudoCamera("full", 0, 100, 0, 200)]
+    # one person per frame at x 10..40; ground truth rows: frame, id, x, y, w, h, consider
+    gt = [np.array([[f, 1, 10, 10, 30, 80, 1] for f in range(100)], np.float64)]
+    frames = [(f, np.zeros((100, 200, 3), np.uint8)) for f in range(100)]
+    hit = sv.Detections(xyxy=np.array([[10, 10, 40, 90]], np.float32), confidence=np.array([0.9], np.float32))
+
+    def detector(missing):
+        def run(images, cams_, idx):
+            return [hit if i >= missing else sv.Detections.empty() for i in idx]
+        return run
+
+    ok = int8_parity(detector(0), detector(1), frames, cams, gt)  # one miss in 100: recall -1 point
+    assert ok["passed"] and ok["fp32"]["recall"] == 1.0 and ok["int8"]["recall"] == pytest.approx(0.99)
+    bad = int8_parity(detector(0), detector(2), frames, cams, gt)
+    assert not bad["passed"]

@@ -129,3 +129,17 @@ def test_tracklets_without_points_one_camera_or_none_conclude_nothing():
     assert find_overlaps([], np.ones((0, 0)), 0.0).overlaps == []
     pairs, evidence = overlap_links([])
     assert pairs == [] and evidence.overlaps == []
+
+
+def test_stacked_pair_errors_equal_the_per_pair_error():
+    from mlfn_keras.tracking.core.association.overlap import _error, _Pairs
+
+    rng = np.random.default_rng(3)
+    seen = []
+    for k in range(40):
+        n = int(rng.integers(1, 12))  # odd and even counts: medians of one and of two middle values
+        seen.append((rng.normal(200, 60, (n, 2, 2)), rng.normal(200, 60, (n, 2, 2)), rng.uniform(0.5, 150, n)))
+    for _ in range(5):
+        transform = np.array([[1.0, 0.1, 5.0], [-0.1, 1.0, -3.0]]) * rng.uniform(0.8, 1.2)
+        np.testing.assert_array_equal(_Pairs(seen).errors(transform), [_error(transform, *v) for v in seen])
+    assert _Pairs([]).errors(transform).shape == (0,)
