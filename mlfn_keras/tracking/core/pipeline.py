@@ -20,8 +20,11 @@ five named steps:
    (never one id to two tracks seen together in one camera) and forgets old
    identities;
 5. ``_revise`` (online mode): every ``revise_seconds`` recalibrate the
-   threshold from the footage and merge global ids that later evidence shows
-   are one person (:class:`~mlfn_keras.tracking.core.association.online.OnlineReviser`).
+   threshold from the footage, group the recent tracklets by the offline
+   rules and make the live ids follow the grouping: merge global ids that
+   later evidence shows are one person, split off the part of an id that it
+   shows is someone else
+   (:class:`~mlfn_keras.tracking.core.association.online.OnlineReviser`).
 
 Results come back per camera (:class:`CameraResult`: ``sv.Detections`` with
 ``tracker_id`` and ``data["global_id"]``, plus the same as
@@ -183,10 +186,14 @@ class TrackedObject:
         camera: camera index.
         frame: frame index in that camera's stream (0-based).
         track_id: the per-camera tracker id.
-        global_id: the cross-camera identity, ``None`` until assigned.
+        global_id: the cross-camera identity; until the track has one, the
+            new id held back for it (``None`` only for objects made elsewhere).
         xyxy: box in pixels.
         score: detection score.
         segment: the track's tracklet number (bumped on an appearance change).
+        provisional: ``global_id`` is the new id held back for the track
+            until it has enough evidence (kept if it is a new person, replaced
+            by the identity it matches otherwise).
     """
 
     camera: int
@@ -196,6 +203,7 @@ class TrackedObject:
     xyxy: np.ndarray
     score: float
     segment: int = 0
+    provisional: bool = False
 
     @property
     def tracklet(self) -> TrackletKey:
@@ -260,6 +268,8 @@ class _TrackState:
     last_embed_frame: int = -(10**9)
     segment: int = 0
     disagree: int = 0
+    time: float | None = None  # timestamp of its latest frame (its camera's clock)
+    provisional: int | None = None  # the id shown until it has a global id, kept if it turns out new
 
 
 @dataclass
@@ -323,7 +333,8 @@ class MultiCameraTracker:
         self.tracklet_gid: dict[TrackletKey, int] = {}
         self._tracks: dict[tuple[int, int], _TrackState] = {}
         self._logged_threshold: float | None = self.reviser.threshold  # logged again once it moves
-        self.stats = {"embeddings": 0, "global_ids": 0, "handoffs": 0, "reentries": 0, "merges": 0, "splits": 0}
+        self.stats = {"embeddings": 0, "global_ids": 0, "handoffs": 0, "reentries": 0, "merges": 0, "splits": 0,
+                      "identity_splits": 0}
 
     # ------------------------------------------------------------------ step
     def step(self, packets: Sequence[FramePacket], detections: Sequence[sv.Detections]) -> TickResult:
@@ -369,6 +380,7 @@ class MultiCameraTracker:
                 result.events.append(ev.TrackStart(cam, packet.index, now, tid))
             for tid, xyxy in zip(update.detections.tracker_id, update.detections.xyxy):
                 state = self._tracks.setdefault((cam, int(tid)), _TrackState(TrackAppearance(c.momentum)))
+                state.time = packet.timestamp
                 self.store.observe((cam, int(tid), state.segment), packet.index, packet.timestamp, xyxy)
             updates.append(_CameraUpdate(packet, update.detections))
         return updates
@@ -414,7 +426,7 @@ class MultiCameraTracker:
         return state.disagree >= c.switch_patience
 
     def _new_segment(self, key: tuple[int, int], state: _TrackState, frame: int, now: float) -> None:
-        state.global_id, state.disagree = None, 0
+        state.global_id, state.disagree, state.provisional = None, 0, None
         state.appearance = TrackAppearance(self.config.momentum)
         state.segment += 1
         self.store.observe((*key, state.segment), frame, now)
@@ -423,7 +435,8 @@ class MultiCameraTracker:
         c = self.config
         frame_of = {u.packet.camera: u.packet.index for u in updates}
         live = {
-            key: LiveTrack(key[0], s.appearance.feature, s.global_id, s.appearance.count >= c.min_embeddings)
+            key: LiveTrack(key[0], s.appearance.feature, s.global_id, s.appearance.count >= c.min_embeddings, s.time,
+                           s.provisional)
             for key, s in self._tracks.items()
         }
         for key, a in self.gallery.commit(live, now).items():
@@ -441,9 +454,16 @@ class MultiCameraTracker:
 
     def _revise(self, now: float, result: TickResult) -> None:
         self.store.compact_before(now - self.config.expiry_seconds)
-        for merge in self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds):
+        revision = self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds)
+        for merge in revision.merges:
             self._merge(merge.kept, merge.removed)
             result.events.append(ev.IdentitiesMerged(-1, -1, now, merge.kept, merge.removed, merge.similarity))
+        new_ids: dict[int, int] = {}
+        for split in revision.splits:
+            target = self._split(split.source, split.target if split.target > 0 else new_ids.get(split.target), split.tracklets)
+            if split.target < 0:
+                new_ids[split.target] = target
+            result.events.append(ev.IdentitySplit(-1, -1, now, split.source, target, len(split.tracklets), split.similarity))
         self._log_threshold(now, result)
         self.gallery.threshold = self.reviser.first_threshold
         self.gallery.centre = self.reviser.centre
@@ -457,6 +477,20 @@ class MultiCameraTracker:
             if state.global_id == removed:
                 state.global_id = kept
         self.stats["merges"] += 1
+
+    def _split(self, source: int, target: int | None, tracklets: Sequence[TrackletKey]) -> int:
+        """Moves tracklets from id ``source`` to ``target`` (``None``: a new id); live tracks show it at once."""
+        moving = [self.store.get(k) for k in tracklets]
+        latest = max(moving, key=lambda t: t.last_time)
+        span = (min(t.first_time for t in moving), latest.last_time, latest.camera)
+        target = self.gallery.reassign({k[:2] for k in tracklets}, source, target, span)
+        for key in tracklets:
+            self.tracklet_gid[key] = target
+            state = self._tracks.get(key[:2])
+            if state is not None and state.segment == key[2]:
+                state.global_id = target
+        self.stats["identity_splits"] += 1
+        return target
 
     def _log_threshold(self, now: float, result: TickResult) -> None:
         cal = self.reviser.calibration
@@ -472,12 +506,27 @@ class MultiCameraTracker:
         objects, gids = [], []
         for xyxy, tid, score in zip(dets.xyxy, dets.tracker_id, scores):
             state = self._tracks[(cam, int(tid))]
-            gids.append(-1 if state.global_id is None else state.global_id)
-            objects.append(
-                TrackedObject(cam, u.packet.index, int(tid), state.global_id, np.asarray(xyxy, np.float32), float(score), state.segment)
-            )
+            shown = self._shown_id(state)
+            gids.append(shown)
+            objects.append(TrackedObject(cam, u.packet.index, int(tid), shown, np.asarray(xyxy, np.float32), float(score),
+                                         state.segment, state.global_id is None))
         dets.data["global_id"] = np.asarray(gids, int)
         return CameraResult(cam, u.packet.index, dets, objects)
+
+    def _shown_id(self, state: _TrackState) -> int:
+        """The id a track shows: its global id, or until it has one, a new id held back for it.
+
+        The held-back id is reserved in the gallery but matches nobody; when the
+        track has enough evidence it either keeps it (a new person) or takes the
+        identity it matches (a hand-off, a re-entry). So every tracked person
+        carries an id from the first frame, and no identity is committed on the
+        evidence of a box or two.
+        """
+        if state.global_id is not None:
+            return state.global_id
+        if state.provisional is None:
+            state.provisional = self.gallery.reserve()
+        return state.provisional
 
     # ------------------------------------------------------------ lifecycle
     def _end_track(self, key: tuple[int, int], frame: int, now: float, events: list) -> None:

@@ -7,23 +7,33 @@ online (:class:`~mlfn_keras.tracking.core.gallery.IdentityGallery`) and
 1. **recalibrate** the threshold from the footage so far
    (:func:`~mlfn_keras.tracking.core.association.calibration.calibrate`); until
    there is enough evidence it is 1.0 (nothing is linked, ids stay apart);
-2. **cluster** the recent tracklets with cannot-link constraints and
-   **merge** two global ids when every tracklet of both falls into one
-   cluster: later evidence says they are one person. An id whose tracklets
-   fall into several clusters is left alone (a split of a live track is the
-   appearance check's job, which sees every embedding).
+2. **group** the recent tracklets by the same rules as a recorded run's
+   final answer (:meth:`OnlineReviser.group`: overlapping views, mutual
+   nearest neighbours with cannot-link and the cross-camera gap);
+3. **relabel**: the live ids follow the grouping while changing as few as
+   possible (:func:`relabel`): two ids that one group holds are **merged**,
+   and an id whose tracklets the grouping puts apart is **split** (the part
+   that is someone else moves to its group's id or to a new one).
+
+So no live decision is final: a track's first id (given at once by the
+gallery, on a stricter threshold) and every merge are undone by the first
+revision whose evidence disagrees. What was already shown stays as shown; from
+the revision on, the live view, the annotated video and ``mot/`` carry the
+revised ids.
 
 Example:
 
     reviser = OnlineReviser(every_seconds=2.0)
     if reviser.due(now):
-        threshold, merges = reviser.revise(store, tracklet_gid, now)
+        revision = reviser.revise(store, tracklet_gid, now)
+        for merge in revision.merges: ...
+        for split in revision.splits: ...
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +54,80 @@ class Merge:
     kept: int
     removed: int
     similarity: float
+
+
+@dataclass(frozen=True)
+class Split:
+    """Part of a global id found to be someone else.
+
+    Attributes:
+        source: the id the tracklets carried.
+        target: the id they carry now: another existing id, or a negative
+            placeholder for a new identity (the caller makes one per
+            placeholder; splits with the same placeholder share it).
+        tracklets: the tracklets that move.
+        similarity: cosine similarity of the moving part to the part of
+            ``source`` that stays (``nan`` when nothing stays).
+    """
+
+    source: int
+    target: int
+    tracklets: tuple[TrackletKey, ...]
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What one revision changes: whole ids folded into others, and parts of ids moved."""
+
+    merges: list[Merge] = field(default_factory=list)
+    splits: list[Split] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.merges or self.splits)
+
+
+def relabel(
+    labels: Mapping[TrackletKey, int], current: Mapping[TrackletKey, int], weight: Mapping[TrackletKey, float]
+) -> dict[TrackletKey, int]:
+    """Global ids that follow a clustering while changing as few as possible.
+
+    Each cluster takes the current id that most of it (by ``weight``) already
+    carries, one id per cluster, solved for all clusters together (Hungarian,
+    ``scipy.optimize.linear_sum_assignment``); a cluster left without one gets a
+    new identity (a negative placeholder: ``-1``, ``-2``, ...). So ids that one cluster holds are merged, an id
+    whose tracklets fall into several clusters is split, and a cluster that
+    agrees with the current ids changes nothing.
+
+    Args:
+        labels: tracklet → cluster label.
+        current: tracklet → the global id it carries now (every key of ``labels``).
+        weight: tracklet → how much it counts (e.g. its frames).
+
+    Returns:
+        tracklet → its id after the revision (negative: a new identity, one
+        placeholder per cluster that needs one).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    clusters = sorted(set(labels.values()))
+    ids = sorted({current[k] for k in labels})
+    row, col = {c: i for i, c in enumerate(clusters)}, {g: j for j, g in enumerate(ids)}
+    overlap = np.zeros((len(clusters), len(ids)))
+    for key, label in labels.items():
+        overlap[row[label], col[current[key]]] += weight.get(key, 1.0)
+    chosen: dict[int, int | None] = dict.fromkeys(clusters)
+    for r, c in zip(*linear_sum_assignment(overlap, maximize=True)):
+        if overlap[r, c] > 0:
+            chosen[clusters[r]] = ids[c]
+    out: dict[TrackletKey, int] = {}
+    new_of: dict[int, int] = {}
+    for key, label in labels.items():
+        target = chosen[label]
+        if target is None:  # one placeholder per cluster, resolved by the caller
+            target = new_of.setdefault(label, -(len(new_of) + 1))
+        out[key] = target
+    return out
 
 
 class OnlineReviser:
@@ -146,33 +230,46 @@ class OnlineReviser:
 
     def revise(
         self, store: TrackletStore, tracklet_gid: Mapping[TrackletKey, int], now: float, window: float = float("inf")
-    ) -> list[Merge]:
-        """Recalibrates, clusters the tracklets of the last ``window`` seconds, returns the merges they support."""
+    ) -> Revision:
+        """Recalibrates, groups the tracklets of the last ``window`` seconds, and returns how the ids must change.
+
+        The live ids are made to follow the grouping (:func:`relabel`): ids
+        that one group holds are merged, an id whose tracklets the grouping
+        puts apart is split (the part that is someone else moves to the
+        group's id or to a new one). Both the first id of a track and every
+        earlier revision are only provisional: a wrong one is undone at the
+        next revision that sees the evidence against it.
+        """
         self._last = now
         self.recalibrate(store)
-        if self.threshold >= 1.0:
-            return []
         with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
         if len(with_feat) < 2:
-            return []
+            return Revision()
         labels, _ = self.group(with_feat)
-        clusters_of: dict[int, set[int]] = {}
-        for key, label in labels.items():
-            clusters_of.setdefault(tracklet_gid[key], set()).add(label)
-        members: dict[int, list[int]] = {}
-        for gid, labs in clusters_of.items():
-            if len(labs) == 1:  # every tracklet of this id agrees on one cluster
-                members.setdefault(next(iter(labs)), []).append(gid)
+        current = {t.key: tracklet_gid[t.key] for t in with_feat}
+        weight = {t.key: float(t.last_frame - t.first_frame + 1) for t in with_feat}
+        target = relabel(labels, current, weight)
         feats = {t.key: t.feature(self.centre) for t in with_feat}
-        merges = []
-        for gids in members.values():
-            if len(gids) < 2:
-                continue
-            gids = sorted(gids)
-            kept = gids[0]
-            kf = np.mean([feats[k] for k, g in tracklet_gid.items() if g == kept and k in feats], axis=0)
-            for removed in gids[1:]:
-                rf = np.mean([feats[k] for k, g in tracklet_gid.items() if g == removed and k in feats], axis=0)
-                sim = float(kf @ rf / max(np.linalg.norm(kf) * np.linalg.norm(rf), 1e-12))
-                merges.append(Merge(kept, removed, sim))
-        return merges
+        moves: dict[tuple[int, int], list[TrackletKey]] = {}
+        for key, new in target.items():
+            if new != current[key]:
+                moves.setdefault((current[key], new), []).append(key)
+        kept_ids = set(target.values())
+        revision = Revision()
+        for (source, new), keys in sorted(moves.items(), key=lambda kv: kv[0]):
+            staying = [k for k, g in current.items() if g == source and target[k] == source]
+            whole = source not in kept_ids and len({target[k] for k, g in current.items() if g == source}) == 1
+            if whole and new > 0:
+                others = [k for k, g in target.items() if g == new and current[k] != source]
+                revision.merges.append(Merge(new, source, _similarity(feats, keys, others)))
+            else:
+                revision.splits.append(Split(source, new, tuple(sorted(keys)), _similarity(feats, keys, staying)))
+        return revision
+
+
+def _similarity(feats: Mapping[TrackletKey, np.ndarray], a: Sequence[TrackletKey], b: Sequence[TrackletKey]) -> float:
+    """Cosine similarity of the mean features of two groups of tracklets (``nan`` if either is empty)."""
+    if not a or not b:
+        return float("nan")
+    fa, fb = np.mean([feats[k] for k in a], axis=0), np.mean([feats[k] for k in b], axis=0)
+    return float(fa @ fb / max(np.linalg.norm(fa) * np.linalg.norm(fb), 1e-12))
