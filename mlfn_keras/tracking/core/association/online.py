@@ -151,8 +151,17 @@ class OnlineReviser:
         overlap_max_error: see :func:`~mlfn_keras.tracking.core.association.overlap.find_overlaps`.
         first_quantile: a track's first global id is given on a stricter
             threshold, this quantile of the different-people similarities
-            (``None``: the clustering threshold); later evidence can still
-            merge it into another id, but a wrong first id is never undone.
+            (``None``: the clustering threshold); the next revision that sees
+            evidence against it undoes it, but what was shown stays shown.
+        live_quantile: live revisions group on this quantile of the
+            different-people similarities when it is stricter than
+            ``different_quantile`` (``None``: the same threshold as the
+            offline answer). What a live view has shown cannot be taken back,
+            so a live link needs more than a final one.
+        live_min_pairs: live revisions link nothing until this many
+            same-person and different-person pairs have been measured (the
+            offline answer needs 10): a threshold measured on a handful of
+            pairs is a guess.
     """
 
     def __init__(
@@ -168,6 +177,8 @@ class OnlineReviser:
         overlap_min_support: int | None = None,
         overlap_max_error: float = 0.2,
         first_quantile: float | None = None,
+        live_quantile: float | None = None,
+        live_min_pairs: int = 10,
     ):
         self.every_seconds = float(every_seconds)
         self.centred = centred
@@ -178,6 +189,10 @@ class OnlineReviser:
         self.overlap_min_support = overlap_min_support
         self.overlap_max_error = overlap_max_error
         self.first_quantile = first_quantile
+        self.live_quantile = live_quantile
+        self.live_min_pairs = int(live_min_pairs)
+        #: the threshold live revisions group on (``live_quantile``)
+        self.live_threshold = 1.0 if manual_threshold is None else float(manual_threshold)
         #: the stricter threshold for a track's first id (``first_quantile``);
         #: the clustering threshold where that is ``None``.
         self.first_threshold = 1.0 if manual_threshold is None else float(manual_threshold)
@@ -196,24 +211,41 @@ class OnlineReviser:
     def due(self, now: float) -> bool:
         return now - self._last >= self.every_seconds
 
-    def recalibrate(self, store: TrackletStore) -> Calibration:
-        """Measures the footage's centre and the threshold (unless manual); returns the calibration."""
+    def recalibrate(self, store: TrackletStore, live: bool = False) -> Calibration:
+        """Measures the footage's centre and the thresholds (unless manual); returns the calibration.
+
+        Args:
+            store: the tracklets so far.
+            live: for a live revision (``live_min_pairs``, ``live_quantile``);
+                the offline answer is measured without.
+        """
         self.centre = None
         if self.centred and self.manual_threshold is None:
             self.centre = store.centres() if self.per_camera else store.centre()
         if self.manual_threshold is None:
-            self.calibration = calibrate(store.values(), self.different_quantile, centre=self.centre)
-            first = self.calibration
+            min_pairs = max(self.live_min_pairs, 10) if live else 10
+            self.calibration = calibrate(store.values(), self.different_quantile, min_pairs, centre=self.centre)
+            first, strict = self.calibration, self.calibration
             if self.first_quantile is not None and self.calibration.threshold < 1.0:
-                first = calibrate(store.values(), self.first_quantile, centre=self.centre)
+                first = calibrate(store.values(), self.first_quantile, min_pairs, centre=self.centre)
+            if live and self.live_quantile is not None and self.calibration.threshold < 1.0:
+                strict = calibrate(store.values(), self.live_quantile, min_pairs, centre=self.centre)
             self.first_threshold = max(first.threshold, self.calibration.threshold)
+            self.live_threshold = max(strict.threshold, self.calibration.threshold)
+        else:
+            self.live_threshold = self.first_threshold = self.calibration.threshold
         return self.calibration
 
-    def group(self, tracklets: Sequence[Tracklet]) -> tuple[dict[TrackletKey, int], list[ViewOverlap]]:
+    def group(self, tracklets: Sequence[Tracklet], threshold: float | None = None) -> tuple[dict[TrackletKey, int], list[ViewOverlap]]:
         """Groups tracklets into people by this reviser's rules and its last calibration.
 
         The one place both answers come from: live revisions (recent
-        tracklets) and the offline re-clustering of a whole recorded run.
+        tracklets, on :attr:`live_threshold`) and the offline re-clustering
+        of a whole recorded run (on :attr:`threshold`).
+
+        Args:
+            tracklets: the tracklets to group.
+            threshold: the linking threshold (``None``: the calibrated one).
 
         Returns:
             ``(labels, overlaps)``: tracklet key → cluster label (see
@@ -224,8 +256,8 @@ class OnlineReviser:
         if self.overlap_min_support is not None:
             same_pairs, evidence = overlap_links(tracklets, self.centre, self.overlap_min_support, self.overlap_max_error)
             overlaps = evidence.overlaps
-        labels = cluster_tracklets(tracklets, self.threshold, self.linkage, self.centre, self.max_gap_seconds,
-                                   self.mutual_k, same_pairs)
+        labels = cluster_tracklets(tracklets, self.threshold if threshold is None else threshold, self.linkage, self.centre,
+                                   self.max_gap_seconds, self.mutual_k, same_pairs)
         return labels, overlaps
 
     def revise(
@@ -241,11 +273,11 @@ class OnlineReviser:
         next revision that sees the evidence against it.
         """
         self._last = now
-        self.recalibrate(store)
+        self.recalibrate(store, live=True)
         with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
         if len(with_feat) < 2:
             return Revision()
-        labels, _ = self.group(with_feat)
+        labels, _ = self.group(with_feat, self.live_threshold)
         current = {t.key: tracklet_gid[t.key] for t in with_feat}
         weight = {t.key: float(t.last_frame - t.first_frame + 1) for t in with_feat}
         target = relabel(labels, current, weight)
