@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -50,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from mlfn_keras.errors import InputPathError, UserError
+from mlfn_keras.fileio import atomic_output, write_json, write_text
 from mlfn_keras.tracking.app.sources import SourceSpec
 from mlfn_keras.tracking.eval.scoring import (
     RunScores,
@@ -71,6 +73,8 @@ MODES = ("offline", "online")
 START_TIMES = ("given", "none", "both")
 #: Files and folders the benchmark writes into ``--output``.
 OUTPUT_NAMES = ("results.json", "table.md", "cross_camera_idf1.png", "runs")
+#: The manifest kind of the benchmark's --output folder (see `mlfn_keras.fileio`).
+OUTPUT_KIND = "mlfn_keras.real_video_benchmark"
 
 
 @dataclass(frozen=True)
@@ -243,19 +247,22 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
 
     run_dir = Path(run_dir)
     frames: list[int | None] = [None] * len(gt_paths)
+    files: list[str] = []
     summary = run_dir / "summary.json"
     if summary.is_file():
         cams = json.loads(summary.read_text()).get("cameras", [])
         frames = [int(c["frames"]) for c in cams] + frames[len(cams) :]
+        files = [str(c.get("name", f"cam{i}")) for i, c in enumerate(cams)]  # MOT files are named by camera
     gts, global_preds, local_preds = [], [], []
     for i, path in enumerate(gt_paths):
         gt = read_ground_truth(path)
         keep = gt.rows[:, 0] <= frames[i] if frames[i] is not None else np.ones(len(gt.rows), bool)
         gts.append(GroundTruth(gt.rows[keep], gt.ignored[keep]))
+        name = files[i] if i < len(files) else f"cam{i}"
         for kind, out in (("mot", global_preds), ("mot_local", local_preds)):
-            p = run_dir / kind / f"cam{i}.txt"
+            p = run_dir / kind / f"{name}.txt"
             if not p.is_file():
-                raise FileNotFoundError(f"run folder {str(run_dir)!r} has no {kind}/cam{i}.txt; expected the demo's --output layout")
+                raise FileNotFoundError(f"run folder {str(run_dir)!r} has no {kind}/{name}.txt; expected the demo's --output layout")
             out.append(limit_frames(read_mot(str(p)), frames[i]))
     scores = score_run(gts, global_preds, local_preds, names)
     if detection_threshold is None:
@@ -380,7 +387,7 @@ def resolve_settings(config: BenchmarkConfig) -> list[Setting]:
 
 def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
     """Runs every setting with every re-id model; writes ``results.json`` and ``table.md`` with an output dir."""
-    from mlfn_keras.fileio import check_output_dir
+    from mlfn_keras.fileio import check_output_dir, legacy_listing, run_lock
 
     if not config.reids:
         raise UserError("no re-id model given; expected at least one --reid PATH or 'hist'")
@@ -388,9 +395,18 @@ def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
         raise UserError(f"modes {list(config.modes)} must be one or more of {', '.join(MODES)}")
     for reid in config.reids:  # a wrong path fails before any long step
         check_reid(reid)
-    if config.output_dir:
-        root = check_output_dir(config.output_dir, ours=OUTPUT_NAMES, what="--output folder")
-        tmp = None
+    with contextlib.ExitStack() as lock:
+        if config.output_dir:
+            lock.enter_context(run_lock(config.output_dir, "--output"))  # one run per folder
+            claim = check_output_dir(config.output_dir, OUTPUT_KIND, what="--output folder", writes=OUTPUT_NAMES,
+                                     legacy=legacy_listing(OUTPUT_NAMES, "results.json"))
+            claim.write_manifest(OUTPUT_NAMES)  # first, so a killed run's files are known
+        return _run_settings(config, Path(config.output_dir) if config.output_dir else None)
+
+
+def _run_settings(config: BenchmarkConfig, output_dir: Path | None) -> list[RunResult]:
+    if output_dir is not None:
+        root, tmp = output_dir, None
     else:
         tmp = tempfile.mkdtemp(prefix="mlfn-realvideo-")
         root = Path(tmp)
@@ -425,8 +441,8 @@ def write_results(results: Sequence[RunResult], out_dir: str | os.PathLike, conf
     meta = {}
     if config is not None:
         meta = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items() if k != "log"}
-    (out / "results.json").write_text(json.dumps({"config": meta, "runs": [r.to_dict() for r in results]}, indent=1))
-    (out / "table.md").write_text(format_table(results) + "\n\n" + format_details(results) + "\n")
+    write_json(out / "results.json", {"config": meta, "runs": [r.to_dict() for r in results]}, indent=1)
+    write_text(out / "table.md", format_table(results) + "\n\n" + format_details(results) + "\n")
     plot_results(results, out / "cross_camera_idf1.png")
 
 
@@ -459,7 +475,8 @@ def plot_results(results: Sequence[RunResult], path: str | os.PathLike) -> Path:
     ax.set_title("Cross-camera IDF1: re-id against no re-id and the oracle (same run)", fontsize=10)
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=120)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return out
 
