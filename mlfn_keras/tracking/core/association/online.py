@@ -250,12 +250,13 @@ class OnlineReviser:
         Returns:
             ``(labels, overlaps)``: tracklet key → cluster label (see
             :func:`~mlfn_keras.tracking.core.association.clustering.cluster_tracklets`),
-            and the overlapping camera views found.
+            and the overlapping camera views found (with those refused:
+            ``believed`` is ``False``).
         """
         same_pairs, overlaps = [], []
         if self.overlap_min_support is not None:
             same_pairs, evidence = overlap_links(tracklets, self.centre, self.overlap_min_support, self.overlap_max_error)
-            overlaps = evidence.overlaps
+            overlaps = evidence.overlaps + evidence.rejected
         labels = cluster_tracklets(tracklets, self.threshold if threshold is None else threshold, self.linkage, self.centre,
                                    self.max_gap_seconds, self.mutual_k, same_pairs)
         return labels, overlaps

@@ -74,6 +74,9 @@ class ViewOverlap:
         links: pairs taken as one person.
         explained: share of the people mapped into the other view that the
             other camera sees there at that moment (:func:`explained_share`).
+        believed: whether the mapping explained enough to be taken as an
+            overlap (``False``: enough alike pairs agreed, but it explains too
+            little of what the cameras see; no links were made).
     """
 
     cameras: tuple[int, int]
@@ -82,6 +85,7 @@ class ViewOverlap:
     candidates: int
     links: int
     explained: float = float("nan")
+    believed: bool = True
 
 
 @dataclass(frozen=True)
@@ -290,7 +294,7 @@ def find_overlaps(
         explained = explained_share(transform, [t for t in tracklets if t.camera == cam_a],
                                     [t for t in tracklets if t.camera == cam_b], max_error, tolerance)
         if not explained >= min_explained:  # NaN (nobody mapped inside) fails too
-            rejected.append(ViewOverlap((cam_a, cam_b), transform, best_support, len(candidates), 0, explained))
+            rejected.append(ViewOverlap((cam_a, cam_b), transform, best_support, len(candidates), 0, explained, False))
             continue
         links = 0
         for (i, j), v in alike.items():
