@@ -131,7 +131,7 @@ def relabel(
 
 
 class OnlineReviser:
-    """Periodic recalibration and merging for live runs.
+    """Periodic recalibration and revision (merges and splits) for live runs.
 
     Args:
         every_seconds: time between revisions (clustering is ``O(N²)`` in the
