@@ -81,7 +81,7 @@ def _tiny_setting(tmp_path) -> Setting:
         writer.release()
         gt = tmp_path / "gt" / f"cam{cam}.txt"
         _write(gt, np.array(rows), ",1,1,1")
-        specs.append(SourceSpec("file", str(video), f"c{cam}", fps=10.0))
+        specs.append(SourceSpec("file", str(video), f"c{cam}", fps=10.0, start_time=0.0))
         gts.append(str(gt))
     return Setting("tiny", "generated", tuple(specs), tuple(gts))
 
@@ -154,7 +154,8 @@ def test_staggered_cameras_are_run_with_and_without_their_start_times(tmp_path):
     assert late.staggered
     plain = late.without_start_times()
     assert plain.name == "tiny, no start times" and not plain.staggered
-    assert [s.start_time for s in plain.specs] == [0.0, 0.0] and plain.gt_paths == late.gt_paths
+    assert [s.start_time for s in plain.specs] == [None, None] and plain.gt_paths == late.gt_paths
+    assert not any(s.synced for s in plain.specs) and all(s.synced for s in late.specs)
     assert START_TIMES == ("given", "none", "both")
 
 

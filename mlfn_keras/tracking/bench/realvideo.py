@@ -20,8 +20,9 @@ rewritten afterwards.
 Clocks: a split whose cameras were filmed at different times (``time``) is
 run with its start times (the second camera starts 57.1 s later, as
 ``--start-times 0 57.1`` says) and, with ``start_times="both"``, also without
-them (both files start at 0, what a user who gives no ``--start-times`` gets):
-association must not be fooled by the clock.
+them (what a user who gives no ``--start-times`` gets: both files count from
+0, and their clocks are not trusted to agree): association must not be fooled
+by the clock. The other settings' cameras are given their (equal) start times.
 
 Steps (:func:`run_benchmark`): resolve settings → load the re-id models →
 for every setting, model and mode: build a fresh detector, run, score → table.
@@ -99,11 +100,11 @@ class Setting:
     @property
     def staggered(self) -> bool:
         """Whether its cameras started at different times."""
-        return len({s.start_time for s in self.specs}) > 1
+        return len({s.start_time or 0.0 for s in self.specs}) > 1
 
     def without_start_times(self) -> Setting:
-        """The same cameras, every one starting at 0: files given without ``--start-times``."""
-        specs = tuple(dataclasses.replace(s, start_time=0.0) for s in self.specs)
+        """The same cameras with no start times: files given without ``--start-times`` (each counts from 0)."""
+        specs = tuple(dataclasses.replace(s, start_time=None) for s in self.specs)
         return dataclasses.replace(self, name=f"{self.name}, no start times", specs=specs)
 
     @property

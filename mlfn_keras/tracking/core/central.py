@@ -137,9 +137,13 @@ class CentralAssociator:
             ago than this, so a central running for days stays bounded
             (``None``: keep every tracklet for :meth:`finalize`, as a
             recorded run does).
+        unsynced: cameras whose clock is not known to agree with the others'
+            (files given without start times): their people are linked to
+            another camera's only where the two views are found to overlap.
     """
 
-    def __init__(self, config, online_revision: bool = True, history_seconds: float | None = None):
+    def __init__(self, config, online_revision: bool = True, history_seconds: float | None = None,
+                 unsynced: Sequence[int] = ()):
         c = self.config = config
         self.history_seconds = history_seconds
         self.reviser = OnlineReviser(
@@ -147,9 +151,11 @@ class CentralAssociator:
             per_camera=c.centre_per_camera, linkage=c.linkage, mutual_k=c.mutual_k, max_gap_seconds=c.max_gap_seconds,
             overlap_min_support=c.overlap_min_support, overlap_max_error=c.overlap_max_error,
             first_quantile=c.first_id_quantile, live_quantile=c.live_quantile, live_min_pairs=c.live_min_pairs,
+            unsynced=unsynced,
         )
         self.online_revision = online_revision
         self.gallery = IdentityGallery(self.reviser.threshold, c.expiry_seconds, max_gap_seconds=c.max_gap_seconds)
+        self.gallery.unsynced = self.reviser.unsynced
         self.store = TrackletStore()
         self.tracklet_gid: dict[TrackletKey, int] = {}
         self._tracks: dict[tuple[int, int], _LiveTrack] = {}
@@ -232,6 +238,7 @@ class CentralAssociator:
             for key in self.store.drop_before(now - self.history_seconds):
                 self.tracklet_gid.pop(key, None)
         revision = self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds)
+        self.gallery.overlapping = {o.cameras for o in self.reviser.overlaps if o.believed}
         for merge in revision.merges:
             self._merge(merge.kept, merge.removed)
             events.append(ev.IdentitiesMerged(-1, -1, now, merge.kept, merge.removed, merge.similarity))

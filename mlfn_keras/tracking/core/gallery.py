@@ -148,6 +148,21 @@ class IdentityGallery:
         #: an identity unseen for longer than this is not given to a new track
         #: (``None``: no limit).
         self.max_gap_seconds: float | None = max_gap_seconds
+        #: cameras whose clock is not known to agree with the others': an
+        #: identity seen in one of them is not given to a track of another
+        #: camera (or the other way round) unless the two views were found to
+        #: overlap (:attr:`overlapping`).
+        self.unsynced: frozenset[int] = frozenset()
+        #: camera pairs ``(a, b)``, ``a < b``, found to see the same ground.
+        self.overlapping: set[tuple[int, int]] = set()
+
+    def _apart(self, camera: int, ident: Identity) -> bool:
+        """Whether an identity was seen in a camera whose clock cannot be compared with ``camera``'s."""
+        for other in ident.cameras:
+            if other != camera and (other in self.unsynced or camera in self.unsynced):
+                if (min(camera, other), max(camera, other)) not in self.overlapping:
+                    return True
+        return False
 
     def _centred(self, x: np.ndarray, camera: int | None = None) -> np.ndarray:
         centre = self.centre.get(camera) if isinstance(self.centre, Mapping) else self.centre
@@ -216,7 +231,7 @@ class IdentityGallery:
             # behind another's may see a person before the other did
             gap = max(now - ident.last_seen, ident.first_seen - now, 0.0)
             too_late = self.max_gap_seconds is not None and gap > self.max_gap_seconds
-            if gid in busy or too_late:
+            if gid in busy or too_late or (self.unsynced and self._apart(camera, ident)):
                 score[:, j] = _FORBIDDEN
         score[score < self.threshold] = _FORBIDDEN
         out: dict[Hashable, Assignment] = {}

@@ -229,6 +229,9 @@ class MultiCameraTracker:
         config: tuning knobs.
         online_revision: recalibrate and merge ids while running (live mode);
             offline runs leave that to :meth:`finalize`.
+        unsynced: cameras whose clock is not known to agree with the others'
+            (files given without start times; see
+            :class:`~mlfn_keras.tracking.core.central.CentralAssociator`).
     """
 
     def __init__(
@@ -238,6 +241,7 @@ class MultiCameraTracker:
         fps: float | Sequence[float] = 15.0,
         config: PipelineConfig | None = None,
         online_revision: bool = True,
+        unsynced: Sequence[int] = (),
     ):
         if num_cameras < 1:
             raise ValueError(f"num_cameras must be >= 1, got {num_cameras}.")
@@ -245,7 +249,7 @@ class MultiCameraTracker:
         self.num_cameras = num_cameras
         self.embedder = embedder
         self.edge = EdgeTracker(camera_fps(fps, num_cameras), embedder, self.config)
-        self.central = CentralAssociator(self.config, online_revision)
+        self.central = CentralAssociator(self.config, online_revision, unsynced=unsynced)
 
     # The parts tests and tools look at.
     trackers = property(lambda self: self.edge.trackers)

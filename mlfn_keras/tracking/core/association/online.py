@@ -32,7 +32,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,6 +162,11 @@ class OnlineReviser:
             same-person and different-person pairs have been measured (the
             offline answer needs 10): a threshold measured on a handful of
             pairs is a guess.
+        unsynced: cameras whose clock is not known to agree with the others'
+            (files given without start times). Their people are linked to
+            another camera's only where the two views are found to overlap
+            (which shows the clocks agree); otherwise the time rules would
+            judge them on a clock that may be minutes off.
     """
 
     def __init__(
@@ -179,6 +184,7 @@ class OnlineReviser:
         first_quantile: float | None = None,
         live_quantile: float | None = None,
         live_min_pairs: int = 10,
+        unsynced: Collection[int] = (),
     ):
         self.every_seconds = float(every_seconds)
         self.centred = centred
@@ -191,6 +197,12 @@ class OnlineReviser:
         self.first_quantile = first_quantile
         self.live_quantile = live_quantile
         self.live_min_pairs = int(live_min_pairs)
+        self.unsynced = frozenset(int(c) for c in unsynced)
+        #: camera pairs never linked (an unsynced camera and one whose view it
+        #: was not found to overlap), from the last :meth:`group`
+        self.apart: set[tuple[int, int]] = set()
+        #: the camera views found to overlap (or refused) by the last :meth:`group`
+        self.overlaps: list[ViewOverlap] = []
         #: the threshold live revisions group on (``live_quantile``)
         self.live_threshold = 1.0 if manual_threshold is None else float(manual_threshold)
         #: the stricter threshold for a track's first id (``first_quantile``);
@@ -257,9 +269,20 @@ class OnlineReviser:
         if self.overlap_min_support is not None:
             same_pairs, evidence = overlap_links(tracklets, self.centre, self.overlap_min_support, self.overlap_max_error)
             overlaps = evidence.overlaps + evidence.rejected
+        self.apart = self._apart(tracklets, overlaps)
+        self.overlaps = overlaps
         labels = cluster_tracklets(tracklets, self.threshold if threshold is None else threshold, self.linkage, self.centre,
-                                   self.max_gap_seconds, self.mutual_k, same_pairs)
+                                   self.max_gap_seconds, self.mutual_k, same_pairs, self.apart)
         return labels, overlaps
+
+    def _apart(self, tracklets: Sequence[Tracklet], overlaps: Sequence[ViewOverlap]) -> set[tuple[int, int]]:
+        """Camera pairs with an unsynced camera whose views were not found to overlap."""
+        if not self.unsynced:
+            return set()
+        cameras = sorted({t.camera for t in tracklets} | self.unsynced)
+        shown = {o.cameras for o in overlaps if o.believed}
+        return {(a, b) for i, a in enumerate(cameras) for b in cameras[i + 1 :]
+                if (a in self.unsynced or b in self.unsynced) and (a, b) not in shown}
 
     def revise(
         self, store: TrackletStore, tracklet_gid: Mapping[TrackletKey, int], now: float, window: float = float("inf")
