@@ -139,3 +139,39 @@ def test_the_central_shows_held_back_ids_and_splits_a_live_track_off_at_a_revisi
     assert central.global_id((1, 7)) == splits[0].new_global_id != held == central.global_id((0, 1))
     assert central.camera_result(_tick(1, 30, [7])).objects[0].global_id == splits[0].new_global_id
     assert splits[0].to_dict()["event"] == "identity_split"
+
+
+def test_cameras_without_a_common_clock_are_linked_only_through_an_overlap():
+    store = _store({(0, 1, 0): (0, 20, RED), (1, 1, 0): (0, 20, RED), (1, 2, 0): (30, 40, BLUE), (2, 1, 0): (50, 60, BLUE)})
+    gids = {k: i + 1 for i, k in enumerate(sorted(store.tracklets))}
+    trusting = OnlineReviser(manual_threshold=0.8)
+    labels, _ = trusting.group(list(store.values()))
+    assert labels[(0, 1, 0)] == labels[(1, 1, 0)] and labels[(1, 2, 0)] == labels[(2, 1, 0)]
+    # camera 1's file came without a start time: nothing links it to cameras 0 or 2
+    wary = OnlineReviser(manual_threshold=0.8, unsynced=[1])
+    labels, _ = wary.group(list(store.values()))
+    assert len(set(labels.values())) == 4 and wary.apart == {(0, 1), (1, 2)}
+    assert not wary.revise(store, gids, now=9.0)
+    # a view found to overlap shows the clocks agree
+    wary._apart = lambda tracklets, overlaps: {(1, 2)}
+    labels, _ = wary.group(list(store.values()))
+    assert labels[(0, 1, 0)] == labels[(1, 1, 0)] and labels[(1, 2, 0)] != labels[(2, 1, 0)]
+
+
+def test_the_gallery_matches_across_an_unsynced_camera_only_where_the_views_overlap():
+    a = np.array([1.0, 0.0], np.float32)
+    g = IdentityGallery(threshold=0.5)
+    g.unsynced = frozenset({1})
+    gid = g.assign(0, {(0, 1): a}, now=0.0)[(0, 1)].global_id
+    g.observe(gid, (0, 1), a, 0, 0.0)
+    assert g.assign(1, {(1, 1): a}, now=1.0)[(1, 1)].new
+    g.overlapping = {(0, 1)}
+    assert g.assign(1, {(1, 2): a}, now=1.0)[(1, 2)].global_id == gid
+    # an identity seen in camera 1 is not given to camera 2 (no overlap found between 1 and 2) ...
+    assert g.assign(2, {(2, 1): a}, now=1.0)[(2, 1)].new
+    # ... while one seen only in camera 0 is: cameras 0 and 2 share a clock
+    h = IdentityGallery(threshold=0.5)
+    h.unsynced = frozenset({1})
+    gid = h.assign(0, {(0, 1): a}, now=0.0)[(0, 1)].global_id
+    h.observe(gid, (0, 1), a, 0, 0.0)
+    assert h.assign(2, {(2, 1): a}, now=1.0)[(2, 1)].global_id == gid
