@@ -43,7 +43,7 @@ from mlfn_keras.errors import cli_entry
 def build_parser() -> argparse.ArgumentParser:
     parser = parser_from_doc(__doc__, prog="benchmarks/real_video.py")
     parser.add_argument("--video", default=None, metavar="PATH", help="PETS09 vtest.avi (default: cached, else apt-get download opencv-doc)")
-    parser.add_argument("--splits", nargs="*", default=["lr", "time"], metavar="SPLIT", help="PETS09 splits: lr, time, full (default: lr time)")
+    parser.add_argument("--splits", nargs="*", default=["lr", "time"], metavar="SPLIT", help="PETS09 splits: lr, time, full; lr_first, time_first: the development settings (frames 0-399) (default: lr time)")
     parser.add_argument("--scene-seeds", nargs="*", type=int, default=[0, 1, 2], metavar="SEED", help="built-in scene seeds (default: 0 1 2)")
     parser.add_argument("--reid", nargs="+", default=None, metavar="PATH|hist",
                         help="re-id models, each a model file or 'hist' (colour histogram); the first one's runs give the "
