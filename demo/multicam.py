@@ -109,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--online", dest="offline", action="store_false",
                       help="live ids only, revised as the run goes (default for webcams and streams)")
     parser.add_argument("--start-times", nargs="+", type=float, default=None, metavar="S",
-                        help="files: when each --cams file started, in seconds on one clock (default: all 0, "
-                             "recorded together); cross-camera timing (--max-gap, overlapping views) reads it")
+                        help="files: when each --cams file started, in seconds on one clock (all 0: recorded "
+                             "together); cross-camera timing (--max-gap, overlapping views) reads it. Without it the "
+                             "files' clocks are not trusted to agree: people are linked across them only where their "
+                             "views are found to overlap")
     parser.add_argument("--max-gap", type=_gap, default=None, metavar="SECONDS",
                         help="offline: longest time between one person's tracklets in two cameras "
                              "(default: 15; 'none': no limit, for people who come back much later)")

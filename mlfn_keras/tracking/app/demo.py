@@ -85,7 +85,8 @@ class DemoConfig:
 def scene_specs(scene: SceneConfig, progress: bool = True) -> tuple[list[SourceSpec], list[str]]:
     """Renders (or reuses) the built-in scene; returns camera specs and ground-truth paths."""
     paths = cached_scene(scene, progress=progress)
-    specs = [SourceSpec("file", v, f"cam{i}", fps=scene.fps) for i, v in enumerate(paths["videos"])]
+    # the scene's cameras are rendered on one clock: their start times are known
+    specs = [SourceSpec("file", v, f"cam{i}", fps=scene.fps, start_time=0.0) for i, v in enumerate(paths["videos"])]
     return specs, paths["gt"]
 
 

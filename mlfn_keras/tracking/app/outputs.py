@@ -91,8 +91,14 @@ def finish_offline(central: CentralAssociator, outputs: RunOutputs, now: float,
         f"{cal.different_pairs} different-person pairs measured); {final.event.global_ids} global ids "
         f"for {final.event.tracklets} tracklets")
     for o in final.overlaps:
+        if not o.believed:
+            log(f"overlapping views: cameras {o.cameras[0]} and {o.cameras[1]}: a mapping {o.support} co-visible tracklet "
+                f"pairs agree with explains only {100 * o.explained:.0f} % of who the cameras see there; not taken as an "
+                "overlap (one view recorded at two times on one clock? give --start-times)")
+            continue
         log(f"overlapping views: cameras {o.cameras[0]} and {o.cameras[1]} see the same ground "
-            f"({o.support} of {o.candidates} co-visible tracklet pairs agree); {o.links} tracklet pairs linked by where the person stood")
+            f"({o.support} of {o.candidates} co-visible tracklet pairs agree, {100 * o.explained:.0f} % of who is seen "
+            f"explained); {o.links} tracklet pairs linked by where the person stood")
     if outputs.recorder is not None:
         outputs.recorder.events([calibration_event(cal, now), final.event])
         outputs.recorder.final_ids(final.ids)

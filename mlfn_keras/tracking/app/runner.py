@@ -146,7 +146,12 @@ def run_multicam(
     cameras = CameraSet(specs, options.queue_size, options.retry_backoff, options.max_retries, options.max_frames, log,
                         prepare=scheduler.prepare if scheduler.gating else None)
     offline = options.offline if options.offline is not None else not cameras.live
-    mct = MultiCameraTracker(len(specs), embedder, cameras.fps, config)
+    unsynced = [i for i, s in enumerate(specs) if not s.synced]
+    if unsynced and len(specs) > 1:
+        log(f"no start time for {', '.join(specs[i].name for i in unsynced)}: files given without --start-times may not "
+            "have started together, so people are linked across them only where their views are found to overlap "
+            "(give --start-times, e.g. all 0 if they started together)")
+    mct = MultiCameraTracker(len(specs), embedder, cameras.fps, config, unsynced=unsynced)
     outputs = RunOutputs(cameras.names, cameras.fps, options.output_dir, options.write_video, options.views,
                          options.show, log)
     summary = RunSummary(stage_seconds=dict.fromkeys(STAGES, 0.0))

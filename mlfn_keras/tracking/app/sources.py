@@ -81,20 +81,27 @@ class SourceSpec:
         fps: frames per second when the source knows it (``None`` otherwise).
         start_time: offline sources: when the first frame was recorded, in
             seconds on the cameras' common clock (files that started together
-            all have 0). Timestamps of offline frames count from it; live
-            sources use the wall clock.
+            all have 0). Timestamps of offline frames count from it (from 0
+            when ``None``); live sources use the wall clock. ``None``: not
+            known (a file given without ``--start-times``): its clock is not
+            trusted to agree with the other cameras' (see :attr:`synced`).
     """
 
     kind: SourceKind
     target: Any
     name: str
     fps: float | None = None
-    start_time: float = 0.0
+    start_time: float | None = None
 
     @property
     def live(self) -> bool:
         """Whether frames arrive in real time (and stale ones may be dropped)."""
         return self.kind in ("webcam", "url")
+
+    @property
+    def synced(self) -> bool:
+        """Whether its timestamps are on the cameras' common clock: live sources, and files given a start time."""
+        return self.live or self.start_time is not None
 
 
 def parse_cam(value: str, index: int = 0) -> SourceSpec:
@@ -469,7 +476,7 @@ class CameraStream:
                 if self.spec.live:
                     timestamp = time.time()  # wall clock: comparable across cameras and boxes
                 else:
-                    timestamp = self.spec.start_time + index / (self.fps or DEFAULT_FPS)
+                    timestamp = (self.spec.start_time or 0.0) + index / (self.fps or DEFAULT_FPS)
                 self.stats.frames_read += 1
                 delivered = True
                 packet = FramePacket(self.camera, index, frame, timestamp, decode_s)

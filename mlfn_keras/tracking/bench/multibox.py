@@ -83,7 +83,7 @@ class LocalSite:
         s = self.specs[i]
         args = ["--broker", self.redis.url, "--cams", str(s.target), "--names", s.name, "--edge", f"box{i}",
                 "--detector", self.detector, "--reid", self.reid, "--quiet", "--summary", str(self.out / f"edge{i}.json"),
-                "--start-times", str(s.start_time), *self.edge_args]
+                "--start-times", str(s.start_time or 0.0), *self.edge_args]
         if self.realtime:
             args.append("--realtime")
         self.edges[i] = self._spawn(f"edge{i}", _cli("edge_main", *args))

@@ -4,15 +4,28 @@ For each *setting* — PETS09 S2.L1 split into pseudo-cameras (``lr``: left and
 right halves, ``time``: first and second half of the video; see
 :mod:`mlfn_keras.data.pets09`) and the built-in generated scene with a few
 seeds — the multi-camera pipeline runs once per re-id model (the shipped
-weights, then the colour-histogram baseline), exactly as ``demo/multicam.py``
-runs it (default :class:`~mlfn_keras.tracking.core.pipeline.PipelineConfig`, no
+weights, then the colour-histogram baseline) and per mode, exactly as
+``demo/multicam.py`` runs it (default :class:`~mlfn_keras.tracking.core.pipeline.PipelineConfig`, no
 ground truth used by the pipeline unless ``--detector gt``). Each run is
 scored by :func:`~mlfn_keras.tracking.eval.scoring.score_run`: per camera HOTA /
 MOTA / IDF1 and box recall / precision, cross-camera IDF1 of the global ids,
 and, from the same run, the *no re-id* and *oracle re-id* references.
 
+Two modes (:data:`MODES`): ``offline``, what recorded files get (the whole
+run re-clustered at the end, ``mot/`` rewritten with the final ids), and
+``online``, what live cameras get (``--cams 0 1``, streams, a live central):
+the ids as they were shown at each frame, revised as the run goes, never
+rewritten afterwards.
+
+Clocks: a split whose cameras were filmed at different times (``time``) is
+run with its start times (the second camera starts 57.1 s later, as
+``--start-times 0 57.1`` says) and, with ``start_times="both"``, also without
+them (what a user who gives no ``--start-times`` gets: both files count from
+0, and their clocks are not trusted to agree): association must not be fooled
+by the clock. The other settings' cameras are given their (equal) start times.
+
 Steps (:func:`run_benchmark`): resolve settings → load the re-id models →
-for every setting and model: build a fresh detector, run, score → table.
+for every setting, model and mode: build a fresh detector, run, score → table.
 
 Example:
 
@@ -24,6 +37,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -56,6 +70,10 @@ SHIPPED_REID = str(Path(__file__).resolve().parents[3] / "demo" / "weights" / "m
 HIST = HIST_SPEC
 #: Detector per kind of footage for ``--detector auto`` (as the demo chooses).
 AUTO_DETECTOR = {"generated": "bgsub", "real": "ssdlite"}
+#: ``offline``: recorded files, re-clustered at the end; ``online``: live ids as shown.
+MODES = ("offline", "online")
+#: ``given``: cameras keep their start times; ``none``: every camera starts at 0; ``both``.
+START_TIMES = ("given", "none", "both")
 #: Files and folders the benchmark writes into ``--output``.
 OUTPUT_NAMES = ("results.json", "table.md", "cross_camera_idf1.png", "runs")
 #: The manifest kind of the benchmark's --output folder (see `mlfn_keras.fileio`).
@@ -80,6 +98,16 @@ class Setting:
     specs: tuple[SourceSpec, ...]
     gt_paths: tuple[str, ...]
     num_frames: int | None = None
+
+    @property
+    def staggered(self) -> bool:
+        """Whether its cameras started at different times."""
+        return len({s.start_time or 0.0 for s in self.specs}) > 1
+
+    def without_start_times(self) -> Setting:
+        """The same cameras with no start times: files given without ``--start-times`` (each counts from 0)."""
+        specs = tuple(dataclasses.replace(s, start_time=None) for s in self.specs)
+        return dataclasses.replace(self, name=f"{self.name}, no start times", specs=specs)
 
     @property
     def slug(self) -> str:
@@ -138,6 +166,7 @@ class RunResult:
     fps: list[float]
     frames: list[int]
     run_dir: str | None = None
+    mode: str = "offline"
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "scores"}
@@ -243,13 +272,15 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
 
 
 def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: str = "auto", max_frames: int | None = None,
-                progress: bool = True) -> RunResult:
+                progress: bool = True, mode: str = "offline") -> RunResult:
     """Runs the demo pipeline once on ``setting`` and scores it.
 
     Args:
         setting: cameras and ground truth.
         reid: the ``--reid`` value (for the label).
         embedder: the loaded embedder.
+        mode: ``"offline"`` (final ids from the whole run) or ``"online"``
+            (the live ids, as shown at each frame).
         detector: ``"auto"`` (``bgsub`` for generated, ``ssdlite`` for real
             video), or any ``--detector`` value; ``"gt"`` uses the setting's
             ground-truth boxes (isolates re-id).
@@ -268,8 +299,10 @@ def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: s
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     recording = RecordingDetector(det, len(setting.specs))
+    if mode not in MODES:
+        raise UserError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     options = RunOptions(output_dir=run_dir, max_frames=max_frames, write_video=False, progress=progress,
-                         total_frames=setting.num_frames)
+                         total_frames=setting.num_frames, offline=mode == "offline")
     summary = run_multicam(list(setting.specs), recording, embedder, PipelineConfig(), options)
     recording.write(run_dir)
     names = [s.name for s in setting.specs]
@@ -284,6 +317,7 @@ def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: s
         fps=[float(c["fps"]) for c in summary.cameras],
         frames=[int(c["frames"]) for c in summary.cameras],
         run_dir=run_dir,
+        mode=mode,
     )
 
 
@@ -304,6 +338,11 @@ class BenchmarkConfig:
         output_dir: keep every run's outputs, the JSON and the table here
             (``None``: a temporary folder, removed).
         progress: progress bars.
+        modes: :data:`MODES` to run: ``offline`` (recorded files) and/or
+            ``online`` (live ids as shown).
+        start_times: for settings whose cameras started at different times:
+            ``"given"`` (their start times), ``"none"`` (every camera at 0)
+            or ``"both"``.
     """
 
     splits: Sequence[str] = ("lr", "time")
@@ -314,6 +353,8 @@ class BenchmarkConfig:
     max_frames: int | None = None
     output_dir: str | None = None
     progress: bool = True
+    modes: Sequence[str] = MODES
+    start_times: str = "both"
     log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
 
 
@@ -323,9 +364,17 @@ def resolve_settings(config: BenchmarkConfig) -> list[Setting]:
 
     for split in config.splits:
         pets09.split_cameras(split)  # a bad name fails before anything runs
+    if config.start_times not in START_TIMES:
+        raise UserError(f"start_times {config.start_times!r} is not one of {', '.join(START_TIMES)}")
     settings = [scene_setting(seed, config.progress) for seed in config.scene_seeds]
     settings += [pets09_setting(split, config.video, config.log) for split in config.splits]
-    return settings
+    out = []
+    for setting in settings:
+        if not setting.staggered or config.start_times in ("given", "both"):
+            out.append(setting)
+        if setting.staggered and config.start_times in ("none", "both"):
+            out.append(setting.without_start_times())
+    return out
 
 
 def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
@@ -334,6 +383,8 @@ def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
 
     if not config.reids:
         raise UserError("no re-id model given; expected at least one --reid PATH or 'hist'")
+    if not config.modes or any(m not in MODES for m in config.modes):
+        raise UserError(f"modes {list(config.modes)} must be one or more of {', '.join(MODES)}")
     for reid in config.reids:  # a wrong path fails before any long step
         check_spec(reid, what="--reid")
     with contextlib.ExitStack() as lock:
@@ -355,16 +406,19 @@ def _run_settings(config: BenchmarkConfig, output_dir: Path | None) -> list[RunR
         settings = resolve_settings(config)
         embedders = [warm_embedder(r) for r in config.reids]
         results = []
-        for setting in settings:
-            for reid, embedder in zip(config.reids, embedders):
-                run_dir = root / "runs" / setting.slug / re.sub(r"[^a-z0-9]+", "_", reid_label(reid).lower()).strip("_")
-                if run_dir.exists():
-                    shutil.rmtree(run_dir)
-                config.log(f"{setting.name}: re-id {reid_label(reid)}")
-                result = run_setting(setting, reid, embedder, str(run_dir), config.detector, config.max_frames, config.progress)
-                if tmp:
-                    result.run_dir = None
-                results.append(result)
+        for mode in config.modes:
+            for setting in settings:
+                for reid, embedder in zip(config.reids, embedders):
+                    slug = re.sub(r"[^a-z0-9]+", "_", reid_label(reid).lower()).strip("_")
+                    run_dir = root / "runs" / mode / setting.slug / slug
+                    if run_dir.exists():
+                        shutil.rmtree(run_dir)
+                    config.log(f"{setting.name} ({mode}): re-id {reid_label(reid)}")
+                    result = run_setting(setting, reid, embedder, str(run_dir), config.detector, config.max_frames,
+                                         config.progress, mode)
+                    if tmp:
+                        result.run_dir = None
+                    results.append(result)
         if config.output_dir:
             write_results(results, root, config)
         return results
@@ -391,19 +445,22 @@ def plot_results(results: Sequence[RunResult], path: str | os.PathLike) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    settings = list(dict.fromkeys(r.setting for r in results))
+    def label(r: RunResult) -> str:
+        return r.setting if r.mode == "offline" else f"{r.setting}, online"
+
+    settings = list(dict.fromkeys(label(r) for r in results))
     reids = list(dict.fromkeys(r.reid for r in results))
-    run = {(r.setting, r.reid): r for r in results}
-    first = {s: next(r for r in results if r.setting == s) for s in settings}
+    run = {(label(r), r.reid): r for r in results}
+    first = {s: next(r for r in results if label(r) == s) for s in settings}
     bars = [("no re-id", lambda s: first[s].scores.no_reid)]
     bars += [(reid, lambda s, reid=reid: run[(s, reid)].scores.cross_camera if (s, reid) in run else np.nan) for reid in reids]
     bars += [("oracle re-id", lambda s: first[s].scores.oracle)]
     width = 0.8 / len(bars)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(settings), 3.6))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(settings), 4.0))
     x = np.arange(len(settings))
     for k, (label, value) in enumerate(bars):
         ax.bar(x + (k - (len(bars) - 1) / 2) * width, [100 * value(s) for s in settings], width, label=label)
-    ax.set_xticks(x, [f"{s}\n({first[s].kind})" for s in settings])
+    ax.set_xticks(x, [f"{s.replace(', ', chr(10))}\n({first[s].kind})" for s in settings], fontsize=7)
     ax.set_ylabel("cross-camera IDF1")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8, loc="upper left", ncol=2)
@@ -428,12 +485,36 @@ def _per_cam(values: Sequence[float], fmt=_pct) -> str:
     return " / ".join(fmt(v) for v in values)
 
 
+#: How each mode is titled above its table.
+MODE_TITLES = {
+    "offline": "Offline (recorded files: final ids from the whole run)",
+    "online": "Online (live cameras: the ids as shown at each frame, revised as the run goes)",
+}
+
+
 def format_table(results: Sequence[RunResult]) -> str:
-    """One markdown table: a column per setting (generated and real side by side), a row per figure.
+    """Markdown tables, one per mode: a column per setting (generated and real side by side), a row per figure.
 
     The no-re-id and oracle rows come from the first re-id model's run of
-    each setting; per-camera figures are ``camera 0 / camera 1``.
+    each setting in that mode; per-camera figures are ``camera 0 / camera 1``.
     """
+    modes = list(dict.fromkeys(r.mode for r in results))
+    parts = []
+    for mode in modes:
+        lines = _mode_table([r for r in results if r.mode == mode])
+        parts.append((f"**{MODE_TITLES[mode]}**\n\n" if len(modes) > 1 or mode != "offline" else "") + "\n".join(lines))
+    ref = next(iter(dict.fromkeys(r.reid for r in results)), "")
+    note = (
+        f"Per-camera rows and the no-re-id / oracle rows are from the {ref} run. HOTA / MOTA / IDF1 per camera score "
+        "the global ids; box recall / precision (IoU 0.5) score every tracked box (per-camera tracks), detector recall / "
+        "precision the raw detections that can start a track (score ≥ the pipeline's activation threshold). Ignored ground "
+        "truth (MOT15 consider=0, or < 60 % visible in a PETS09 pseudo-camera) counts neither way. FPS is frames "
+        "processed per second of wall time per stream, all streams in one process."
+    )
+    return "\n\n".join(parts) + "\n\n" + note
+
+
+def _mode_table(results: Sequence[RunResult]) -> list[str]:
     settings: list[str] = []
     for r in results:
         if r.setting not in settings:
@@ -457,7 +538,6 @@ def format_table(results: Sequence[RunResult]) -> str:
     lines.append(row("detector", lambda r: r.detector))
     for reid in reids:
         lines.append(row(f"**cross-camera IDF1, re-id {reid}**", lambda r: _pct(r.scores.cross_camera), reid))
-    ref = reids[0]
     lines.append(row("cross-camera IDF1, no re-id (same run)", lambda r: _pct(r.scores.no_reid)))
     lines.append(row("cross-camera IDF1, oracle re-id (same run)", lambda r: _pct(r.scores.oracle)))
     for reid in reids:
@@ -472,27 +552,20 @@ def format_table(results: Sequence[RunResult]) -> str:
     for reid in reids:
         lines.append(row(f"FPS per stream, {reid}", lambda r: _per_cam(r.fps, lambda v: f"{v:.1f}"), reid))
     lines.append(row("frames per camera", lambda r: _per_cam(r.frames, str)))
-    lines.append(
-        f"\nPer-camera rows and the no-re-id / oracle rows are from the {ref} run. HOTA / MOTA / IDF1 per camera score "
-        "the global ids; box recall / precision (IoU 0.5) score every tracked box (per-camera tracks), detector recall / "
-        "precision the raw detections that can start a track (score ≥ the pipeline's activation threshold). Ignored ground "
-        "truth (MOT15 consider=0, or < 60 % visible in a PETS09 pseudo-camera) counts neither way. FPS is frames "
-        "processed per second of wall time per stream, all streams in one process."
-    )
-    return "\n".join(lines)
+    return lines
 
 
 def format_details(results: Sequence[RunResult]) -> str:
     """Per run and camera: HOTA, MOTA, IDF1, IDSW, recall, precision, FPS (markdown)."""
     lines = [
-        "| setting | re-id | camera | HOTA | MOTA | IDF1 | IDSW | box recall | box precision | det. recall | det. precision | FPS |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| setting | mode | re-id | camera | HOTA | MOTA | IDF1 | IDSW | box recall | box precision | det. recall | det. precision | FPS |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for c, fps in zip(r.scores.cameras, r.fps):
             d = r.scores.details["per_camera"][c.name]
             lines.append(
-                f"| {r.setting} | {r.reid} | {c.name} | {_pct(c.hota)} | {_pct(c.mota)} | {_pct(c.idf1)} | "
+                f"| {r.setting} | {r.mode} | {r.reid} | {c.name} | {_pct(c.hota)} | {_pct(c.mota)} | {_pct(c.idf1)} | "
                 f"{int(d['IDSW'])} | {_pct(c.recall)} | {_pct(c.precision)} | {_pct(_nan(c.detector_recall))} | "
                 f"{_pct(_nan(c.detector_precision))} | {fps:.1f} |"
             )

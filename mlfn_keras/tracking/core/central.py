@@ -16,8 +16,15 @@ id), and per tick, in this order:
    (never one id to two tracks seen together in one camera) and forgets old
    identities;
 3. ``_revise`` (online mode): every ``revise_seconds`` recalibrate the
-   threshold and merge global ids that later evidence shows are one person
+   threshold, group the recent tracklets by the offline rules and make the
+   live ids follow the grouping: merge global ids that later evidence shows
+   are one person, split off the part of an id it shows is someone else
    (:class:`~mlfn_keras.tracking.core.association.online.OnlineReviser`).
+
+A track shows an id from its first frame: until it has enough evidence for a
+global id, a new one held back for it (kept if it turns out to be a new
+person, replaced by the identity it matches otherwise). Times are each
+camera's own timestamps (:class:`~mlfn_keras.tracking.core.gallery.IdentityGallery`).
 
 :meth:`~CentralAssociator.finalize` re-clusters every tracklet of a recorded
 run at the end. The single box and the site's central run this same class,
@@ -50,10 +57,14 @@ class TrackedObject:
         camera: camera index.
         frame: frame index in that camera's stream (0-based).
         track_id: the per-camera tracker id.
-        global_id: the cross-camera identity, ``None`` until assigned.
+        global_id: the cross-camera identity; until the track has one, the
+            new id held back for it (``None`` only for objects made elsewhere).
         xyxy: box in pixels.
         score: detection score.
         segment: the track's tracklet number (bumped on an appearance change).
+        provisional: ``global_id`` is the new id held back for the track
+            until it has enough evidence (kept if it is a new person, replaced
+            by the identity it matches otherwise).
     """
 
     camera: int
@@ -63,6 +74,7 @@ class TrackedObject:
     xyxy: np.ndarray
     score: float
     segment: int = 0
+    provisional: bool = False
 
     @property
     def tracklet(self) -> TrackletKey:
@@ -110,6 +122,8 @@ class _LiveTrack:
     appearance: TrackAppearance
     global_id: int | None = None
     segment: int = 0
+    time: float | None = None  # timestamp of its latest frame (its camera's clock)
+    provisional: int | None = None  # the id shown until it has a global id, kept if it turns out new
 
 
 class CentralAssociator:
@@ -123,24 +137,31 @@ class CentralAssociator:
             ago than this, so a central running for days stays bounded
             (``None``: keep every tracklet for :meth:`finalize`, as a
             recorded run does).
+        unsynced: cameras whose clock is not known to agree with the others'
+            (files given without start times): their people are linked to
+            another camera's only where the two views are found to overlap.
     """
 
-    def __init__(self, config, online_revision: bool = True, history_seconds: float | None = None):
+    def __init__(self, config, online_revision: bool = True, history_seconds: float | None = None,
+                 unsynced: Sequence[int] = ()):
         c = self.config = config
         self.history_seconds = history_seconds
         self.reviser = OnlineReviser(
             c.revise_seconds, c.threshold, c.different_quantile, c.centre_features,
             per_camera=c.centre_per_camera, linkage=c.linkage, mutual_k=c.mutual_k, max_gap_seconds=c.max_gap_seconds,
             overlap_min_support=c.overlap_min_support, overlap_max_error=c.overlap_max_error,
-            first_quantile=c.first_id_quantile,
+            first_quantile=c.first_id_quantile, live_quantile=c.live_quantile, live_min_pairs=c.live_min_pairs,
+            unsynced=unsynced,
         )
         self.online_revision = online_revision
         self.gallery = IdentityGallery(self.reviser.threshold, c.expiry_seconds, max_gap_seconds=c.max_gap_seconds)
+        self.gallery.unsynced = self.reviser.unsynced
         self.store = TrackletStore()
         self.tracklet_gid: dict[TrackletKey, int] = {}
         self._tracks: dict[tuple[int, int], _LiveTrack] = {}
         self._logged_threshold: float | None = self.reviser.threshold  # logged again once it moves
-        self.stats = {"embeddings": 0, "global_ids": 0, "handoffs": 0, "reentries": 0, "merges": 0, "splits": 0}
+        self.stats = {"embeddings": 0, "global_ids": 0, "handoffs": 0, "reentries": 0, "merges": 0, "splits": 0,
+                      "identity_splits": 0}
 
     # ------------------------------------------------------------------ tick
     def step(self, ticks: Sequence[CameraTick]) -> tuple[list[ev.Event], int]:
@@ -172,6 +193,7 @@ class CentralAssociator:
                 events.append(ev.TrackStart(t.camera, t.frame, now, tid))
             for tid, xyxy in zip(t.track_ids, t.boxes):
                 state = self._tracks.setdefault((t.camera, int(tid)), _LiveTrack(TrackAppearance(m)))
+                state.time = t.timestamp
                 self.store.observe((t.camera, int(tid), state.segment), t.frame, t.timestamp, xyxy)
         # The edge embedded the tracks waiting for an id first, over all its cameras (stable order).
         embeddings = sorted(((t, e) for t in ticks for e in t.embeddings), key=lambda te: te[1].identified)
@@ -181,7 +203,7 @@ class CentralAssociator:
             if e.new_segment:
                 events.append(ev.AppearanceChange(t.camera, t.frame, now, e.track, state.global_id))
                 self.stats["splits"] += 1
-                state.global_id, state.appearance = None, TrackAppearance(m)
+                state.global_id, state.appearance, state.provisional = None, TrackAppearance(m), None
                 state.segment = e.segment
                 self.store.observe((*key, state.segment), t.frame, now)
             state.appearance.update(e.feature)
@@ -193,7 +215,8 @@ class CentralAssociator:
         c = self.config
         frame_of = {t.camera: t.frame for t in ticks}
         live = {
-            key: LiveTrack(key[0], s.appearance.feature, s.global_id, s.appearance.count >= c.min_embeddings)
+            key: LiveTrack(key[0], s.appearance.feature, s.global_id, s.appearance.count >= c.min_embeddings, s.time,
+                           s.provisional)
             for key, s in self._tracks.items()
         }
         for key, a in self.gallery.commit(live, now).items():
@@ -214,9 +237,19 @@ class CentralAssociator:
         if self.history_seconds is not None:
             for key in self.store.drop_before(now - self.history_seconds):
                 self.tracklet_gid.pop(key, None)
-        for merge in self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds):
+        revision = self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds)
+        self.gallery.overlapping = {o.cameras for o in self.reviser.overlaps if o.believed}
+        for merge in revision.merges:
             self._merge(merge.kept, merge.removed)
             events.append(ev.IdentitiesMerged(-1, -1, now, merge.kept, merge.removed, merge.similarity))
+        new_ids: dict[int, int] = {}  # placeholder -> the new identity made for it
+        for split in revision.splits:
+            target, live = self._split(split.source, split.target if split.target > 0 else new_ids.get(split.target),
+                                       split.tracklets)
+            if split.target < 0:
+                new_ids[split.target] = target
+            events.append(ev.IdentitySplit(-1, -1, now, split.source, target, len(split.tracklets), split.similarity,
+                                           tuple(live)))
         self._log_threshold(now, events)
         self.gallery.threshold = self.reviser.first_threshold
         self.gallery.centre = self.reviser.centre
@@ -231,6 +264,27 @@ class CentralAssociator:
                 state.global_id = kept
         self.stats["merges"] += 1
 
+    def _split(self, source: int, target: int | None, tracklets: Sequence[TrackletKey]) -> tuple[int, list[tuple[int, int, int]]]:
+        """Moves tracklets from id ``source`` to ``target`` (``None``: a new id); live tracks show it at once.
+
+        Returns:
+            ``(target, live)``: the id they carry now, and the live tracks
+            among them as ``(camera, track, segment)``.
+        """
+        moving = [self.store.get(k) for k in tracklets]
+        latest = max(moving, key=lambda t: t.last_time)
+        span = (min(t.first_time for t in moving), latest.last_time, latest.camera)
+        target = self.gallery.reassign({k[:2] for k in tracklets}, source, target, span)
+        live = []
+        for key in tracklets:
+            self.tracklet_gid[key] = target
+            state = self._tracks.get(key[:2])
+            if state is not None and state.segment == key[2]:
+                state.global_id = target
+                live.append(key)
+        self.stats["identity_splits"] += 1
+        return target, live
+
     def _log_threshold(self, now: float, events: list[ev.Event]) -> None:
         cal = self.reviser.calibration
         if self._logged_threshold is not None and abs(cal.threshold - self._logged_threshold) < 0.01:
@@ -243,6 +297,24 @@ class CentralAssociator:
         """The live track's global id (``None`` while it has none)."""
         state = self._tracks.get(key)
         return None if state is None else state.global_id
+
+    def shown_id(self, key: tuple[int, int]) -> tuple[int | None, bool]:
+        """``(id, provisional)``: the id a live track shows (``(None, False)`` for an unknown track).
+
+        A track without a global id yet shows a new id held back for it
+        (reserved in the gallery, matching nobody): it keeps it if it turns
+        out to be a new person and takes the identity it matches otherwise.
+        So every tracked person carries an id from the first frame, and no
+        identity is committed on the evidence of a box or two.
+        """
+        state = self._tracks.get(key)
+        if state is None:
+            return None, False
+        if state.global_id is not None:
+            return state.global_id, False
+        if state.provisional is None:
+            state.provisional = self.gallery.reserve()
+        return state.provisional, True
 
     def track_segment(self, key: tuple[int, int]) -> int:
         """The live track's current tracklet number."""
@@ -262,10 +334,10 @@ class CentralAssociator:
         objects, gids = [], []
         for xyxy, tid, score in zip(tick.boxes, tick.track_ids, tick.scores):
             key = (tick.camera, int(tid))
-            gid = self.global_id(key)
+            gid, provisional = self.shown_id(key)
             gids.append(-1 if gid is None else gid)
             objects.append(TrackedObject(tick.camera, tick.frame, int(tid), gid, np.asarray(xyxy, np.float32), float(score),
-                                         self.track_segment(key)))
+                                         self.track_segment(key), provisional))
         dets.data["global_id"] = np.asarray(gids, int)
         return CameraResult(tick.camera, tick.frame, dets, objects)
 

@@ -13,6 +13,10 @@ seconds; :meth:`Event.to_dict` is what the recorder writes. Kinds:
   tracklet and is re-identified;
 * ``identities_merged``: later evidence says two global ids are one person;
   ``removed`` is folded into ``kept`` (live revision, online mode);
+* ``identity_split``: later evidence says part of a global id is someone
+  else: ``tracklets`` of its tracklets move from ``global_id`` to
+  ``new_global_id`` (a new identity or another existing one; live revision,
+  online mode); ``live`` names the live tracks that now show it;
 * ``threshold_calibrated``: the association threshold measured on the
   footage (or the manual value) and the evidence behind it;
 * ``final_identities``: the offline re-clustering of the whole run, whose ids
@@ -105,6 +109,16 @@ class IdentitiesMerged(Event):
     kept: int
     removed: int
     similarity: float
+
+
+@dataclass(frozen=True)
+class IdentitySplit(Event):
+    kind: ClassVar[str] = "identity_split"
+    global_id: int
+    new_global_id: int
+    tracklets: int
+    similarity: float
+    live: tuple[tuple[int, int, int], ...] = ()  # live tracks that now show new_global_id: (camera, track, segment)
 
 
 @dataclass(frozen=True)

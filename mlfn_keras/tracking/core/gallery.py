@@ -14,14 +14,21 @@ requests of one tick are solved together with the Hungarian algorithm
   and the assignment gives each identity to at most one request;
 * re-entry into the same camera is the same case as a hand-off: the track that
   carried the identity has ended, so the identity is free there again;
-* identities unseen for ``expiry_seconds`` are forgotten.
+* identities unseen for ``expiry_seconds`` are forgotten;
+* times are the observations' own timestamps (each camera's clock), never
+  the time of the tick that happens to carry them, so cameras whose streams
+  run at different points of the common clock (recordings replayed with
+  their start times, edges whose clocks differ) are compared by when the
+  person was actually seen.
 
 The pipeline uses one entry point, :meth:`IdentityGallery.commit`, once per
 tick with every live track: it files the features of tracks that have an id,
 gives ids to the tracks that are ready (per camera, excluding ids busy there),
 marks live identities as seen and forgets expired ones, always in that order.
 :meth:`IdentityGallery.merge` folds one identity into another when later
-evidence says they are one person.
+evidence says they are one person, and :meth:`IdentityGallery.reassign` moves
+tracks from one identity to another (or to a new one) when it says part of an
+identity is someone else.
 
 Example:
 
@@ -33,7 +40,7 @@ Example:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,7 +56,7 @@ class Identity:
     Attributes:
         global_id: the id shown to users (1, 2, ...).
         bank: smoothed features keyed by the track that produced them.
-        first_seen: time (s) the identity was created.
+        first_seen: time (s) of the first observation.
         last_seen: time (s) of the last observation.
         last_camera: camera of the last observation.
         cameras: every camera that has seen it.
@@ -89,12 +96,18 @@ class LiveTrack:
         feature: its smoothed L2-normalised feature (``None`` before any embedding).
         global_id: its id, ``None`` if it has none yet.
         ready: whether it has enough evidence to be given an id.
+        time: timestamp of its latest frame, on its camera's clock (``None``:
+            the commit's ``now``).
+        reserved: an id held back for this track (:meth:`IdentityGallery.reserve`),
+            used if it turns out to be a new person.
     """
 
     camera: int
     feature: np.ndarray | None
     global_id: int | None
     ready: bool
+    time: float | None = None
+    reserved: int | None = None
 
 
 def _camera_of(track_key: Hashable) -> int | None:
@@ -109,11 +122,12 @@ class IdentityGallery:
         threshold: minimum cosine similarity to reuse an identity.
         expiry_seconds: identities unseen this long are removed.
         bank_size: features kept per identity (oldest dropped first).
-        max_gap_seconds: an identity unseen for longer than this is not given
-            to a new track, in any camera: a first id is committed only on
-            fresh evidence (a hand-off, a short occlusion); a person who
-            comes back later gets a new id, which the online reviser merges
-            when the whole picture supports it. ``None``: no limit.
+        max_gap_seconds: an identity seen more than this long before (or
+            after) a new track's frame is not given to it, in any camera: a
+            first id is committed only on fresh evidence (a hand-off, a short
+            occlusion); a person who comes back later gets a new id, which the
+            online reviser merges when the whole picture supports it.
+            ``None``: no limit.
     """
 
     def __init__(self, threshold: float = 0.6, expiry_seconds: float = 300.0, bank_size: int = 8,
@@ -134,6 +148,21 @@ class IdentityGallery:
         #: an identity unseen for longer than this is not given to a new track
         #: (``None``: no limit).
         self.max_gap_seconds: float | None = max_gap_seconds
+        #: cameras whose clock is not known to agree with the others': an
+        #: identity seen in one of them is not given to a track of another
+        #: camera (or the other way round) unless the two views were found to
+        #: overlap (:attr:`overlapping`).
+        self.unsynced: frozenset[int] = frozenset()
+        #: camera pairs ``(a, b)``, ``a < b``, found to see the same ground.
+        self.overlapping: set[tuple[int, int]] = set()
+
+    def _apart(self, camera: int, ident: Identity) -> bool:
+        """Whether an identity was seen in a camera whose clock cannot be compared with ``camera``'s."""
+        for other in ident.cameras:
+            if other != camera and (other in self.unsynced or camera in self.unsynced):
+                if (min(camera, other), max(camera, other)) not in self.overlapping:
+                    return True
+        return False
 
     def _centred(self, x: np.ndarray, camera: int | None = None) -> np.ndarray:
         centre = self.centre.get(camera) if isinstance(self.centre, Mapping) else self.centre
@@ -172,15 +201,18 @@ class IdentityGallery:
         requests: Mapping[Hashable, np.ndarray],
         now: float,
         busy: set[int] | frozenset[int] = frozenset(),
+        reserved: Mapping[Hashable, int] | None = None,
     ) -> dict[Hashable, Assignment]:
         """Gives each requesting track of one camera a global id.
 
         Args:
             camera: the camera all requests come from.
             requests: track key → L2-normalised feature ``(d,)``.
-            now: current time in seconds.
+            now: the time of the requests' frame, on that camera's clock.
             busy: global ids held by other live tracks in this camera, which
                 these requests may not take.
+            reserved: track key → the id held back for it (:meth:`reserve`),
+                which it keeps if it is a new person.
 
         Returns:
             track key → :class:`Assignment`. Matched and new identities are
@@ -195,8 +227,11 @@ class IdentityGallery:
         score = sim.copy()
         for j, gid in enumerate(ids):
             ident = self.identities[gid]
-            too_late = self.max_gap_seconds is not None and now - ident.last_seen > self.max_gap_seconds
-            if gid in busy or too_late:
+            # the gap to the identity's whole span: a camera whose stream runs
+            # behind another's may see a person before the other did
+            gap = max(now - ident.last_seen, ident.first_seen - now, 0.0)
+            too_late = self.max_gap_seconds is not None and gap > self.max_gap_seconds
+            if gid in busy or too_late or (self.unsynced and self._apart(camera, ident)):
                 score[:, j] = _FORBIDDEN
         score[score < self.threshold] = _FORBIDDEN
         out: dict[Hashable, Assignment] = {}
@@ -208,12 +243,13 @@ class IdentityGallery:
                 gid = ids[c]
                 ident = self.identities[gid]
                 out[keys[r]] = Assignment(gid, float(sim[r, c]), False, ident.last_camera)
-                ident.last_seen, ident.last_camera = now, camera
                 ident.cameras.add(camera)
+                self._seen(ident, camera, now)
         for key in keys:
             if key not in out:
-                gid = self._next_id
-                self._next_id += 1
+                gid = (reserved or {}).get(key)
+                if gid is None or gid in self.identities:
+                    gid = self.reserve()
                 self.identities[gid] = Identity(gid, first_seen=now, last_seen=now, last_camera=camera, cameras={camera})
                 out[key] = Assignment(gid, float("nan"), True, -1)
         return out
@@ -223,26 +259,32 @@ class IdentityGallery:
 
         Args:
             tracks: every live track, keyed by ``(camera, track_id)`` (any hashable).
-            now: current time in seconds.
+            now: current time in seconds (the latest frame's; forgets
+                identities by it); a track's own ``time``, where given, dates
+                its observation.
 
         Returns:
             track key → :class:`Assignment` for the tracks given an id now.
         """
+        def when(t: LiveTrack) -> float:
+            return now if t.time is None else float(t.time)
+
         for key, t in tracks.items():
             if t.global_id is not None and t.feature is not None:
-                self.observe(t.global_id, key, t.feature, t.camera, now)
+                self.observe(t.global_id, key, t.feature, t.camera, when(t))
         assigned: dict[Hashable, Assignment] = {}
         for cam in sorted({t.camera for t in tracks.values()}):
             busy = {t.global_id for t in tracks.values() if t.camera == cam and t.global_id is not None}
-            requests = {
-                k: t.feature for k, t in tracks.items() if t.camera == cam and t.global_id is None and t.ready and t.feature is not None
-            }
-            for key, a in self.assign(cam, requests, now, busy).items():
-                self.observe(a.global_id, key, requests[key], cam, now)
+            ready = {k: t for k, t in tracks.items() if t.camera == cam and t.global_id is None and t.ready and t.feature is not None}
+            requests = {k: t.feature for k, t in ready.items()}
+            cam_now = max((when(t) for t in ready.values()), default=now)
+            held = {k: t.reserved for k, t in ready.items() if t.reserved is not None}
+            for key, a in self.assign(cam, requests, cam_now, busy, held).items():
+                self.observe(a.global_id, key, requests[key], cam, when(ready[key]))
                 assigned[key] = a
         for t in tracks.values():
             if t.global_id is not None:
-                self.touch(t.global_id, t.camera, now)
+                self.touch(t.global_id, t.camera, when(t))
         self.expire(now)
         return assigned
 
@@ -261,24 +303,68 @@ class IdentityGallery:
         if gone.last_seen > ident.last_seen:
             ident.last_seen, ident.last_camera = gone.last_seen, gone.last_camera
 
+    def reserve(self) -> int:
+        """A new id that no identity has: held back for a track until it has enough evidence."""
+        gid = self._next_id
+        self._next_id += 1
+        return gid
+
+    def reassign(self, track_keys: Iterable[Hashable], source: int, target: int | None, span: tuple[float, float, int]) -> int:
+        """Moves tracks from identity ``source`` to ``target`` (``None``: a new identity); returns the target's id.
+
+        What a split does: the moving tracks' bank entries leave ``source``
+        and join ``target``, which also takes the moving part's time span.
+
+        Args:
+            track_keys: the moving tracks (bank keys, ``(camera, track_id)``).
+            source: the identity they leave.
+            target: the identity they join, ``None`` for a new one.
+            span: ``(first_seen, last_seen, last_camera)`` of the moving part.
+        """
+        first, last, camera = span
+        if target is None:
+            target = self.reserve()
+            self.identities[target] = Identity(target, first_seen=first, last_seen=last, last_camera=camera)
+        ident = self.identities.setdefault(target, Identity(target, first_seen=first, last_seen=last, last_camera=camera))
+        gone = self.identities.get(source)
+        for key in track_keys:
+            feature = gone.bank.pop(key, None) if gone is not None else None
+            if feature is not None:
+                ident.bank[key] = feature
+            cam = _camera_of(key)
+            if cam is not None:
+                ident.cameras.add(cam)
+        while len(ident.bank) > self.bank_size:
+            ident.bank.popitem(last=False)
+        ident.first_seen = min(ident.first_seen, first)
+        if last >= ident.last_seen:
+            ident.last_seen, ident.last_camera = last, camera
+        return target
+
+    def _seen(self, ident: Identity, camera: int, when: float) -> None:
+        """Widens an identity's span to an observation at ``when`` in ``camera``."""
+        ident.first_seen = min(ident.first_seen, when)
+        if when >= ident.last_seen:
+            ident.last_seen, ident.last_camera = when, camera
+
     def observe(self, global_id: int, track_key: Hashable, feature: np.ndarray, camera: int, now: float) -> None:
         """Records a track's current (smoothed) feature for its identity."""
         ident = self.identities.get(global_id)
         if ident is None:  # expired while the track was away; bring it back
-            ident = Identity(global_id, first_seen=now)
+            ident = Identity(global_id, first_seen=now, last_seen=now, last_camera=camera)
             self.identities[global_id] = ident
         ident.bank[track_key] = np.asarray(feature, np.float32).ravel()
         ident.bank.move_to_end(track_key)
         while len(ident.bank) > self.bank_size:
             ident.bank.popitem(last=False)
-        ident.last_seen, ident.last_camera = now, camera
+        self._seen(ident, camera, now)
         ident.cameras.add(camera)
 
     def touch(self, global_id: int, camera: int, now: float) -> None:
         """Marks an identity as seen (its track is alive) without a new feature."""
         ident = self.identities.get(global_id)
         if ident is not None:
-            ident.last_seen, ident.last_camera = now, camera
+            self._seen(ident, camera, now)
 
     def expire(self, now: float) -> list[int]:
         """Removes identities unseen for ``expiry_seconds``; returns their ids."""

@@ -476,6 +476,12 @@ class Central:
                 update.assigned.append([cam.edge, epoch, cam.local, e.track - cam.offset, segment, e.global_id])
             elif isinstance(e, ev.IdentitiesMerged):
                 update.merged.append([e.kept, e.removed])
+            elif isinstance(e, ev.IdentitySplit):  # the live tracks that now show another id
+                for camera, track, segment in e.live:
+                    if camera in cams:
+                        cam = cams[camera]
+                        epoch = self.hellos[cam.edge].epoch if cam.edge in self.hellos else 0
+                        update.assigned.append([cam.edge, epoch, cam.local, track - cam.offset, segment, e.new_global_id])
         t_published = time.time()
         update.timing = {d.message.edge: [d.message.t_sent, d.received, t_commit, t_published] for d in site_tick.deliveries}
         if update.assigned or update.merged:

@@ -25,6 +25,11 @@ import numpy as np
 
 from mlfn_keras.tracking.core.events import as_dict
 
+
+def _held(obj: Any) -> bool:
+    """Whether an object's id is the one held back for a new track (not yet a committed identity)."""
+    return bool(getattr(obj, "provisional", False))
+
 #: Events kept for the views (newest last).
 EVENT_HISTORY = 50
 
@@ -64,8 +69,8 @@ class TickState:
 
         cameras = []
         for i, name in enumerate(self.camera_names):
-            ids = sorted({int(o.global_id) for o in self.objects[i] if o.global_id is not None})
-            pending = sorted(int(o.track_id) for o in self.objects[i] if o.global_id is None)
+            ids = sorted({int(o.global_id) for o in self.objects[i] if o.global_id is not None and not _held(o)})
+            pending = sorted(int(o.track_id) for o in self.objects[i] if o.global_id is None or _held(o))
             cameras.append(
                 {
                     "name": name,

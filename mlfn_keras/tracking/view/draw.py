@@ -25,7 +25,7 @@ def colour_for(global_id: int | None) -> tuple[int, int, int]:
 
 
 def annotate(image: np.ndarray, objects: Sequence[TrackedObject], label: str = "", fps: float | None = None) -> np.ndarray:
-    """Draws boxes labelled ``ID g`` (or ``t<track>?`` before a global id) and a header."""
+    """Draws boxes labelled ``ID g`` (``ID g?`` while that is the id held back for a new track) and a header."""
     import cv2
 
     out = image.copy()
@@ -33,7 +33,10 @@ def annotate(image: np.ndarray, objects: Sequence[TrackedObject], label: str = "
         x1, y1, x2, y2 = (int(round(v)) for v in obj.xyxy)
         colour = colour_for(obj.global_id)
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2)
-        text = f"ID {obj.global_id}" if obj.global_id is not None else f"t{obj.track_id}?"
+        if obj.global_id is None:
+            text = f"t{obj.track_id}?"
+        else:
+            text = f"ID {obj.global_id}" + ("?" if getattr(obj, "provisional", False) else "")
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.55, 1)
         cv2.rectangle(out, (x1, max(0, y1 - th - 6)), (x1 + tw + 4, max(th + 6, y1)), colour, -1)
         cv2.putText(out, text, (x1 + 2, max(th + 2, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)

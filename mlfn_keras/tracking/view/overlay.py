@@ -54,7 +54,7 @@ def roster_panel(state: TickState, height: int, width: int = 300) -> np.ndarray:
     text("Global ids now", 10, scale=0.6, thick=2)
     y += 28
     for i, name in enumerate(state.camera_names):
-        ids = sorted({o.global_id for o in state.objects[i] if o.global_id is not None})
+        ids = sorted({o.global_id for o in state.objects[i] if o.global_id is not None and not getattr(o, "provisional", False)})
         text(f"{name}  {state.fps[i]:.1f} FPS", 10)
         y += 22
         x = 14

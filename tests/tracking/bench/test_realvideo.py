@@ -1,5 +1,6 @@
 """The real-video benchmark's library: scoring a run folder, one tiny end-to-end run, the table, the CLI's errors."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def _tiny_setting(tmp_path) -> Setting:
         writer.release()
         gt = tmp_path / "gt" / f"cam{cam}.txt"
         _write(gt, np.array(rows), ",1,1,1")
-        specs.append(SourceSpec("file", str(video), f"c{cam}", fps=10.0))
+        specs.append(SourceSpec("file", str(video), f"c{cam}", fps=10.0, start_time=0.0))
         gts.append(str(gt))
     return Setting("tiny", "generated", tuple(specs), tuple(gts))
 
@@ -136,7 +137,27 @@ def test_format_table_puts_settings_side_by_side(tmp_path):
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [r["setting"] for r in saved["runs"]] == ["scene s0", "scene s0", "PETS09 lr"]
     assert saved["runs"][0]["scores"]["oracle"] == pytest.approx(1.0)
-    assert "| PETS09 lr | shipped (w.keras) | cam0 |" in (tmp_path / "table.md").read_text()
+    assert "| PETS09 lr | offline | shipped (w.keras) | cam0 |" in (tmp_path / "table.md").read_text()
+    # Both modes: one table each, titled, the same columns.
+    online = [dataclasses.replace(r, mode="online") for r in results]
+    both = format_table(results + online).splitlines()
+    titles = [line for line in both if line.startswith("**")]
+    assert titles[0].startswith("**Offline") and titles[1].startswith("**Online")
+    assert both.count("| | scene s0 (generated) | PETS09 lr (real) |") == 2
+
+
+def test_staggered_cameras_are_run_with_and_without_their_start_times(tmp_path):
+    from mlfn_keras.tracking.bench.realvideo import START_TIMES
+
+    setting = _tiny_setting(tmp_path)
+    assert not setting.staggered
+    late = dataclasses.replace(setting, specs=(setting.specs[0], dataclasses.replace(setting.specs[1], start_time=57.1)))
+    assert late.staggered
+    plain = late.without_start_times()
+    assert plain.name == "tiny, no start times" and not plain.staggered
+    assert [s.start_time for s in plain.specs] == [None, None] and plain.gt_paths == late.gt_paths
+    assert not any(s.synced for s in plain.specs) and all(s.synced for s in late.specs)
+    assert START_TIMES == ("given", "none", "both")
 
 
 def test_run_benchmark_rejects_a_missing_reid_before_any_work(tmp_path):

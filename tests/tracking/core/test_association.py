@@ -119,9 +119,9 @@ def test_online_reviser_merges_ids_that_one_cluster_holds():
         store.add_embedding(key, np.array(f, float))
         store.add_embedding(key, np.array(f, float))
     gids = {(0, 1, 0): 1, (0, 2, 0): 2, (1, 1, 0): 3}  # red got two ids online
-    merges = OnlineReviser(manual_threshold=0.8).revise(store, gids, now=5.0)
-    assert [(m.kept, m.removed) for m in merges] == [(1, 3)]
-    assert OnlineReviser(manual_threshold=1.0).revise(store, gids, now=5.0) == []
+    revision = OnlineReviser(manual_threshold=0.8).revise(store, gids, now=5.0)
+    assert [(m.kept, m.removed) for m in revision.merges] == [(1, 3)] and not revision.splits
+    assert not OnlineReviser(manual_threshold=1.0).revise(store, gids, now=5.0)
 
 
 def test_centring_spreads_a_narrow_cone_and_needs_enough_tracklets():

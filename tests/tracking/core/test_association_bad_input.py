@@ -114,5 +114,5 @@ def test_cameras_with_different_resolutions_and_frame_rates_hand_off():
             result = mct.step(packets, dets)
             packets, dets = [], []
             for cam, r in result.cameras.items():
-                gids[cam] |= {o.global_id for o in r.objects if o.global_id is not None}
+                gids[cam] |= {o.global_id for o in r.objects if not o.provisional}
     assert gids[0] == gids[1] == {1}

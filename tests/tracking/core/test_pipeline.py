@@ -72,7 +72,7 @@ def test_hand_off_between_cameras_keeps_the_global_id():
     mct, embedder, objects, events = _run(schedule, 85)
     person_to_gid = {}
     for o in objects:
-        if o.global_id is None:
+        if o.provisional:  # the new id held back until the track has enough evidence
             continue
         (pid,) = [p for p, x in schedule(o.camera, o.frame).items() if abs(x - o.xyxy[0]) < 8]
         person_to_gid.setdefault(pid, set()).add(o.global_id)
@@ -107,7 +107,19 @@ def test_reentry_in_same_camera_and_lookalike_gets_new_id():
     assert kinds.count("track_end") >= 1
     tracks_of_1 = {o.track_id for o in objects if o.global_id == 1}
     assert len(tracks_of_1) == 2  # two local tracks, one global id
-    assert {o.global_id for o in objects if o.xyxy[0] == 250} - {None} == {2}
+    lookalike = {o.global_id for o in objects if o.xyxy[0] == 250}
+    assert len(lookalike) == 1 and lookalike != {1}  # a new id from its first frame on
+
+
+def test_every_tracked_box_shows_an_id_from_its_first_frame_and_keeps_it_when_new():
+    def schedule(cam, t):
+        return {1: 20 + 4 * t} if cam == 0 and t < 30 else {}
+
+    _, _, objects, events = _run(schedule, 30)
+    assert objects and all(o.global_id is not None for o in objects)
+    assert objects[0].provisional and not objects[-1].provisional
+    assert {o.global_id for o in objects} == {1}  # the held-back id became the new person's id
+    assert [e["new"] for e in events if e["event"] == "global_id_assigned"] == [True]
 
 
 def test_empty_ticks_and_empty_frames():

@@ -9,9 +9,13 @@
   nearest neighbours by default, or average linkage), for the final ids of a
   recorded run and ``mlfn-adapt``'s pseudo-identities (``cluster_tracklets``);
 * :mod:`.overlap`: cameras whose views overlap, found in the footage without
-  calibration, and the people both see at one place at one time;
+  calibration (a mapping must explain who both cameras see, so one view
+  recorded twice on one clock is not taken for an overlap), and the people
+  both see at one place at one time;
 * :mod:`.online`: the live counterpart: periodic recalibration and revision
-  (merging two global ids that later evidence shows are one person).
+  (live ids follow the grouping of the recent tracklets: two ids found to be
+  one person are merged, the part of an id found to be someone else is
+  split off), on stricter thresholds than the final answer.
 """
 
 from mlfn_keras.tracking.core.association.calibration import (

@@ -175,6 +175,7 @@ def cluster_tracklets(
     max_gap_seconds: float | None = None,
     mutual_k: int = 2,
     same_pairs: Collection[tuple[TrackletKey, TrackletKey]] = (),
+    apart: Collection[tuple[int, int]] = (),
 ) -> dict:
     """Groups tracklets into people.
 
@@ -190,6 +191,9 @@ def cluster_tracklets(
         mutual_k: see :func:`cluster_features`.
         same_pairs: tracklet-key pairs the footage shows to be one person
             (``linked`` of :func:`cluster_features`).
+        apart: camera pairs ``(a, b)`` whose tracklets are never linked
+            (cameras with no common clock: see
+            :meth:`~mlfn_keras.tracking.core.association.online.OnlineReviser.group`).
 
     Returns:
         tracklet key → cluster label ``0..K-1``; labels are numbered by the
@@ -203,6 +207,9 @@ def cluster_tracklets(
         embedded = [items[i] for i in with_feat]
         forbidden = cannot_link(embedded) | far_apart(embedded, max_gap_seconds)
         cameras = np.array([t.camera for t in embedded])
+        for a, b in apart:
+            pair = ((cameras[:, None] == a) & (cameras[None] == b)) | ((cameras[:, None] == b) & (cameras[None] == a))
+            forbidden |= pair
         position = {t.key: i for i, t in enumerate(embedded)}
         linked = np.zeros(forbidden.shape, bool)
         for a, b in same_pairs:

@@ -7,23 +7,33 @@ online (:class:`~mlfn_keras.tracking.core.gallery.IdentityGallery`) and
 1. **recalibrate** the threshold from the footage so far
    (:func:`~mlfn_keras.tracking.core.association.calibration.calibrate`); until
    there is enough evidence it is 1.0 (nothing is linked, ids stay apart);
-2. **cluster** the recent tracklets with cannot-link constraints and
-   **merge** two global ids when every tracklet of both falls into one
-   cluster: later evidence says they are one person. An id whose tracklets
-   fall into several clusters is left alone (a split of a live track is the
-   appearance check's job, which sees every embedding).
+2. **group** the recent tracklets by the same rules as a recorded run's
+   final answer (:meth:`OnlineReviser.group`: overlapping views, mutual
+   nearest neighbours with cannot-link and the cross-camera gap);
+3. **relabel**: the live ids follow the grouping while changing as few as
+   possible (:func:`relabel`): two ids that one group holds are **merged**,
+   and an id whose tracklets the grouping puts apart is **split** (the part
+   that is someone else moves to its group's id or to a new one).
+
+So no live decision is final: a track's first id (given at once by the
+gallery, on a stricter threshold) and every merge are undone by the first
+revision whose evidence disagrees. What was already shown stays as shown; from
+the revision on, the live view, the annotated video and ``mot/`` carry the
+revised ids.
 
 Example:
 
     reviser = OnlineReviser(every_seconds=2.0)
     if reviser.due(now):
-        threshold, merges = reviser.revise(store, tracklet_gid, now)
+        revision = reviser.revise(store, tracklet_gid, now)
+        for merge in revision.merges: ...
+        for split in revision.splits: ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,8 +56,82 @@ class Merge:
     similarity: float
 
 
+@dataclass(frozen=True)
+class Split:
+    """Part of a global id found to be someone else.
+
+    Attributes:
+        source: the id the tracklets carried.
+        target: the id they carry now: another existing id, or a negative
+            placeholder for a new identity (the caller makes one per
+            placeholder; splits with the same placeholder share it).
+        tracklets: the tracklets that move.
+        similarity: cosine similarity of the moving part to the part of
+            ``source`` that stays (``nan`` when nothing stays).
+    """
+
+    source: int
+    target: int
+    tracklets: tuple[TrackletKey, ...]
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What one revision changes: whole ids folded into others, and parts of ids moved."""
+
+    merges: list[Merge] = field(default_factory=list)
+    splits: list[Split] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.merges or self.splits)
+
+
+def relabel(
+    labels: Mapping[TrackletKey, int], current: Mapping[TrackletKey, int], weight: Mapping[TrackletKey, float]
+) -> dict[TrackletKey, int]:
+    """Global ids that follow a clustering while changing as few as possible.
+
+    Each cluster takes the current id that most of it (by ``weight``) already
+    carries, one id per cluster, solved for all clusters together (Hungarian,
+    ``scipy.optimize.linear_sum_assignment``); a cluster left without one gets a
+    new identity (a negative placeholder: ``-1``, ``-2``, ...). So ids that one cluster holds are merged, an id
+    whose tracklets fall into several clusters is split, and a cluster that
+    agrees with the current ids changes nothing.
+
+    Args:
+        labels: tracklet → cluster label.
+        current: tracklet → the global id it carries now (every key of ``labels``).
+        weight: tracklet → how much it counts (e.g. its frames).
+
+    Returns:
+        tracklet → its id after the revision (negative: a new identity, one
+        placeholder per cluster that needs one).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    clusters = sorted(set(labels.values()))
+    ids = sorted({current[k] for k in labels})
+    row, col = {c: i for i, c in enumerate(clusters)}, {g: j for j, g in enumerate(ids)}
+    overlap = np.zeros((len(clusters), len(ids)))
+    for key, label in labels.items():
+        overlap[row[label], col[current[key]]] += weight.get(key, 1.0)
+    chosen: dict[int, int | None] = dict.fromkeys(clusters)
+    for r, c in zip(*linear_sum_assignment(overlap, maximize=True)):
+        if overlap[r, c] > 0:
+            chosen[clusters[r]] = ids[c]
+    out: dict[TrackletKey, int] = {}
+    new_of: dict[int, int] = {}
+    for key, label in labels.items():
+        target = chosen[label]
+        if target is None:  # one placeholder per cluster, resolved by the caller
+            target = new_of.setdefault(label, -(len(new_of) + 1))
+        out[key] = target
+    return out
+
+
 class OnlineReviser:
-    """Periodic recalibration and merging for live runs.
+    """Periodic recalibration and revision (merges and splits) for live runs.
 
     Args:
         every_seconds: time between revisions (clustering is ``O(N²)`` in the
@@ -67,8 +151,22 @@ class OnlineReviser:
         overlap_max_error: see :func:`~mlfn_keras.tracking.core.association.overlap.find_overlaps`.
         first_quantile: a track's first global id is given on a stricter
             threshold, this quantile of the different-people similarities
-            (``None``: the clustering threshold); later evidence can still
-            merge it into another id, but a wrong first id is never undone.
+            (``None``: the clustering threshold); the next revision that sees
+            evidence against it undoes it, but what was shown stays shown.
+        live_quantile: live revisions group on this quantile of the
+            different-people similarities when it is stricter than
+            ``different_quantile`` (``None``: the same threshold as the
+            offline answer). What a live view has shown cannot be taken back,
+            so a live link needs more than a final one.
+        live_min_pairs: live revisions link nothing until this many
+            same-person and different-person pairs have been measured (the
+            offline answer needs 10): a threshold measured on a handful of
+            pairs is a guess.
+        unsynced: cameras whose clock is not known to agree with the others'
+            (files given without start times). Their people are linked to
+            another camera's only where the two views are found to overlap
+            (which shows the clocks agree); otherwise the time rules would
+            judge them on a clock that may be minutes off.
     """
 
     def __init__(
@@ -84,6 +182,9 @@ class OnlineReviser:
         overlap_min_support: int | None = None,
         overlap_max_error: float = 0.2,
         first_quantile: float | None = None,
+        live_quantile: float | None = None,
+        live_min_pairs: int = 10,
+        unsynced: Collection[int] = (),
     ):
         self.every_seconds = float(every_seconds)
         self.centred = centred
@@ -94,6 +195,16 @@ class OnlineReviser:
         self.overlap_min_support = overlap_min_support
         self.overlap_max_error = overlap_max_error
         self.first_quantile = first_quantile
+        self.live_quantile = live_quantile
+        self.live_min_pairs = int(live_min_pairs)
+        self.unsynced = frozenset(int(c) for c in unsynced)
+        #: camera pairs never linked (an unsynced camera and one whose view it
+        #: was not found to overlap), from the last :meth:`group`
+        self.apart: set[tuple[int, int]] = set()
+        #: the camera views found to overlap (or refused) by the last :meth:`group`
+        self.overlaps: list[ViewOverlap] = []
+        #: the threshold live revisions group on (``live_quantile``)
+        self.live_threshold = 1.0 if manual_threshold is None else float(manual_threshold)
         #: the stricter threshold for a track's first id (``first_quantile``);
         #: the clustering threshold where that is ``None``.
         self.first_threshold = 1.0 if manual_threshold is None else float(manual_threshold)
@@ -112,67 +223,109 @@ class OnlineReviser:
     def due(self, now: float) -> bool:
         return now - self._last >= self.every_seconds
 
-    def recalibrate(self, store: TrackletStore) -> Calibration:
-        """Measures the footage's centre and the threshold (unless manual); returns the calibration."""
+    def recalibrate(self, store: TrackletStore, live: bool = False) -> Calibration:
+        """Measures the footage's centre and the thresholds (unless manual); returns the calibration.
+
+        Args:
+            store: the tracklets so far.
+            live: for a live revision (``live_min_pairs``, ``live_quantile``);
+                the offline answer is measured without.
+        """
         self.centre = None
         if self.centred and self.manual_threshold is None:
             self.centre = store.centres() if self.per_camera else store.centre()
         if self.manual_threshold is None:
-            self.calibration = calibrate(store.values(), self.different_quantile, centre=self.centre)
-            first = self.calibration
+            min_pairs = max(self.live_min_pairs, 10) if live else 10
+            self.calibration = calibrate(store.values(), self.different_quantile, min_pairs, centre=self.centre)
+            first, strict = self.calibration, self.calibration
             if self.first_quantile is not None and self.calibration.threshold < 1.0:
-                first = calibrate(store.values(), self.first_quantile, centre=self.centre)
+                first = calibrate(store.values(), self.first_quantile, min_pairs, centre=self.centre)
+            if live and self.live_quantile is not None and self.calibration.threshold < 1.0:
+                strict = calibrate(store.values(), self.live_quantile, min_pairs, centre=self.centre)
             self.first_threshold = max(first.threshold, self.calibration.threshold)
+            self.live_threshold = max(strict.threshold, self.calibration.threshold)
+        else:
+            self.live_threshold = self.first_threshold = self.calibration.threshold
         return self.calibration
 
-    def group(self, tracklets: Sequence[Tracklet]) -> tuple[dict[TrackletKey, int], list[ViewOverlap]]:
+    def group(self, tracklets: Sequence[Tracklet], threshold: float | None = None) -> tuple[dict[TrackletKey, int], list[ViewOverlap]]:
         """Groups tracklets into people by this reviser's rules and its last calibration.
 
         The one place both answers come from: live revisions (recent
-        tracklets) and the offline re-clustering of a whole recorded run.
+        tracklets, on :attr:`live_threshold`) and the offline re-clustering
+        of a whole recorded run (on :attr:`threshold`).
+
+        Args:
+            tracklets: the tracklets to group.
+            threshold: the linking threshold (``None``: the calibrated one).
 
         Returns:
             ``(labels, overlaps)``: tracklet key → cluster label (see
             :func:`~mlfn_keras.tracking.core.association.clustering.cluster_tracklets`),
-            and the overlapping camera views found.
+            and the overlapping camera views found (with those refused:
+            ``believed`` is ``False``).
         """
         same_pairs, overlaps = [], []
         if self.overlap_min_support is not None:
             same_pairs, evidence = overlap_links(tracklets, self.centre, self.overlap_min_support, self.overlap_max_error)
-            overlaps = evidence.overlaps
-        labels = cluster_tracklets(tracklets, self.threshold, self.linkage, self.centre, self.max_gap_seconds,
-                                   self.mutual_k, same_pairs)
+            overlaps = evidence.overlaps + evidence.rejected
+        self.apart = self._apart(tracklets, overlaps)
+        self.overlaps = overlaps
+        labels = cluster_tracklets(tracklets, self.threshold if threshold is None else threshold, self.linkage, self.centre,
+                                   self.max_gap_seconds, self.mutual_k, same_pairs, self.apart)
         return labels, overlaps
+
+    def _apart(self, tracklets: Sequence[Tracklet], overlaps: Sequence[ViewOverlap]) -> set[tuple[int, int]]:
+        """Camera pairs with an unsynced camera whose views were not found to overlap."""
+        if not self.unsynced:
+            return set()
+        cameras = sorted({t.camera for t in tracklets} | self.unsynced)
+        shown = {o.cameras for o in overlaps if o.believed}
+        return {(a, b) for i, a in enumerate(cameras) for b in cameras[i + 1 :]
+                if (a in self.unsynced or b in self.unsynced) and (a, b) not in shown}
 
     def revise(
         self, store: TrackletStore, tracklet_gid: Mapping[TrackletKey, int], now: float, window: float = float("inf")
-    ) -> list[Merge]:
-        """Recalibrates, clusters the tracklets of the last ``window`` seconds, returns the merges they support."""
+    ) -> Revision:
+        """Recalibrates, groups the tracklets of the last ``window`` seconds, and returns how the ids must change.
+
+        The live ids are made to follow the grouping (:func:`relabel`): ids
+        that one group holds are merged, an id whose tracklets the grouping
+        puts apart is split (the part that is someone else moves to the
+        group's id or to a new one). Both the first id of a track and every
+        earlier revision are only provisional: a wrong one is undone at the
+        next revision that sees the evidence against it.
+        """
         self._last = now
-        self.recalibrate(store)
-        if self.threshold >= 1.0:
-            return []
+        self.recalibrate(store, live=True)
         with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
         if len(with_feat) < 2:
-            return []
-        labels, _ = self.group(with_feat)
-        clusters_of: dict[int, set[int]] = {}
-        for key, label in labels.items():
-            clusters_of.setdefault(tracklet_gid[key], set()).add(label)
-        members: dict[int, list[int]] = {}
-        for gid, labs in clusters_of.items():
-            if len(labs) == 1:  # every tracklet of this id agrees on one cluster
-                members.setdefault(next(iter(labs)), []).append(gid)
+            return Revision()
+        labels, _ = self.group(with_feat, self.live_threshold)
+        current = {t.key: tracklet_gid[t.key] for t in with_feat}
+        weight = {t.key: float(t.last_frame - t.first_frame + 1) for t in with_feat}
+        target = relabel(labels, current, weight)
         feats = {t.key: t.feature(self.centre) for t in with_feat}
-        merges = []
-        for gids in members.values():
-            if len(gids) < 2:
-                continue
-            gids = sorted(gids)
-            kept = gids[0]
-            kf = np.mean([feats[k] for k, g in tracklet_gid.items() if g == kept and k in feats], axis=0)
-            for removed in gids[1:]:
-                rf = np.mean([feats[k] for k, g in tracklet_gid.items() if g == removed and k in feats], axis=0)
-                sim = float(kf @ rf / max(np.linalg.norm(kf) * np.linalg.norm(rf), 1e-12))
-                merges.append(Merge(kept, removed, sim))
-        return merges
+        moves: dict[tuple[int, int], list[TrackletKey]] = {}
+        for key, new in target.items():
+            if new != current[key]:
+                moves.setdefault((current[key], new), []).append(key)
+        kept_ids = set(target.values())
+        revision = Revision()
+        for (source, new), keys in sorted(moves.items(), key=lambda kv: kv[0]):
+            staying = [k for k, g in current.items() if g == source and target[k] == source]
+            whole = source not in kept_ids and len({target[k] for k, g in current.items() if g == source}) == 1
+            if whole and new > 0:
+                others = [k for k, g in target.items() if g == new and current[k] != source]
+                revision.merges.append(Merge(new, source, _similarity(feats, keys, others)))
+            else:
+                revision.splits.append(Split(source, new, tuple(sorted(keys)), _similarity(feats, keys, staying)))
+        return revision
+
+
+def _similarity(feats: Mapping[TrackletKey, np.ndarray], a: Sequence[TrackletKey], b: Sequence[TrackletKey]) -> float:
+    """Cosine similarity of the mean features of two groups of tracklets (``nan`` if either is empty)."""
+    if not a or not b:
+        return float("nan")
+    fa, fb = np.mean([feats[k] for k in a], axis=0), np.mean([feats[k] for k in b], axis=0)
+    return float(fa @ fb / max(np.linalg.norm(fa) * np.linalg.norm(fb), 1e-12))

@@ -25,8 +25,19 @@ Nobody has to calibrate the cameras. Steps (:func:`find_overlaps`):
    few feet together gets the heads wrong); without such agreement the cameras do not overlap, or not
    visibly, and nothing is concluded (the generated scene's cameras do not
    overlap, and no mapping reaches 5 agreeing pairs there);
-4. **refit** on the agreeing pairs, then every co-visible, alike pair within
-   ``max_error`` of the mapping is the same person.
+4. **refit** on the agreeing pairs;
+5. **check that the mapping explains who is seen** (:func:`explained_share`):
+   where two views really overlap, a person standing where the mapping puts
+   them inside the other view is seen there by the other camera at that
+   moment, nearly always (detection misses aside). A mapping that only
+   fits a handful of pairs, such as one view recorded twice at different
+   times and replayed on one clock, where people who stood at the same
+   place minutes apart look simultaneous, explains almost nobody else: at
+   most 1 in 4 of the people it maps into the other view have anyone there.
+   A mapping must explain at least ``min_explained`` (one half) of them,
+   counted both ways;
+6. every co-visible, alike pair within ``max_error`` of the mapping is the
+   same person.
 
 A random mapping can agree with a few pairs by chance; requiring several
 agreeing pairs that also look alike keeps that out. Measured with the shipped
@@ -44,7 +55,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -61,6 +72,11 @@ class ViewOverlap:
         support: co-visible, alike tracklet pairs that agree with it.
         candidates: co-visible tracklet pairs of these cameras.
         links: pairs taken as one person.
+        explained: share of the people mapped into the other view that the
+            other camera sees there at that moment (:func:`explained_share`).
+        believed: whether the mapping explained enough to be taken as an
+            overlap (``False``: enough alike pairs agreed, but it explains too
+            little of what the cameras see; no links were made).
     """
 
     cameras: tuple[int, int]
@@ -68,6 +84,8 @@ class ViewOverlap:
     support: int
     candidates: int
     links: int
+    explained: float = float("nan")
+    believed: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,10 +96,13 @@ class OverlapEvidence:
         same: ``(N, N)`` bool, symmetric: tracklets seen at the same place at
             the same time by two overlapping cameras (one person).
         overlaps: the camera pairs found to overlap.
+        rejected: mappings that enough alike pairs agreed with but that
+            explain too little of what the two cameras see (no links made).
     """
 
     same: np.ndarray
     overlaps: list[ViewOverlap]
+    rejected: list[ViewOverlap] = field(default_factory=list)
 
 
 def co_visible_points(
@@ -171,6 +192,68 @@ def _fit(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     return None if transform is None else transform.astype(np.float64)
 
 
+def _all_points(tracklets: Sequence[Tracklet]) -> np.ndarray:
+    """``(K, 4)`` every foot point ``time, x, y, height`` of the tracklets, in time order."""
+    rows = [p for t in tracklets for p in t.points]
+    if not rows:
+        return np.zeros((0, 4))
+    out = np.asarray(rows, np.float64)
+    return out[np.argsort(out[:, 0], kind="stable")]
+
+
+def _explained(transform: np.ndarray, source: np.ndarray, target: np.ndarray, max_error: float, tolerance: float) -> tuple[int, int]:
+    """``(explained, mapped)``: ``source`` points mapped inside the ground ``target`` sees, and those with a ``target`` box there then."""
+    if not len(source) or not len(target):
+        return 0, 0
+    feet = target[:, 1:3]
+    low, high = np.percentile(feet, 1, axis=0), np.percentile(feet, 99, axis=0)
+    a = _foot_and_head(source)
+    mapped = a @ transform[:, :2].T + transform[:, 2]
+    inside = np.all((mapped[:, 0] >= low) & (mapped[:, 0] <= high), axis=1)
+    b = _foot_and_head(target)
+    lo = np.searchsorted(target[:, 0], source[:, 0] - tolerance, "left")
+    hi = np.searchsorted(target[:, 0], source[:, 0] + tolerance, "right")
+    explained = 0
+    for k in np.flatnonzero(inside & (hi > lo)):
+        error = np.linalg.norm(b[lo[k] : hi[k]] - mapped[k], axis=2).max(axis=1) / np.maximum(target[lo[k] : hi[k], 3], 1.0)
+        explained += bool(error.min() < max_error)
+    return explained, int(inside.sum())
+
+
+def explained_share(
+    transform: np.ndarray, tracklets_a: Sequence[Tracklet], tracklets_b: Sequence[Tracklet],
+    max_error: float = 0.2, tolerance: float = 0.05,
+) -> float:
+    """How much of what two cameras see a mapping between their views explains.
+
+    Every foot point (with the head above it) of camera ``a`` that the mapping
+    puts inside the ground camera ``b`` sees (the central 98 % of ``b``'s
+    foot points, per axis) should have a box of ``b`` at the same moment
+    (within ``tolerance`` seconds) and place (foot and head within
+    ``max_error`` box heights); the same the other way with the inverse
+    mapping. Two views of one ground at one time explain most of them (the
+    rest are detection misses); a chance mapping explains few.
+
+    Args:
+        transform: ``(2, 3)`` map from ``a``'s image to ``b``'s.
+        tracklets_a: camera ``a``'s tracklets (their foot points are used).
+        tracklets_b: camera ``b``'s tracklets.
+        max_error: see :func:`find_overlaps`.
+        tolerance: see :func:`find_overlaps`.
+
+    Returns:
+        The share explained, both ways together (``nan`` where the mapping
+        puts nobody inside the other view).
+    """
+    import cv2
+
+    pa, pb = _all_points(tracklets_a), _all_points(tracklets_b)
+    forward = _explained(transform, pa, pb, max_error, tolerance)
+    backward = _explained(cv2.invertAffineTransform(transform), pb, pa, max_error, tolerance)
+    mapped = forward[1] + backward[1]
+    return (forward[0] + backward[0]) / mapped if mapped else float("nan")
+
+
 def find_overlaps(
     tracklets: Sequence[Tracklet],
     similarity: np.ndarray,
@@ -180,6 +263,7 @@ def find_overlaps(
     min_support: int = 5,
     tolerance: float = 0.05,
     max_hypotheses: int = 200,
+    min_explained: float = 0.5,
 ) -> OverlapEvidence:
     """Finds overlapping camera views and the people seen in both (see the module docstring).
 
@@ -194,6 +278,9 @@ def find_overlaps(
         tolerance: seconds within which two timestamps count as one moment.
         max_hypotheses: most pairs that propose a mapping per camera pair
             (those seen together longest), which bounds the time on long runs.
+        min_explained: share of the people a mapping puts inside the other
+            view that the other camera must see there
+            (:func:`explained_share`); 0 turns the check off.
 
     Returns:
         The :class:`OverlapEvidence`.
@@ -201,6 +288,7 @@ def find_overlaps(
     n = len(tracklets)
     same = np.zeros((n, n), bool)
     overlaps: list[ViewOverlap] = []
+    rejected: list[ViewOverlap] = []
     cameras = np.array([t.camera for t in tracklets])
     first = np.array([t.first_time for t in tracklets], np.float64)
     last = np.array([t.last_time for t in tracklets], np.float64)
@@ -233,13 +321,18 @@ def find_overlaps(
         agreeing = [v for v, ok in zip(alike.values(), stacked.errors(best) < max_error) if ok]
         refit = _fit(np.concatenate([v[0] for v in agreeing]), np.concatenate([v[1] for v in agreeing]))
         transform = refit if refit is not None else best
+        explained = explained_share(transform, [t for t in tracklets if t.camera == cam_a],
+                                    [t for t in tracklets if t.camera == cam_b], max_error, tolerance)
+        if not explained >= min_explained:  # NaN (nobody mapped inside) fails too
+            rejected.append(ViewOverlap((cam_a, cam_b), transform, best_support, len(candidates), 0, explained, False))
+            continue
         links = 0
         for (i, j), ok in zip(alike, stacked.errors(transform) < max_error):
             if ok:
                 same[i, j] = same[j, i] = True
                 links += 1
-        overlaps.append(ViewOverlap((cam_a, cam_b), transform, best_support, len(candidates), links))
-    return OverlapEvidence(same, overlaps)
+        overlaps.append(ViewOverlap((cam_a, cam_b), transform, best_support, len(candidates), links, explained))
+    return OverlapEvidence(same, overlaps, rejected)
 
 
 def overlap_links(

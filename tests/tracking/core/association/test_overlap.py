@@ -143,3 +143,42 @@ def test_stacked_pair_errors_equal_the_per_pair_error():
         transform = np.array([[1.0, 0.1, 5.0], [-0.1, 1.0, -3.0]]) * rng.uniform(0.8, 1.2)
         np.testing.assert_array_equal(_Pairs(seen).errors(transform), [_error(transform, *v) for v in seen])
     assert _Pairs([]).errors(transform).shape == (0,)
+
+
+def _same_view_twice(rng, coincidences=6, others=12):
+    """One view filmed twice, minutes apart, replayed on one clock: the ground is the same, the people are not.
+
+    A few people of each recording happen to walk the same path at the same
+    moment of the replay (a common walkway); everyone else is somewhere the
+    other recording has nobody at that moment.
+    """
+    ts = []
+    for p in range(coincidences):
+        start, x0, y0 = 40 * p, 50 + 40 * p, 150 + 20 * p
+        ts.append(_walker(0, p, start, 20, x0, y0, 3.0, 0.5))
+        ts.append(_walker(1, p, start, 20, x0, y0, 3.0, 0.5))
+    for s in range(others):
+        for cam in (0, 1):
+            start = int(rng.integers(0, 240))
+            ts.append(_walker(cam, 100 + s, start, 20, rng.uniform(20, 380), rng.uniform(120, 400),
+                              rng.uniform(-3, 3), rng.uniform(-1, 1)))
+    return ts
+
+
+def test_a_view_recorded_twice_on_one_clock_is_not_an_overlap():
+    from mlfn_keras.tracking.core.association.overlap import explained_share
+
+    ts = _same_view_twice(np.random.default_rng(4))
+    sim = np.ones((len(ts), len(ts)))
+    trusting = find_overlaps(ts, sim, floor=0.0, min_explained=0.0)
+    assert len(trusting.overlaps) == 1 and trusting.overlaps[0].links >= 6  # the pairs alone believe it
+    evidence = find_overlaps(ts, sim, floor=0.0)
+    assert evidence.overlaps == [] and not evidence.same.any()
+    (rejected,) = evidence.rejected
+    assert rejected.explained < 0.5 and rejected.links == 0
+    # real overlapping views explain nearly everyone they map into each other
+    real = _scene(np.random.default_rng(0))
+    found = find_overlaps(real, np.ones((len(real), len(real))), floor=0.0)
+    assert found.overlaps[0].explained > 0.9
+    cams = [[t for t in real if t.camera == c] for c in (0, 1)]
+    assert explained_share(found.overlaps[0].transform, *cams) == pytest.approx(found.overlaps[0].explained)

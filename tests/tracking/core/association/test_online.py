@@ -1,0 +1,177 @@
+"""Live revision: ids follow the grouping (merge and split), stricter live links, the central applies it."""
+
+import numpy as np
+import pytest
+
+from mlfn_keras.tracking.core import events as ev
+from mlfn_keras.tracking.core.association import TrackletStore
+from mlfn_keras.tracking.core.association.calibration import calibrate
+from mlfn_keras.tracking.core.association.online import OnlineReviser, relabel
+from mlfn_keras.tracking.core.central import CentralAssociator
+from mlfn_keras.tracking.core.gallery import IdentityGallery
+from mlfn_keras.tracking.core.pipeline import PipelineConfig
+from mlfn_keras.tracking.core.updates import CameraTick, TrackEmbedding
+
+RED, BLUE, GREEN = [1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]
+
+
+def _store(tracklets):
+    """tracklets: key -> (first frame, last frame, feature); 10 FPS, two embeddings each."""
+    store = TrackletStore()
+    for key, (first, last, f) in tracklets.items():
+        for fr in (first, last):
+            store.observe(key, fr, fr / 10)
+        store.add_embedding(key, np.array(f, float))
+        store.add_embedding(key, np.array(f, float))
+    return store
+
+
+def test_relabel_merges_splits_and_keeps_what_agrees():
+    # clusters: {a, b} one person, {c} another, {d, e} a third
+    labels = {"a": 0, "b": 0, "c": 1, "d": 2, "e": 2}
+    current = {"a": 1, "b": 2, "c": 2, "d": 3, "e": 3}  # 1 and 2 are one person; 2 also holds c
+    weight = {"a": 10.0, "b": 5.0, "c": 30.0, "d": 1.0, "e": 1.0}
+    out = relabel(labels, current, weight)
+    assert out["d"] == out["e"] == 3  # agrees: unchanged
+    assert out["c"] == 2  # c carries most of id 2: it keeps it
+    assert out["a"] == out["b"] == 1  # b leaves 2 and joins a's id
+    # a cluster whose ids all went to heavier clusters gets a new one (a negative placeholder), shared
+    out = relabel({"a": 0, "b": 1, "c": 1}, {"a": 1, "b": 1, "c": 1}, {"a": 9.0, "b": 1.0, "c": 1.0})
+    assert out["a"] == 1 and out["b"] == out["c"] < 0
+
+
+def test_online_revision_splits_an_id_that_holds_two_people():
+    # camera 1's track was given red's id by mistake; it is blue
+    store = _store({(0, 1, 0): (0, 20, RED), (0, 2, 0): (0, 20, BLUE), (1, 1, 0): (30, 50, BLUE)})
+    gids = {(0, 1, 0): 1, (0, 2, 0): 2, (1, 1, 0): 1}
+    revision = OnlineReviser(manual_threshold=0.8).revise(store, gids, now=5.0)
+    assert not revision.merges
+    (split,) = revision.splits
+    assert (split.source, split.target, split.tracklets) == (1, 2, ((1, 1, 0),))  # blue's id, not a new one
+    assert split.similarity == pytest.approx(0.0, abs=1e-6)  # nothing like the red part that stays
+    # the same id holding two people nobody else resembles: the smaller part gets a new identity
+    store = _store({(0, 1, 0): (0, 40, RED), (1, 1, 0): (50, 60, GREEN)})
+    (split,) = OnlineReviser(manual_threshold=0.8).revise(store, {(0, 1, 0): 1, (1, 1, 0): 1}, now=7.0).splits
+    assert split.source == 1 and split.target < 0 and split.tracklets == ((1, 1, 0),)
+
+
+def test_live_links_wait_for_more_evidence_than_the_offline_answer():
+    rng = np.random.default_rng(3)
+    people = [rng.normal(size=3) for _ in range(12)]  # few dimensions: different people spread widely
+    store = TrackletStore()
+    for k, p in enumerate(people):  # 12 people, 4 at a time in camera 0: 18 different-person pairs
+        key = (0, k, 0)
+        for fr in ((k // 4) * 100, (k // 4) * 100 + 50):
+            store.observe(key, fr, fr / 10)
+        for _ in range(4):
+            store.add_embedding(key, p + 0.05 * rng.normal(size=3))
+    offline = OnlineReviser(centred=False)
+    assert offline.recalibrate(store).threshold < 1.0
+    eager = OnlineReviser(centred=False, live_min_pairs=10)
+    eager.recalibrate(store, live=True)
+    assert eager.live_threshold == eager.threshold < 1.0
+    patient = OnlineReviser(centred=False, live_min_pairs=20)
+    assert patient.recalibrate(store, live=True).source == "too_little_evidence"  # 12 same, 18 different pairs
+    assert patient.live_threshold == 1.0  # links nothing yet
+    assert patient.recalibrate(store).threshold == offline.threshold  # the offline answer does not wait
+    strict = OnlineReviser(centred=False, live_quantile=0.9)
+    strict.recalibrate(store, live=True)
+    assert strict.live_threshold == pytest.approx(calibrate(store.values(), 0.9).threshold)
+    assert strict.live_threshold > strict.threshold
+
+
+def test_gallery_dates_observations_by_each_cameras_clock():
+    a = np.array([1.0, 0.0], np.float32)
+    g = IdentityGallery(threshold=0.5, max_gap_seconds=15.0)
+    gid = g.assign(1, {(1, 1): a}, now=60.0)[(1, 1)].global_id  # seen by camera 1 at 60 s
+    g.observe(gid, (1, 1), a, 1, 60.0)
+    # camera 0's stream is at 10 s: a person there is 50 s before anyone camera 1 saw
+    assert g.assign(0, {(0, 1): a}, now=10.0)[(0, 1)].new
+    assert not g.assign(0, {(0, 2): a}, now=50.0)[(0, 2)].new  # 10 s before: may be them
+    # commit dates each track by its own frame's time, not the tick's latest
+    from mlfn_keras.tracking.core.gallery import LiveTrack
+
+    g2 = IdentityGallery(threshold=0.5, max_gap_seconds=15.0)
+    g2.commit({(1, 1): LiveTrack(1, a, None, True, time=60.0)}, now=60.0)
+    out = g2.commit({(1, 1): LiveTrack(1, a, 1, True, time=61.0), (0, 5): LiveTrack(0, a, None, True, time=11.0)}, now=61.0)
+    assert out[(0, 5)].new
+
+
+def test_a_held_back_id_is_kept_by_a_new_person_and_reassign_moves_tracks():
+    a, b = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+    g = IdentityGallery(threshold=0.5)
+    held = g.reserve()
+    assert held == 1 and len(g) == 0  # reserved, matches nobody
+    out = g.assign(0, {(0, 1): a}, now=0.0, reserved={(0, 1): held})
+    assert out[(0, 1)].new and out[(0, 1)].global_id == held
+    g.observe(held, (0, 1), a, 0, 0.0)
+    g.observe(held, (1, 4), b, 1, 2.0)  # wrongly filed under the same id
+    new = g.reassign({(1, 4)}, held, None, (1.5, 2.0, 1))
+    assert new != held and list(g.identities[new].bank) == [(1, 4)] and list(g.identities[held].bank) == [(0, 1)]
+    assert g.identities[new].last_camera == 1 and g.identities[new].first_seen == 1.5
+
+
+def _tick(cam, frame, tracks, started=(), embeddings=()):
+    boxes = [[10.0 + 50 * k, 10, 50 + 50 * k, 110] for k in range(len(tracks))]
+    return CameraTick(cam, frame, frame / 10, list(tracks), boxes, [0.9] * len(tracks), list(started), [], list(embeddings))
+
+
+def test_the_central_shows_held_back_ids_and_splits_a_live_track_off_at_a_revision():
+    central = CentralAssociator(PipelineConfig(threshold=0.9, min_embeddings=1, revise_seconds=1.0, max_gap_seconds=None))
+    red, blue = np.array(RED, np.float32), np.array(BLUE, np.float32)
+    central.step([_tick(0, 0, [1], started=[1])])
+    (obj,) = central.camera_result(_tick(0, 0, [1])).objects
+    assert obj.provisional and obj.global_id is not None  # an id from the first frame, held back
+    held = obj.global_id
+    events, _ = central.step([_tick(0, 1, [1], embeddings=[TrackEmbedding(1, 0, red)])])
+    assert [e.global_id for e in events if isinstance(e, ev.GlobalIdAssigned)] == [held]  # new: kept
+    # camera 1's track is given red's id (a mistake the gallery can make on a look-alike)
+    central.step([_tick(1, 2, [7], started=[7])])
+    central._tracks[(1, 7)].global_id = held
+    central.tracklet_gid[(1, 7, 0)] = held
+    events = []
+    for f in range(3, 30):
+        out, _ = central.step([_tick(0, f, [1], embeddings=[TrackEmbedding(1, 0, red)]),
+                               _tick(1, f, [7], embeddings=[TrackEmbedding(7, 0, blue)])])
+        events += out
+    splits = [e for e in events if isinstance(e, ev.IdentitySplit)]
+    assert splits and splits[0].global_id == held and splits[0].live == ((1, 7, 0),)
+    assert central.global_id((1, 7)) == splits[0].new_global_id != held == central.global_id((0, 1))
+    assert central.camera_result(_tick(1, 30, [7])).objects[0].global_id == splits[0].new_global_id
+    assert splits[0].to_dict()["event"] == "identity_split"
+
+
+def test_cameras_without_a_common_clock_are_linked_only_through_an_overlap():
+    store = _store({(0, 1, 0): (0, 20, RED), (1, 1, 0): (0, 20, RED), (1, 2, 0): (30, 40, BLUE), (2, 1, 0): (50, 60, BLUE)})
+    gids = {k: i + 1 for i, k in enumerate(sorted(store.tracklets))}
+    trusting = OnlineReviser(manual_threshold=0.8)
+    labels, _ = trusting.group(list(store.values()))
+    assert labels[(0, 1, 0)] == labels[(1, 1, 0)] and labels[(1, 2, 0)] == labels[(2, 1, 0)]
+    # camera 1's file came without a start time: nothing links it to cameras 0 or 2
+    wary = OnlineReviser(manual_threshold=0.8, unsynced=[1])
+    labels, _ = wary.group(list(store.values()))
+    assert len(set(labels.values())) == 4 and wary.apart == {(0, 1), (1, 2)}
+    assert not wary.revise(store, gids, now=9.0)
+    # a view found to overlap shows the clocks agree
+    wary._apart = lambda tracklets, overlaps: {(1, 2)}
+    labels, _ = wary.group(list(store.values()))
+    assert labels[(0, 1, 0)] == labels[(1, 1, 0)] and labels[(1, 2, 0)] != labels[(2, 1, 0)]
+
+
+def test_the_gallery_matches_across_an_unsynced_camera_only_where_the_views_overlap():
+    a = np.array([1.0, 0.0], np.float32)
+    g = IdentityGallery(threshold=0.5)
+    g.unsynced = frozenset({1})
+    gid = g.assign(0, {(0, 1): a}, now=0.0)[(0, 1)].global_id
+    g.observe(gid, (0, 1), a, 0, 0.0)
+    assert g.assign(1, {(1, 1): a}, now=1.0)[(1, 1)].new
+    g.overlapping = {(0, 1)}
+    assert g.assign(1, {(1, 2): a}, now=1.0)[(1, 2)].global_id == gid
+    # an identity seen in camera 1 is not given to camera 2 (no overlap found between 1 and 2) ...
+    assert g.assign(2, {(2, 1): a}, now=1.0)[(2, 1)].new
+    # ... while one seen only in camera 0 is: cameras 0 and 2 share a clock
+    h = IdentityGallery(threshold=0.5)
+    h.unsynced = frozenset({1})
+    gid = h.assign(0, {(0, 1): a}, now=0.0)[(0, 1)].global_id
+    h.observe(gid, (0, 1), a, 0, 0.0)
+    assert h.assign(2, {(2, 1): a}, now=1.0)[(2, 1)].global_id == gid
