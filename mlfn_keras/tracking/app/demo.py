@@ -12,6 +12,7 @@ import dataclasses
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from mlfn_keras.tracking.app.sources import SourceSpec, parse_cams
 from mlfn_keras.tracking.core.pipeline import PipelineConfig
 from mlfn_keras.tracking.core.reid import load_reid
 from mlfn_keras.tracking.detection.detectors import build_detector
+from mlfn_keras.tracking.view.feed import IdentityFeed
 
 #: Detector used with the built-in scene. The SSDLite pedestrian detector was
 #: trained on real photographs and misses the renderer's drawn people (measured
@@ -55,6 +57,12 @@ class DemoConfig:
         start_times: per ``cams`` value, when that file's first frame was
             recorded (seconds on a common clock; ``None``: all 0, the files
             started together). Live sources ignore it.
+        thumbnails: keep crops of people for the web page and ``report.html``
+            (``False``: ``--no-thumbnails``; tracked people are personal data).
+        serve_token: ``--serve-token``: every web client must give it.
+        serve_until: with ``serve``, a run that was not interrupted keeps the
+            page up, showing its final identities, until this event is set
+            (the CLI: until Ctrl-C); ``None``: the page closes with the run.
     """
 
     cams: Sequence[str] = ()
@@ -72,6 +80,9 @@ class DemoConfig:
     on_serve: Callable[[str], None] | None = None
     offline: bool | None = None
     start_times: Sequence[float] | None = None
+    thumbnails: bool = True
+    serve_token: str | None = None
+    serve_until: threading.Event | None = None
 
 
 def scene_specs(scene: SceneConfig, progress: bool = True) -> tuple[list[SourceSpec], list[str]]:
@@ -132,11 +143,15 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         os.makedirs(os.path.join(config.output_dir, "gt"), exist_ok=True)
         for p in gt_paths:
             shutil.copy(p, os.path.join(config.output_dir, "gt", os.path.basename(p)))
+    names = [s.name for s in specs]
+    feed = IdentityFeed(names, thumbnails=config.thumbnails, settings=_settings(config, detector_name))
     views = []
-    if config.serve:  # the runner closes it when the run ends
+    if config.serve:
         from mlfn_keras.tracking.view.web import start_web_view
 
-        views = [v for v in [start_web_view(config.serve, [s.name for s in specs])] if v is not None]
+        views = [v for v in [start_web_view(config.serve, names, feed=feed, token=config.serve_token)] if v is not None]
+        if views and config.serve_until is not None:
+            views[0].outlives_run = True  # the runner leaves it open; closed below
         if views and config.on_serve:
             config.on_serve(views[0].url)
     options = RunOptions(
@@ -148,13 +163,56 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         total_frames=total,
         views=views,
         offline=config.offline,
+        feed=feed,
+        thumbnails=config.thumbnails,
     )
-    summary = run_multicam(specs, detector, embedder, config.pipeline, options)
-    scores = None
-    if config.evaluate:
-        if not config.output_dir:
-            raise ValueError("--evaluate needs --output (it scores the written MOT files).")
-        from mlfn_keras.tracking.eval.metrics import evaluate_run
+    try:
+        summary = run_multicam(specs, detector, embedder, config.pipeline, options)
+        scores = None
+        if config.evaluate:
+            if not config.output_dir:
+                raise ValueError("--evaluate needs --output (it scores the written MOT files).")
+            from mlfn_keras.tracking.eval.metrics import evaluate_run
+            from mlfn_keras.tracking.eval.scoring import score_run_folder
+            from mlfn_keras.tracking.view.report import scores_table, write_report
 
-        scores = evaluate_run(config.output_dir, max_frames=config.max_frames)
+            scores = evaluate_run(config.output_dir, max_frames=config.max_frames)
+            gt_copies = [os.path.join(config.output_dir, "gt", os.path.basename(p)) for p in gt_paths]
+            feed.scores = scores_table(score_run_folder(config.output_dir, gt_copies, names), names)
+            write_report(config.output_dir, feed)  # again, with the scores
+        if views and config.serve_until is not None and not summary.interrupted:
+            linger(views[0].url, config.serve_until)
+    finally:
+        for view in views:
+            view.close()
     return summary, scores
+
+
+def linger(url: str, until: threading.Event) -> None:
+    """Keeps the page of a finished run up until ``until`` is set (or Ctrl-C)."""
+    print(f"The run has ended; its final identities stay at {url} until you press Ctrl-C.", file=sys.stderr, flush=True)
+    try:
+        while not until.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _settings(config: DemoConfig, detector: str) -> dict[str, Any]:
+    """The run's settings as the page and the report show them."""
+    p = config.pipeline
+    out: dict[str, Any] = {
+        "detector": detector,
+        "re-id model": os.path.basename(config.reid) if config.reid else "",
+        "threshold": "calibrated on the footage" if p.threshold is None else p.threshold,
+        "max gap between cameras": "none" if p.max_gap_seconds is None else f"{p.max_gap_seconds:g} s",
+        "thumbnails": "kept" if config.thumbnails else "off (--no-thumbnails)",
+    }
+    if not config.cams:
+        s = config.scene
+        out["scene"] = f"built-in, seed {s.seed}, {s.num_people} people, {s.num_frames} frames, {s.width}x{s.height}"
+    if config.max_frames:
+        out["max frames"] = config.max_frames
+    if config.start_times:
+        out["start times"] = list(config.start_times)
+    return out

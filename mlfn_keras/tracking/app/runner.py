@@ -14,6 +14,11 @@ working one); after ``max_retries`` attempts without a frame it is given up.
 The run ends when every stream has ended, been given up or delivered
 ``max_frames`` frames, on ``q`` in the window, or on Ctrl-C, and always closes
 its files and writes the summary.
+
+Every tick goes to the run's :class:`~mlfn_keras.tracking.view.feed.IdentityFeed`
+(through :class:`~mlfn_keras.tracking.view.LiveViews`), which the web page and
+``report.html`` show; at the end the final ids go to the recorder (every
+output names them) and to the feed.
 """
 
 from __future__ import annotations
@@ -38,8 +43,10 @@ from mlfn_keras.tracking.app.sources import (
 from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
 from mlfn_keras.tracking.core.reid import Embedder
 from mlfn_keras.tracking.detection.detectors import Detector
-from mlfn_keras.tracking.view import LiveViews, View
+from mlfn_keras.tracking.view import CameraFrame, LiveViews, View
 from mlfn_keras.tracking.view.draw import annotate
+from mlfn_keras.tracking.view.feed import CameraHealth, Clock, IdentityFeed
+from mlfn_keras.tracking.view.report import report_files, write_report
 
 STAGES = ("decode", "detect", "track", "embed", "associate", "output")
 
@@ -83,6 +90,10 @@ class RunOptions:
         max_retries: reconnects in a row without a frame before a live source is
             given up (``None``: retry until stopped; the run then only ends on
             ``max_frames``, ``q`` or Ctrl-C).
+        feed: the identities the web page and ``report.html`` show (default:
+            one made for the run when it writes outputs or has views).
+        thumbnails: keep crops of people for the page and the report
+            (``False``: ``--no-thumbnails``).
     """
 
     output_dir: str | None = None
@@ -97,28 +108,37 @@ class RunOptions:
     offline: bool | None = None
     retry_backoff: tuple[float, float] = LIVE_RETRY_BACKOFF
     max_retries: int | None = LIVE_MAX_RETRIES
+    feed: IdentityFeed | None = None
+    thumbnails: bool = True
 
 
 @dataclass
 class RunSummary:
-    """What a run did: returned by :func:`run_multicam` and written to ``summary.json``."""
+    """What a run did: returned by :func:`run_multicam` and written to ``summary.json``.
+
+    Attributes:
+        identities: the people the run found: distinct final ids (those in
+            ``mot/``, the videos and the report).
+        tracker_stats: counters of the live tracker (``id_assignments``: times
+            a track was given an id, not a count of people).
+    """
 
     cameras: list[dict[str, Any]] = field(default_factory=list)
     ticks: int = 0
     wall_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     tracker_stats: dict[str, int] = field(default_factory=dict)
-    global_ids: int = 0
+    identities: int = 0
     interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "identities": self.identities,
             "cameras": self.cameras,
             "ticks": self.ticks,
             "wall_seconds": round(self.wall_seconds, 3),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "tracker_stats": self.tracker_stats,
-            "global_ids": self.global_ids,
             "interrupted": self.interrupted,
         }
 
@@ -161,9 +181,19 @@ def run_multicam(
         for i, s in enumerate(specs)
     ]
     offline = options.offline if options.offline is not None else not any(s.live for s in specs)
+    names = [s.name for s in specs]
     mct = MultiCameraTracker(len(specs), embedder, fps, config)
-    recorder = RunRecorder(options.output_dir, [s.name for s in specs], fps, options.write_video) if options.output_dir else None
-    views = LiveViews(list(options.views), [s.name for s in specs], log)
+    recorder = (RunRecorder(options.output_dir, names, fps, options.write_video, options.progress)
+                if options.output_dir else None)
+    feed = options.feed
+    if feed is None and (recorder is not None or options.views):
+        feed = IdentityFeed(names, thumbnails=options.thumbnails)
+    if feed is not None:
+        if any(s.live for s in specs):
+            feed.clock = Clock(time.time())
+        feed.settings.setdefault("cameras", {s.name: _source_label(s) for s in specs})
+        feed.settings.setdefault("final ids", "whole run re-grouped at the end" if offline else "live ids, revised as the run goes")
+    views = LiveViews(list(options.views), names, log, feed)
     if options.show:
         from mlfn_keras.tracking.view.window import WindowView
 
@@ -190,7 +220,7 @@ def run_multicam(
 
     for s in streams:
         s.start()
-    want_images = (recorder is not None and options.write_video) or views.wants_images
+    want_images = views.wants_images
     t_start = time.perf_counter()
     try:
         while not all(ended):
@@ -210,16 +240,22 @@ def run_multicam(
                 if packet is None and (done or stream.finished):
                     ended[i] = True
                     events = mct.end_camera(i, last_frame[i] + 1, last_ts[i])
-                    events.append({"event": "stream_end", "camera": i, "frame": last_frame[i] + 1})
+                    events.append({"event": "stream_end", "camera": i, "frame": last_frame[i] + 1, "time": last_ts[i]})
                     if recorder:
                         recorder.events(events)
+                    if feed is not None:
+                        feed.record_events(events)
                     continue
                 if packet is not None:
                     packets.append(packet)
             with lock:
                 messages, pending_messages[:] = list(pending_messages), []
-            if recorder and messages:
-                recorder.events([{"event": "camera_message", "message": m} for m in messages])
+            if messages:
+                notes = [{"event": "camera_message", "message": m, "time": max(last_ts)} for m in messages]
+                if recorder:
+                    recorder.events(notes)
+                if feed is not None:
+                    feed.record_events(notes)
             if not packets:
                 if any(s.spec.live for s in streams):
                     time.sleep(0.005)
@@ -250,14 +286,19 @@ def run_multicam(
                 objs = result.cameras[p.camera].objects
                 image = annotate(p.image, objs, specs[p.camera].name, cam_fps[p.camera] or None) if want_images else None
                 if recorder:
-                    recorder.frame(p.camera, p.index, objs, image)
+                    recorder.frame(p.camera, p.index, objs, p.image)
                 if views:
                     last_images[p.camera], last_objects[p.camera] = image, objs
             if recorder:
                 recorder.events(result.events)
             if views:
-                keep_running = views.update(last_images, last_objects, result.events, cam_fps)
-                want_images = (recorder is not None and options.write_video) or views.wants_images
+                frames = [CameraFrame(p.camera, p.index, p.timestamp, result.cameras[p.camera].objects, p.image) for p in packets]
+                health = [
+                    CameraHealth(cam_fps[i], frames_done[i], s.stats.reconnects, s.stats.gave_up, ended[i], s.stats.frames_dropped)
+                    for i, s in enumerate(streams)
+                ]
+                keep_running = views.update(last_images, last_objects, result.events, cam_fps, frames, health, mct.tracklet_gid)
+                want_images = views.wants_images
                 if not keep_running:  # q/Esc in the window
                     break
             stage["output"] += time.perf_counter() - t2
@@ -278,7 +319,8 @@ def run_multicam(
                     recorder.events(events)
         if bar is not None:
             bar.close()
-        views.close()
+        views.close()  # a view that outlives the run (the web page of a recorded run) stays
+        ids, every_box = dict(mct.tracklet_gid), False
         if offline:
             final = mct.finalize(max(last_ts))
             cal = final.calibration
@@ -288,12 +330,26 @@ def run_multicam(
             for o in final.overlaps:
                 log(f"overlapping views: cameras {o.cameras[0]} and {o.cameras[1]} see the same ground "
                     f"({o.support} of {o.candidates} co-visible tracklet pairs agree); {o.links} tracklet pairs linked by where the person stood")
+            events = [mct.calibration_event(cal, max(last_ts)), final.event]
             if recorder:
-                recorder.events([mct.calibration_event(cal, max(last_ts)), final.event])
-                recorder.final_ids(final.ids)
+                recorder.events(events)
+            if feed is not None:
+                feed.record_events(events)
+            ids, every_box = final.ids, True
+        # One id everywhere: the final ids go to every output and to the page.
+        if recorder:
+            finals = recorder.final_ids(ids, every_box)
+            ids, summary.identities = finals.tracklets, finals.identities
+        else:
+            summary.identities = len(set(ids.values()))
+        if feed is not None:
+            feed.relabel(ids, final=True, note=None if offline else
+                         f"Final identities: {summary.identities} people (live ids after the run's merges and splits)")
+            feed.finish("interrupted" if summary.interrupted else "finished")
         summary.stage_seconds = stage
-        summary.tracker_stats = dict(mct.stats)
-        summary.global_ids = final.event.global_ids if offline else int(mct.gallery._next_id - 1)
+        stats = dict(mct.stats)
+        stats["id_assignments"] = stats.pop("global_ids", 0)
+        summary.tracker_stats = stats
         summary.cameras = [
             {
                 "name": specs[i].name,
@@ -313,6 +369,13 @@ def run_multicam(
             for i in range(len(specs))
         ]
         if recorder:
+            if feed is not None:
+                recorder.add_files(report_files(feed))
+                write_report(options.output_dir, feed)
             recorder.close(summary.to_dict())
     return summary
+
+
+def _source_label(spec: SourceSpec) -> str:
+    return "generated scene" if spec.kind == "generator" else f"{spec.kind}: {spec.target}"
 
