@@ -47,7 +47,7 @@ from mlfn_keras.tracking.eval.scoring import (
 )
 
 #: The re-id weights shipped with the demo (what ``demo/multicam.py`` uses by default).
-SHIPPED_REID = str(Path(__file__).resolve().parents[2] / "demo" / "weights" / "mlfn_small_synthetic.keras")
+SHIPPED_REID = str(Path(__file__).resolve().parents[3] / "demo" / "weights" / "mlfn_small_synthetic.keras")
 #: ``--reid`` value that selects the colour-histogram baseline.
 HIST = "hist"
 #: Detector per kind of footage for ``--detector auto`` (as the demo chooses).
