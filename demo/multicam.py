@@ -127,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="every web client must give this token (open /?token=TOKEN once; default: $MLFN_SERVE_TOKEN)")
     parser.add_argument("--no-thumbnails", action="store_true",
                         help="keep no pictures of people: none in report.html or the web API (the live tiles stay)")
-    parser.add_argument("--evaluate", action="store_true", help="score the run against ground truth (built-in scene; needs --output)")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="score the run against ground truth (the built-in scene's, or --gt; needs --output)")
+    parser.add_argument("--gt", nargs="+", default=[], metavar="FILE",
+                        help="with --cams: ground truth, one MOT file per camera (frame,id,x,y,w,h; ids are people "
+                             "across cameras), for --evaluate and --detector gt")
     parser.add_argument("--seed", type=int, default=0, help="built-in scene seed (default: 0)")
     parser.add_argument("--people", type=int, default=10, help="built-in scene: people (default: 10)")
     parser.add_argument("--frames", type=int, default=600, help="built-in scene: frames per camera (default: 600)")
@@ -216,8 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parse_cams(args.cams)  # fail on a bad value before loading any model
         except CamsError as exc:
             parser.error(str(exc))
-        if args.detector == "gt":
-            parser.error("--detector gt needs ground truth, which only the built-in scene (no --cams) has.")
+        if args.detector == "gt" and not args.gt:
+            parser.error("--detector gt needs ground truth, which only the built-in scene (no --cams) has; with --cams give --gt FILE per camera.")
+        if args.gt and len(args.gt) != len(args.cams):
+            parser.error(f"--gt got {len(args.gt)} files for {len(args.cams)} --cams; expected one per camera.")
+        if args.evaluate and not args.gt:
+            parser.error("--evaluate with --cams needs --gt FILE per camera (only the built-in scene has its own ground truth).")
+    elif args.gt:
+        parser.error("--gt needs --cams (the built-in scene has its own ground truth).")
     if not os.path.exists(args.reid):
         if args.reid != DEFAULT_REID:
             parser.error(f"--reid got {args.reid!r}, which does not exist; expected a .keras, SavedModel, .onnx or .tflite file.")
@@ -241,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_video=not args.no_video,
         progress=not args.quiet,
         evaluate=args.evaluate,
+        gt=args.gt,
         serve=args.serve,
         offline=args.offline,
         start_times=args.start_times,

@@ -57,6 +57,11 @@ class Boxes:
         return [r for r in self.rows if r[0] == camera and r[2] == track and r[1] == frame]
 
 
+def named(rows):
+    """The ids ``mot/`` gives these boxes (live cameras: boxes without an id live have none)."""
+    return {r[3] for r in rows if r[3] is not None}
+
+
 def check_appearances(boxes, cards, names, where):
     """Every appearance a page shows names the id ``mot/`` gives its boxes."""
     assert {c["id"] for c in cards} == boxes.ids, where
@@ -64,7 +69,7 @@ def check_appearances(boxes, cards, names, where):
         for a in card["appearances"]:
             rows = boxes.of(names.index(a["camera"]), a["track"], a["first_frame"], a["last_frame"])
             assert rows, (where, a)
-            assert {r[3] for r in rows} == {card["id"]}, (where, card["id"], a)
+            assert named(rows) == {card["id"]}, (where, card["id"], a)
 
 
 def label_colour(image, xyxy):
@@ -77,15 +82,17 @@ def label_colour(image, xyxy):
     return np.median(patch, 0) if len(patch) else None
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
+@pytest.fixture(scope="module", params=[True, False], ids=["recorded (offline)", "live rules (online)"])
+def finished_run(request, tmp_path_factory):
+    offline = request.param
     out = str(tmp_path_factory.mktemp("one_id") / "run")
     until, urls, result = threading.Event(), [], {}
 
     def run():
         try:
             result["summary"], _ = run_demo(DemoConfig(reid=WEIGHTS, scene=SCENE, output_dir=out, progress=False, evaluate=True,
-                                                       serve="127.0.0.1:0", on_serve=urls.append, serve_until=until))
+                                                       serve="127.0.0.1:0", on_serve=urls.append, serve_until=until,
+                                                       offline=offline))
         except BaseException as exc:
             result["error"] = exc
 
@@ -113,14 +120,16 @@ def finished_run(tmp_path_factory):
     until.set()
     thread.join(120)
     assert not thread.is_alive() and "error" not in result
-    return out, api, result["summary"]
+    return out, api, result["summary"], offline
 
 
 def test_every_output_names_the_final_id_of_mot_for_every_box(finished_run):
-    out, api, summary = finished_run
+    out, api, summary, offline = finished_run
     names = ["cam0", "cam1"]
     boxes = Boxes(out, 2)
-    assert len(boxes.ids) > 2 and all(r[3] is not None for r in boxes.rows)  # recorded video: every box has its final id
+    assert len(boxes.ids) > 2
+    if offline:  # recorded video: every box has its final id
+        assert all(r[3] is not None for r in boxes.rows)
 
     # summary.json: one identity count, the ids of mot/.
     written = json.loads(open(os.path.join(out, "summary.json")).read())
@@ -130,8 +139,8 @@ def test_every_output_names_the_final_id_of_mot_for_every_box(finished_run):
     # The API, after the run.
     assert api["run"]["state"] == "finished" and api["run"]["final"] and api["run"]["identities"] == len(boxes.ids)
     check_appearances(boxes, api["identities"], names, "API")
-    named = {i for e in api["events"]["events"] for i in e["ids"]}
-    assert named <= boxes.ids
+    event_ids = {i for e in api["events"]["events"] for i in e["ids"]}
+    assert event_ids <= boxes.ids
 
     # report.html: its embedded data.
     page = open(os.path.join(out, "report.html")).read()
@@ -163,7 +172,7 @@ def test_every_output_names_the_final_id_of_mot_for_every_box(finished_run):
     live_seen = set()
     for t in ids["tracklets"]:
         rows = boxes.of(names.index(t["camera"]), t["track"], t["first_frame"], t["last_frame"])
-        assert {r[3] for r in rows} == {t["final_id"]}, t
+        assert named(rows) <= {t["final_id"]} and (named(rows) or not offline), t
         live_seen |= {str(v["id"]) for v in t["live_ids"]}
     assert live_seen == set(ids["live_to_final"])
     for finals in ids["live_to_final"].values():
@@ -202,4 +211,16 @@ def test_every_output_names_the_final_id_of_mot_for_every_box(finished_run):
             frame += 1
         assert frame == SCENE.num_frames
         assert not os.path.exists(os.path.join(out, f"cam{cam}.frames.avi"))
-    assert compared > 20
+    assert compared > 20 or not offline  # live rules: most final ids are the live ones
+
+
+def test_no_thumbnails_keeps_no_picture_of_anyone(tmp_path):
+    out = tmp_path / "run"
+    summary, _ = run_demo(DemoConfig(reid=WEIGHTS, scene=SCENE, output_dir=str(out), progress=False, write_video=False,
+                                     max_frames=60, thumbnails=False))
+    page = (out / "report.html").read_text()
+    data = json.loads(re.search(r'<script id="run-data" type="application/json">(.*?)</script>', page, re.S).group(1).replace("<\\/", "</"))
+    assert data["identities"] and data["run"]["thumbnails"] is False
+    assert all(not c["thumbnails"] and all("thumbnail" not in a for a in c["appearances"]) for c in data["identities"])
+    assert not (out / "report_files").exists() and ".jpg" not in page
+    assert summary.identities == len(data["identities"])

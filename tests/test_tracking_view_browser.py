@@ -102,8 +102,9 @@ def test_live_page_and_report_show_people_and_their_timeline(browser, tmp_path):
     try:
         browser.get(view.url)
         wait_for(browser, "return document.querySelectorAll('.card').length === 2")
-        wait_for(browser, "return [...document.querySelectorAll('.card .crops img')].every(i => i.complete && i.naturalWidth > 0)")
-        assert browser.execute_script("return document.querySelectorAll('.card .crops img').length") == 3
+        # ID 7 and ID 9 have each been seen by both cameras: one picture per camera on each card.
+        wait_for(browser, "const i = [...document.querySelectorAll('.card .crops img')];"
+                          "return i.length === 4 && i.every(i => i.complete && i.naturalWidth > 0)")
         wait_for(browser, "return [...document.querySelectorAll('.tile img')].every(i => i.naturalWidth > 0)")
         # Id labels are readable at 1280x800: at least 14 CSS pixels tall on the tile.
         shown, natural = browser.execute_script("const i = document.querySelector('.tile img'); return [i.clientWidth, i.naturalWidth]")

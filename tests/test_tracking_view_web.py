@@ -495,3 +495,34 @@ def test_a_request_whose_headers_take_too_long_is_dropped():
         assert get(view.url + "api/run")[0] == 200
     finally:
         view.close()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--serve-token", "abcdefgh12"], "--serve-token needs --serve"),
+    (["--serve", "0", "--serve-token", "short"], "8-128 letters"),
+    (["--gt", "a.txt"], "--gt needs --cams"),
+])
+def test_cli_checks_token_and_ground_truth(argv, message, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("demo_multicam", os.path.join(ROOT, "demo", "multicam.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as info:
+        module.main([*argv, "--no-show"])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_cli_evaluate_with_cams_needs_one_gt_per_camera(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("demo_multicam", os.path.join(ROOT, "demo", "multicam.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    a.write_bytes(b"")
+    b.write_bytes(b"")
+    for extra, message in ((["--evaluate"], "needs --gt FILE per camera"), (["--gt", str(a)], "--gt got 1 files for 2 --cams")):
+        with pytest.raises(SystemExit) as info:
+            module.main(["--cams", str(a), str(b), "--no-show", "--output", str(tmp_path / "o"), *extra])
+        assert info.value.code == 2 and message in capsys.readouterr().err

@@ -20,15 +20,17 @@ floors above it in this list:
 * :mod:`~mlfn_keras.tracking.detection`: person detectors behind one
   :func:`~mlfn_keras.tracking.detection.detectors.build_detector` (SSDLite ONNX,
   tiled; YOLO-style ONNX; background subtraction; ground truth).
-* :mod:`~mlfn_keras.tracking.view`: the live window and the web view.
+* :mod:`~mlfn_keras.tracking.view`: what operators look at: the identity feed
+  (:mod:`~mlfn_keras.tracking.view.feed`, the pages' one data source), the
+  live window, the live web page and its JSON API, ``report.html``.
 * :mod:`~mlfn_keras.tracking.eval`: scoring a run against ground truth:
   HOTA/MOTA/IDF1 and cross-camera IDF1 (:mod:`~mlfn_keras.tracking.eval.metrics`),
   one run scored with the baselines (:mod:`~mlfn_keras.tracking.eval.scoring`),
   detector recall and precision (:mod:`~mlfn_keras.tracking.eval.detection`).
 * :mod:`~mlfn_keras.tracking.app`: running it: camera sources
   (:mod:`~mlfn_keras.tracking.app.sources`), the main loop
-  (:mod:`~mlfn_keras.tracking.app.runner`), run outputs
-  (:mod:`~mlfn_keras.tracking.app.recorder`), the generated scene
+  (:mod:`~mlfn_keras.tracking.app.runner`), run outputs, one final id
+  everywhere (:mod:`~mlfn_keras.tracking.app.recorder`), the generated scene
   (:mod:`~mlfn_keras.tracking.app.scene`), what the demo CLI calls
   (:mod:`~mlfn_keras.tracking.app.demo`).
 * :mod:`~mlfn_keras.tracking.bench`: benchmarks that run the app and score it:

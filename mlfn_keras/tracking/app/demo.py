@@ -48,7 +48,9 @@ class DemoConfig:
         max_frames: stop after this many frames per camera.
         write_video: annotated videos in the output dir.
         progress: progress bars.
-        evaluate: score the run against ground truth (built-in scene only).
+        evaluate: score the run against ground truth (the built-in scene's, or ``gt``).
+        gt: ground truth for ``cams``: one MOT file per camera (``frame,id,x,y,w,h[,consider]``,
+            ids are people across all cameras), for ``evaluate`` and ``--detector gt``.
         serve: ``"[HOST:]PORT"``: serve the live web view there (``None``: no web view).
         on_serve: called with the web view's URL once it listens (e.g. to learn
             the port ``--serve 127.0.0.1:0`` picked).
@@ -76,6 +78,7 @@ class DemoConfig:
     write_video: bool = True
     progress: bool = True
     evaluate: bool = False
+    gt: Sequence[str] = ()
     serve: str | None = None
     on_serve: Callable[[str], None] | None = None
     offline: bool | None = None
@@ -127,6 +130,13 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
                 raise ValueError(f"got {len(config.start_times)} start times for {len(specs)} cameras; expected one per --cams value")
             specs = [dataclasses.replace(s, start_time=float(t)) for s, t in zip(specs, config.start_times)]
         total = None
+        if config.gt:
+            if len(config.gt) != len(specs):
+                raise ValueError(f"got {len(config.gt)} ground-truth files for {len(specs)} cameras; expected one per --cams value")
+            missing = [p for p in config.gt if not os.path.isfile(p)]
+            if missing:
+                raise ValueError(f"ground truth {missing[0]!r} does not exist; expected a MOT file frame,id,x,y,w,h per camera")
+            gt_paths = list(config.gt)
     else:
         specs, gt_paths = scene_specs(config.scene, config.progress)
         total = config.scene.num_frames
@@ -138,11 +148,11 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
     detector = build_detector(detector_name, gt_lookup_from_files(gt_paths) if gt_paths else None)
     embedder = load_reid(config.reid)
     if config.evaluate and not gt_paths:
-        raise ValueError("--evaluate needs ground truth, which only the built-in scene (no --cams) has.")
+        raise ValueError("--evaluate needs ground truth: the built-in scene has it; with --cams give --gt FILE per camera.")
     if config.output_dir and gt_paths:
         os.makedirs(os.path.join(config.output_dir, "gt"), exist_ok=True)
-        for p in gt_paths:
-            shutil.copy(p, os.path.join(config.output_dir, "gt", os.path.basename(p)))
+        for i, p in enumerate(gt_paths):
+            shutil.copy(p, os.path.join(config.output_dir, "gt", f"cam{i}.txt"))
     names = [s.name for s in specs]
     feed = IdentityFeed(names, thumbnails=config.thumbnails, settings=_settings(config, detector_name))
     views = []
@@ -177,7 +187,7 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
             from mlfn_keras.tracking.view.report import scores_table, write_report
 
             scores = evaluate_run(config.output_dir, max_frames=config.max_frames)
-            gt_copies = [os.path.join(config.output_dir, "gt", os.path.basename(p)) for p in gt_paths]
+            gt_copies = [os.path.join(config.output_dir, "gt", f"cam{i}.txt") for i in range(len(gt_paths))]
             feed.scores = scores_table(score_run_folder(config.output_dir, gt_copies, names), names)
             write_report(config.output_dir, feed)  # again, with the scores
         if views and config.serve_until is not None and not summary.interrupted:

@@ -469,6 +469,9 @@ class WebView:
         log: where messages go.
         jpeg_quality: JPEG quality of the tiles (lower: less bandwidth).
         max_width: tiles wider than this are scaled down before encoding.
+        tile_fps: most frames per second sent per tile (the encoder takes the
+            newest frame at most this often; a monitor needs no more, and every
+            viewer's streams cost the box CPU).
         feed: the identities to show (default: the one the ticks carry).
         token: required from every client (``None``: open to whoever reaches the port).
         limits: connection limits (:class:`ServeLimits`).
@@ -489,6 +492,7 @@ class WebView:
         log: Callable[[str], None] | None = None,
         jpeg_quality: int = 80,
         max_width: int = 960,
+        tile_fps: float = 12.0,
         feed: IdentityFeed | None = None,
         token: str | None = None,
         limits: ServeLimits | None = None,
@@ -497,6 +501,7 @@ class WebView:
         self.camera_names = list(camera_names or [])
         self.jpeg_quality = int(jpeg_quality)
         self.max_width = int(max_width)
+        self.tile_fps = float(tile_fps)
         self.feed = feed
         self.token = check_token(token) if token else None
         self.limits = limits or ServeLimits()
@@ -600,13 +605,17 @@ class WebView:
         import cv2
 
         done_seq = 0
+        next_at = 0.0
         while True:
             with self._cond:
                 while not self.stopping and (self._watchers == 0 or self._state_seq == done_seq):
                     self._cond.wait(0.5)
+                while not self.stopping and time.monotonic() < next_at:  # at most tile_fps encodes a second
+                    self._cond.wait(next_at - time.monotonic())
                 if self.stopping:
                     return
                 state, done_seq = self._state, self._state_seq
+            next_at = time.monotonic() + 1.0 / self.tile_fps if self.tile_fps > 0 else 0.0
             encoded = {}
             for cam, image in enumerate(state.images if state is not None else []):
                 if image is None or self._last_images.get(cam) is image:  # no new frame this tick

@@ -38,7 +38,7 @@ function chip(id, colour) { return el("span", {class: "chip", style: `background
 function pathLine(card) {
   const p = el("div", {class: "path"});
   card.path.forEach((v, i) => {
-    if (i) p.append(el("span", {class: "travel"}, v.travel_s > 0 ? ` \u2192 ${dur(v.travel_s)} \u2192 ` : " \u2192 "));
+    if (i) p.append(el("span", {class: "travel"}, v.travel_s >= 0.5 ? ` \u2192 ${dur(v.travel_s)} \u2192 ` : " \u2192 "));
     p.append(el("span", {class: "cam"}, v.camera), ` ${v.from_clock}\u2013${v.to_clock}`);
   });
   return p;
@@ -61,9 +61,13 @@ function card(c) {
 }
 
 function renderGallery(cards) {
+  const key = JSON.stringify(cards) + (state.run ? state.run.state : "");
+  if (key === state.galleryKey) return;  // unchanged: keep the DOM (a click in progress is not lost)
+  state.galleryKey = key;
   state.cards = cards;
-  const sorted = LIVE ? [...cards].sort((a, b) => (b.now.length > 0) - (a.now.length > 0) || b.last_seen.t - a.last_seen.t)
-                      : [...cards].sort((a, b) => a.id - b.id);
+  const running = LIVE && state.run && state.run.state === "running";  // while live: who is here, then most recent
+  const sorted = running ? [...cards].sort((a, b) => (b.now.length > 0) - (a.now.length > 0) || b.last_seen.t - a.last_seen.t)
+                         : [...cards].sort((a, b) => a.id - b.id);
   $("gallery").replaceChildren(...sorted.map(card));
   $("count").textContent = `(${cards.length})`;
 }
@@ -82,6 +86,9 @@ function renderTimeline(c) {
 }
 
 function renderTransitions(rows) {
+  const key = JSON.stringify(rows);
+  if (key === state.transitionsKey) return;
+  state.transitionsKey = key;
   const body = $("transitions").tBodies[0];
   if (!rows.length) { body.replaceChildren(el("tr", {}, el("td", {colspan: 4, class: "dim"}, "nobody has moved between cameras yet"))); return; }
   body.replaceChildren(...rows.map(r => el("tr", {title: `IDs ${r.ids.join(", ")}`},
@@ -89,6 +96,9 @@ function renderTransitions(rows) {
 }
 
 function renderEvents(list) {
+  const key = list.length ? `${list.length}:${list[list.length - 1].n}:${state.generation}` : "";
+  if (key === state.eventsKey) return;
+  state.eventsKey = key;
   const shown = list.slice(-300).reverse();
   $("events").replaceChildren(...shown.map(e => el("li", {"data-kind": e.kind}, el("span", {class: "t"}, e.clock), e.text)));
 }
@@ -140,7 +150,8 @@ function renderHealth(cams) {
 function renderRun(run) {
   state.run = run;
   const ended = run.state !== "running";
-  $("status").textContent = LIVE ? (ended ? `run ${run.state}` : `live \u00b7 tick ${run.ticks}`) : `report \u00b7 ${run.state}`;
+  $("status").textContent = LIVE ? (ended ? `run ${run.state}` : "live") : `report \u00b7 run ${run.state}`;
+  $("status").title = `${run.ticks} ticks (one frame from each camera per tick)`;
   $("clock").textContent = `${run.clock} (${run.clock_kind}) \u00b7 ${run.identities} people${run.final ? " (final ids)" : ""}`;
   if (LIVE && ended) {
     $("tiles").hidden = true;
@@ -181,7 +192,8 @@ async function pollLive() {
     renderRun(s.run);
     renderHealth(s.cameras);
     renderEvents(state.events);
-    if (!state.settingsShown) { renderSettings(s.run); state.settingsShown = true; }
+    const settingsKey = JSON.stringify([s.run.settings, s.run.scores]);
+    if (settingsKey !== state.settingsKey) { renderSettings(s.run); state.settingsKey = settingsKey; }
   } catch (err) { $("status").textContent = "disconnected (demo stopped?)"; }
 }
 
