@@ -22,7 +22,7 @@ import sys
 
 from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.export.cli import add_source_arguments, load_source_and_images
+from mlfn_keras.export.cli import add_source_arguments, exporting_to, load_source_and_images
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,19 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    source, crops = load_source_and_images(args, parser)
-    from mlfn_keras.export.onnx import export_onnx
+    with exporting_to(args.output):
+        source, crops = load_source_and_images(args, parser)
+        from mlfn_keras.export.onnx import export_onnx
 
-    result = export_onnx(
-        source.model,
-        source.metadata,
-        args.output,
-        crops.images,
-        crops.labels,
-        opset=args.opset,
-        simplify=not args.no_simplify,
-    )
-    print(result.summary())
+        result = export_onnx(
+            source.model,
+            source.metadata,
+            args.output,
+            crops.images,
+            crops.labels,
+            opset=args.opset,
+            simplify=not args.no_simplify,
+        )
+        print(result.summary())
     return 0
 
 

@@ -17,7 +17,7 @@ import sys
 
 from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.export.cli import add_source_arguments, load_source_and_images
+from mlfn_keras.export.cli import add_source_arguments, exporting_to, load_source_and_images
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,12 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    source, crops = load_source_and_images(args, parser)
-    from mlfn_keras.export.saved_model import export_saved_model
+    with exporting_to(args.output, folder=True):
+        from mlfn_keras.export.saved_model import check_saved_model_output, export_saved_model
 
-    result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,
-                                force=args.force)
-    print(result.summary())
+        check_saved_model_output(args.output, force=args.force)  # refused before any work
+        source, crops = load_source_and_images(args, parser)
+
+        result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,
+                                    force=args.force)
+        print(result.summary())
     return 0
 
 

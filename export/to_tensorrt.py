@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.export.cli import add_source_arguments, load_source_and_images
+from mlfn_keras.export.cli import add_source_arguments, exporting_to, load_source_and_images
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,38 +44,42 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from mlfn_keras.export.tensorrt import TensorRTUnavailableError, require_tensorrt
+    if args.precision == "int8" and args.calibration_images < 1:
+        parser.error(f"--calibration-images got {args.calibration_images}; int8 needs 1 or more crops (default 128)")
+    with exporting_to(args.output):
+        from mlfn_keras.export.tensorrt import TensorRTUnavailableError, require_tensorrt
 
-    try:
-        require_tensorrt()
-    except TensorRTUnavailableError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
-    source, crops = load_source_and_images(args, parser)
-    from mlfn_keras.export.calibration import calibration_images
-    from mlfn_keras.export.onnx import export_onnx
-    from mlfn_keras.export.tensorrt import export_tensorrt
+        try:
+            require_tensorrt()
+        except TensorRTUnavailableError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 3
+        source, crops = load_source_and_images(args, parser)
+        from mlfn_keras.export.calibration import calibration_images
+        from mlfn_keras.export.onnx import export_onnx
+        from mlfn_keras.export.tensorrt import export_tensorrt
 
-    onnx_path = args.onnx
-    if onnx_path is None:
-        onnx_path = str(Path(args.output).with_suffix(".onnx"))
-        print(export_onnx(source.model, source.metadata, onnx_path, crops.images, crops.labels).summary())
-    calibration = None
-    if args.precision == "int8":
-        calibration = calibration_images(
-            source.metadata.image_shape, folder=args.images, max_images=args.calibration_images, seed=1
-        ).images
-    result = export_tensorrt(
-        source.model,
-        onnx_path,
-        args.output,
-        crops.images,
-        crops.labels,
-        precision=args.precision,
-        max_batch=args.max_batch,
-        calibration_images=calibration,
-    )
-    print(result.summary())
+        onnx_path = args.onnx
+        if onnx_path is None:
+            onnx_path = str(Path(args.output).with_suffix(".onnx"))
+            print(export_onnx(source.model, source.metadata, onnx_path, crops.images, crops.labels).summary())
+        calibration = None
+        if args.precision == "int8":
+            with cli_args.user_errors():
+                calibration = calibration_images(
+                    source.metadata.image_shape, folder=args.images, max_images=args.calibration_images, seed=1
+                ).images
+        result = export_tensorrt(
+            source.model,
+            onnx_path,
+            args.output,
+            crops.images,
+            crops.labels,
+            precision=args.precision,
+            max_batch=args.max_batch,
+            calibration_images=calibration,
+        )
+        print(result.summary())
     return 0
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.export.cli import add_source_arguments, load_source_and_images
+from mlfn_keras.export.cli import add_source_arguments, exporting_to, load_source_and_images
 
 PRECISIONS = ("fp32", "fp16", "dynamic_int8", "int8")
 
@@ -56,34 +56,39 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    source, crops = load_source_and_images(args, parser)
-    from mlfn_keras.export.calibration import calibration_images
-    from mlfn_keras.export.tflite import export_tflite
+    if args.precision in ("int8", "all") and args.calibration_images < 1:
+        parser.error(f"--calibration-images got {args.calibration_images}; full int8 needs 1 or more crops "
+                     "(default 128)")
+    with exporting_to(args.output):
+        source, crops = load_source_and_images(args, parser)
+        from mlfn_keras.export.calibration import calibration_images
+        from mlfn_keras.export.tflite import export_tflite
 
-    precisions = PRECISIONS if args.precision == "all" else (args.precision,)
-    calibration = None
-    if "int8" in precisions:
-        # Generated calibration crops use another seed: other identities than the check's.
-        calibration = calibration_images(
-            source.metadata.image_shape,
-            folder=args.images,
-            max_images=args.calibration_images,
-            seed=1,
-        ).images
-    output = Path(args.output)
-    for precision in precisions:
-        path = output if len(precisions) == 1 else output.with_name(f"{output.stem}_{precision}.tflite")
-        result = export_tflite(
-            source.model,
-            source.metadata,
-            path,
-            crops.images,
-            crops.labels,
-            precision=precision,
-            calibration_images=calibration,
-            num_threads=args.num_threads,
-        )
-        print(result.summary())
+        precisions = PRECISIONS if args.precision == "all" else (args.precision,)
+        calibration = None
+        if "int8" in precisions:
+            # Generated calibration crops use another seed: other identities than the check's.
+            with cli_args.user_errors():  # e.g. an --images folder without crops
+                calibration = calibration_images(
+                    source.metadata.image_shape,
+                    folder=args.images,
+                    max_images=args.calibration_images,
+                    seed=1,
+                ).images
+        output = Path(args.output)
+        for precision in precisions:
+            path = output if len(precisions) == 1 else output.with_name(f"{output.stem}_{precision}.tflite")
+            result = export_tflite(
+                source.model,
+                source.metadata,
+                path,
+                crops.images,
+                crops.labels,
+                precision=precision,
+                calibration_images=calibration,
+                num_threads=args.num_threads,
+            )
+            print(result.summary())
     return 0
 
 

@@ -29,17 +29,18 @@ Every file is flushed as it goes, so an interrupted run leaves usable output
 (a run killed before its end keeps the live ids, and ``cam{i}.frames.avi``
 instead of the annotated video).
 
-A reused output folder is cleared by :func:`prepare_output_dir` before a run:
-it removes only the files the previous run listed in its manifest (or, for
-runs older than the manifest, in its ``summary.json``) and refuses a folder
-holding anything else unless ``force`` is set, so a run never mixes its files
-with an earlier run's and never deletes what it did not write.
+A reused output folder is cleared by :func:`prepare_output_dir` before a run,
+under the rules of :mod:`mlfn_keras.fileio`: the folder is checked first
+(anything its manifest does not list, dot-files included, is refused unless
+``force``), and only then are the files the previous run listed removed, so a
+run never mixes its files with an earlier run's and never deletes what it did
+not write. Final files (``summary.json``, ``ids.json``, ``report.html``, the
+rewritten MOT and event files, the rendered videos) are written atomically.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
 import json
 import os
 import sys
@@ -51,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from mlfn_keras.errors import OutputExistsError
-from mlfn_keras.fileio import atomic_output, check_output_dir
+from mlfn_keras.fileio import atomic_output, check_output_dir, write_json, write_manifest
 from mlfn_keras.tracking.core.events import as_dict
 from mlfn_keras.tracking.core.pipeline import TrackedObject
 
@@ -59,7 +60,6 @@ MANIFEST = "manifest.json"
 #: Marks a manifest as this project's (a foreign ``manifest.json`` is not trusted).
 MANIFEST_KIND = "mlfn_keras.multicam_run"
 IDS = "ids.json"
-_SUBFOLDERS = ("mot", "mot_local", "gt", "report_files")
 #: Fields of box-less events that name live ids (renamed ``live_*`` at the end).
 _LIVE_ID_FIELDS = ("global_id", "kept", "removed")
 
@@ -88,26 +88,32 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def _legacy_files(folder: Path) -> list[str] | None:
+    """The files a run from before the manifest wrote: its summary names its cameras."""
+    summary = _read_json(folder / "summary.json")
+    if isinstance(summary, dict) and isinstance(summary.get("cameras"), list) and "ticks" in summary:
+        names = [str(c.get("name", f"cam{i}")) for i, c in enumerate(summary["cameras"]) if isinstance(c, dict)]
+        return run_files(names, write_video=True)
+    return None
+
+
 def previous_run_files(out_dir: str | os.PathLike) -> list[str]:
     """The files an earlier run of this project listed in ``out_dir`` (relative paths)."""
     folder = Path(out_dir)
     manifest = _read_json(folder / MANIFEST)
     if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND:
         return [str(f) for f in manifest.get("files", [])]
-    summary = _read_json(folder / "summary.json")
-    if isinstance(summary, dict) and isinstance(summary.get("cameras"), list) and "ticks" in summary:
-        # A run from before the manifest: its summary names its cameras.
-        names = [str(c.get("name", f"cam{i}")) for i, c in enumerate(summary["cameras"]) if isinstance(c, dict)]
-        return run_files(names, write_video=True)
-    return []
+    return _legacy_files(folder) or []
 
 
 def prepare_output_dir(out_dir: str | os.PathLike, force: bool = False) -> list[str]:
     """Makes ``out_dir`` ready for a new run without losing anything foreign.
 
-    Removes the files the previous run of this project listed (so none of its
-    cameras' files outlive it), then refuses the folder if anything else is
-    left, unless ``force``, which writes beside those files and keeps them.
+    Checks the folder first (see :func:`mlfn_keras.fileio.check_output_dir`):
+    anything the previous run's manifest does not list, dot-files included,
+    is refused unless ``force``, and nothing has been deleted when it is.
+    Then removes the files the previous run listed, so none of its cameras'
+    files outlive it; with ``force`` the foreign files stay beside the new run.
 
     Args:
         out_dir: the ``--output`` folder (created if missing).
@@ -117,24 +123,13 @@ def prepare_output_dir(out_dir: str | os.PathLike, force: bool = False) -> list[
         The relative paths removed.
 
     Raises:
-        OutputExistsError: the folder holds foreign files and ``force`` is off.
+        OutputExistsError: the folder is a file, or holds foreign files and ``force`` is off.
     """
-    folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise OutputExistsError(f"--output {str(folder)!r} is a file; expected a folder (or a new path)")
-    removed = []
-    root = folder.resolve() if folder.exists() else None
-    for rel in previous_run_files(folder) if root is not None else []:
-        path = (folder / rel).resolve()
-        if root not in path.parents or not path.is_file():
-            continue  # never follow a listed path out of the folder
-        path.unlink()
-        removed.append(rel)
-    for sub in _SUBFOLDERS:
-        with contextlib.suppress(OSError):
-            (folder / sub).rmdir()  # only when empty
-    check_output_dir(folder, force=force, what="--output folder")
-    return removed
+    claim = check_output_dir(out_dir, MANIFEST_KIND, force=force, what="--output folder",
+                             writes=[MANIFEST, "events.jsonl", "summary.json", "scores.json", IDS, "report.html",
+                                     "report_files", "mot", "mot_local", "gt"],
+                             legacy=_legacy_files)
+    return claim.remove_previous()
 
 
 @dataclass
@@ -181,10 +176,17 @@ class RunRecorder:
         self.camera_names = list(camera_names)
         self.fps = [float(f) if f else 15.0 for f in fps]
         self.progress = progress
+        self.files = run_files(self.camera_names, write_video)
+        # gt/ is copied in before the run starts; anything else already there was not written by this run.
+        clashes = [f for f in self.files if f != MANIFEST and not f.startswith("gt/")
+                   and os.path.lexists(os.path.join(out_dir, f))]
+        if clashes:
+            raise OutputExistsError(
+                f"--output folder {out_dir!r} holds {', '.join(clashes[:8])}, which this run would replace but did "
+                "not write; nothing was changed; move them away or choose another --output")
         os.makedirs(os.path.join(out_dir, "mot"), exist_ok=True)
         os.makedirs(os.path.join(out_dir, "mot_local"), exist_ok=True)
         # The manifest comes first, so even a killed run's files are known.
-        self.files = run_files(self.camera_names, write_video)
         self._write_manifest()
         self._events = open(os.path.join(out_dir, "events.jsonl"), "w")
         self._mot = [open(os.path.join(out_dir, "mot", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
@@ -197,8 +199,7 @@ class RunRecorder:
         self.closed = False
 
     def _write_manifest(self) -> None:
-        with atomic_output(os.path.join(self.out_dir, MANIFEST)) as tmp:
-            tmp.write_text(json.dumps({"kind": MANIFEST_KIND, "files": self.files}, indent=1))
+        write_manifest(self.out_dir, MANIFEST_KIND, self.files)
 
     def events(self, events: Sequence[Any]) -> None:
         """Appends events (typed :mod:`~mlfn_keras.tracking.core.events` or dicts) to ``events.jsonl``."""
@@ -432,7 +433,6 @@ class RunRecorder:
         if any(w is not None for w in self._raw):
             self._render_videos([[r.live_id for r in rows] for rows in self._rows])
         path = os.path.join(self.out_dir, "summary.json")
-        with atomic_output(path) as tmp:
-            tmp.write_text(json.dumps(summary, indent=1))
+        write_json(path, summary, indent=1)
         self.closed = True
         return path
