@@ -127,6 +127,9 @@ def test_live_page_and_report_show_people_and_their_timeline(browser, tmp_path):
     feed.finish()
     written = write_report(tmp_path / "out", feed) if (tmp_path / "out").mkdir() is None else []
     assert "report.html" in written and any(w.startswith("report_files/") for w in written)
+    browser.get("about:blank")
+    if hasattr(browser, "get_log"):
+        browser.get_log("browser")  # drain: the closed live page's last polls may have failed
     browser.get((tmp_path / "out" / "report.html").as_uri())
     wait_for(browser, "return document.querySelectorAll('.card').length === 2")
     wait_for(browser, "return [...document.querySelectorAll('.card .crops img')].every(i => i.complete && i.naturalWidth > 0)")

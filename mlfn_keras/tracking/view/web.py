@@ -508,7 +508,9 @@ class WebView:
         self.outlives_run = False
         self.stopping = False
         self.frames_encoded = 0
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # new ticks and watchers: wakes the encoder
+        self._frames = threading.Condition(lock)  # new JPEGs: wakes the streaming clients (not every tick)
         self._watchers = 0
         self._state: TickState | None = None
         self._state_seq = 0
@@ -576,6 +578,7 @@ class WebView:
         self.stopping = True
         with self._cond:
             self._cond.notify_all()
+            self._frames.notify_all()
         self._server.shutdown()
         self._server.server_close()
         for t in self._threads:
@@ -590,7 +593,7 @@ class WebView:
     def wait_jpeg(self, camera: int, after_seq: int, timeout: float) -> tuple[bytes | None, int]:
         """The newest JPEG of ``camera`` newer than ``after_seq`` (waits up to ``timeout``)."""
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._frames:
             while not self.stopping:
                 item = self._jpegs.get(camera)
                 if item is not None and item[1] > after_seq:
@@ -598,7 +601,7 @@ class WebView:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(left)
+                self._frames.wait(left)
         return None, after_seq
 
     def _encode_loop(self) -> None:
@@ -631,7 +634,7 @@ class WebView:
                 for cam, jpeg in encoded.items():
                     self._jpegs[cam] = (jpeg, done_seq)
                 self.frames_encoded += len(encoded)
-                self._cond.notify_all()
+                self._frames.notify_all()
 
 
 class _Watch:
