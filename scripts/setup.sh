@@ -22,3 +22,12 @@ $PIP install --quiet -e ".[dev]"
 # torchreid is the reference the parity tests compare against; it is not a
 # dependency of the product and declares no requirements of its own.
 $PIP install --quiet --no-deps "torchreid==0.2.5"
+# The multi-box mode (mlfn-edge / mlfn-central) and its tests need Debian's
+# redis-server >= 7.0; installed here when this runs as root with apt.
+if ! command -v redis-server >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        (apt-get update -qq && apt-get install -y -qq redis-server) || echo "note: redis-server could not be installed"
+    else
+        echo "note: install redis-server (>= 7.0) for the multi-box mode: sudo apt-get install -y redis-server"
+    fi
+fi

@@ -11,11 +11,11 @@ names the **same final id for the same box** (one id everywhere):
   written as the run goes with the ids shown live, rewritten at the end so
   that ``global_id`` is the final id of the event's box and ``live_id`` the id
   shown live (events that only concern live ids name them ``live_*``);
-* ``mot/cam{i}.txt``: MOT rows with the final global ids (scored per camera
+* ``mot/NAME.txt`` (``NAME``: the camera's name, ``cam{i}`` by default): MOT rows with the final global ids (scored per camera
   and across cameras by ``demo/evaluate.py``). Recorded video (offline): the
   whole run re-clustered, every track included. Live cameras (online): the
   ids after the run's live merges and splits, for the boxes that had an id;
-* ``mot_local/cam{i}.txt``: MOT rows with the per-camera tracker ids;
+* ``mot_local/NAME.txt``: MOT rows with the per-camera tracker ids;
 * ``ids.json``: every id shown live and the final id(s) of its boxes, per
   tracklet, so a person who watched live can find someone in the outputs;
 * ``summary.json``: counts (``identities``: the people the run found, the
@@ -69,8 +69,8 @@ TrackletKey = tuple[int, int, int]
 def run_files(camera_names: Sequence[str], write_video: bool = True) -> list[str]:
     """Every path (relative to the output folder) a run with these cameras may write (report thumbnails aside)."""
     files = [MANIFEST, "events.jsonl", "summary.json", "scores.json", IDS, "report.html"]
-    for i, name in enumerate(camera_names):
-        files += [f"mot/cam{i}.txt", f"mot_local/cam{i}.txt", f"gt/cam{i}.txt"]
+    for name in camera_names:
+        files += [f"mot/{name}.txt", f"mot_local/{name}.txt", f"gt/{name}.txt"]
         if write_video:
             files += [f"{name}.mp4", raw_video_name(name)]
     return files
@@ -168,17 +168,21 @@ class RunRecorder:
         fps: frame rate per camera for the videos.
         write_video: write annotated ``.mp4`` files.
         progress: show a progress bar while the final videos are rendered.
+        keep_rows: keep every recorded box in memory for :meth:`final_ids` (a
+            live run that is never re-clustered or relabelled does not need them).
+        resume: a :meth:`checkpoint` to continue from: the files are cut
+            back to what it covered and appended to (a restarted central).
     """
 
     def __init__(self, out_dir: str, camera_names: Sequence[str], fps: Sequence[float], write_video: bool = True,
-                 progress: bool = False):
+                 progress: bool = False, keep_rows: bool = True, resume: dict[str, Any] | None = None):
         self.out_dir = out_dir
         self.camera_names = list(camera_names)
         self.fps = [float(f) if f else 15.0 for f in fps]
         self.progress = progress
         self.files = run_files(self.camera_names, write_video)
         # gt/ is copied in before the run starts; anything else already there was not written by this run.
-        clashes = [f for f in self.files if f != MANIFEST and not f.startswith("gt/")
+        clashes = [f for f in self.files if f != MANIFEST and not f.startswith("gt/") and resume is None
                    and os.path.lexists(os.path.join(out_dir, f))]
         if clashes:
             raise OutputExistsError(
@@ -188,18 +192,38 @@ class RunRecorder:
         os.makedirs(os.path.join(out_dir, "mot_local"), exist_ok=True)
         # The manifest comes first, so even a killed run's files are known.
         self._write_manifest()
-        self._events = open(os.path.join(out_dir, "events.jsonl"), "w")
-        self._mot = [open(os.path.join(out_dir, "mot", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
-        self._mot_local = [open(os.path.join(out_dir, "mot_local", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
+        if resume is not None:  # a restarted central: cut the files back to its checkpoint, then append
+            for rel, size in resume["sizes"].items():
+                with open(os.path.join(out_dir, rel), "a") as f:
+                    f.truncate(size)
+        mode = "a" if resume is not None else "w"
+        self._events = open(os.path.join(out_dir, "events.jsonl"), mode)
+        self._mot = [open(self._mot_path("mot", n), mode) for n in self.camera_names]
+        self._mot_local = [open(self._mot_path("mot_local", n), mode) for n in self.camera_names]
         self._write_video = write_video
         self._raw: list[Any] = [None] * len(camera_names)
         self._raw_frames: list[list[int]] = [[] for _ in camera_names]
-        self._rows: list[list[_Row]] = [[] for _ in camera_names]
+        self._keep_rows = keep_rows
+        self._rows: list[list[_Row]] = (
+            [[_Row(f, t, g, live, tuple(box), tail) for f, t, g, live, box, tail in rows] for rows in resume["rows"]]
+            if resume is not None else [[] for _ in camera_names])
         self.final: FinalIds | None = None
         self.closed = False
 
     def _write_manifest(self) -> None:
         write_manifest(self.out_dir, MANIFEST_KIND, self.files)
+
+    def _mot_path(self, kind: str, name: str) -> str:
+        return os.path.join(self.out_dir, kind, f"{name}.txt")
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Flushes everything and returns what :class:`RunRecorder` needs to resume here (``resume=``)."""
+        sizes = {}
+        for f in [self._events, *self._mot, *self._mot_local]:
+            f.flush()
+            sizes[os.path.relpath(f.name, self.out_dir)] = f.tell()
+        rows = [[[r.frame, r.track, r.segment, r.live_id, list(r.xyxy), r.tail] for r in cam] for cam in self._rows]
+        return {"sizes": sizes, "rows": rows}
 
     def events(self, events: Sequence[Any]) -> None:
         """Appends events (typed :mod:`~mlfn_keras.tracking.core.events` or dicts) to ``events.jsonl``."""
@@ -214,7 +238,8 @@ class RunRecorder:
             x1, y1, x2, y2 = (float(v) for v in obj.xyxy)
             tail = f"{x1:.1f},{y1:.1f},{x2 - x1:.1f},{y2 - y1:.1f},{obj.score:.3f},-1,-1,-1\n"
             live = None if obj.global_id is None else int(obj.global_id)
-            self._rows[camera].append(_Row(frame_index, int(obj.track_id), int(obj.segment), live, (x1, y1, x2, y2), tail))
+            if self._keep_rows:
+                self._rows[camera].append(_Row(frame_index, int(obj.track_id), int(obj.segment), live, (x1, y1, x2, y2), tail))
             self._mot_local[camera].write(f"{frame_index + 1},{obj.track_id},{tail}")
             if live is not None:
                 self._mot[camera].write(f"{frame_index + 1},{live},{tail}")
@@ -242,6 +267,9 @@ class RunRecorder:
                 fresh id of its own (nothing is dropped). ``False`` (live
                 cameras): only the boxes that had an id live get one.
         """
+        if not self._keep_rows:  # the boxes were not kept (a long live run): the files keep the ids written live
+            self.final = FinalIds(dict(ids), len(set(ids.values())))
+            return self.final
         next_id = max(ids.values(), default=0) + 1
         final: dict[TrackletKey, int] = {}
         row_ids: list[list[int | None]] = []
@@ -268,7 +296,7 @@ class RunRecorder:
     def _rewrite_mot(self, row_ids: list[list[int | None]]) -> None:
         for camera, rows in enumerate(self._rows):
             self._mot[camera].close()
-            path = os.path.join(self.out_dir, "mot", f"cam{camera}.txt")
+            path = self._mot_path("mot", self.camera_names[camera])
             with atomic_output(path) as tmp, open(tmp, "w") as f:
                 for r, gid in zip(rows, row_ids[camera]):
                     if gid is not None:

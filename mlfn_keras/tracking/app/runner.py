@@ -13,57 +13,38 @@ retried by its reader thread with back-off while the others keep running
 working one); after ``max_retries`` attempts without a frame it is given up.
 The run ends when every stream has ended, been given up or delivered
 ``max_frames`` frames, on ``q`` in the window, or on Ctrl-C, and always closes
-its files and writes the summary.
-
-Every tick goes to the run's :class:`~mlfn_keras.tracking.view.feed.IdentityFeed`
-(through :class:`~mlfn_keras.tracking.view.LiveViews`), which the web page and
-``report.html`` show; at the end the final ids go to the recorder (every
-output names them) and to the feed.
+its files and writes the summary. Every output, the web page and
+``report.html`` then name the final ids (:meth:`~mlfn_keras.tracking.app.outputs.RunOutputs.finish`).
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from mlfn_keras.tracking.app.recorder import RunRecorder
-from mlfn_keras.tracking.app.sources import (
-    DEFAULT_FPS,
-    LIVE_MAX_RETRIES,
-    LIVE_RETRY_BACKOFF,
-    CameraStream,
-    SourceSpec,
-)
-from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
+from mlfn_keras.errors import UserError
+from mlfn_keras.tracking.app.cameras import CameraSet, CameraState, probe_fps
+from mlfn_keras.tracking.app.outputs import RunOutputs, finish_offline
+from mlfn_keras.tracking.app.sources import LIVE_MAX_RETRIES, LIVE_RETRY_BACKOFF, SourceSpec
+from mlfn_keras.tracking.core import events as ev
+from mlfn_keras.tracking.core.frames import FramePacket
+from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig, TickResult
 from mlfn_keras.tracking.core.reid import Embedder
 from mlfn_keras.tracking.detection.detectors import Detector
-from mlfn_keras.tracking.view import CameraFrame, LiveViews, View
-from mlfn_keras.tracking.view.draw import annotate
+from mlfn_keras.tracking.view import View
 from mlfn_keras.tracking.view.feed import CameraHealth, Clock, IdentityFeed
-from mlfn_keras.tracking.view.report import report_files, write_report
 
 STAGES = ("decode", "detect", "track", "embed", "associate", "output")
 
 
-def probe_fps(spec: SourceSpec, default: float = DEFAULT_FPS) -> float:
-    """The source's frame rate if it says so (files), else ``default``."""
-    if spec.fps:
-        return float(spec.fps)
-    if spec.kind == "file":
-        import cv2
+__all__ = ["NoFramesError", "RunOptions", "RunSummary", "probe_fps", "run_multicam"]
 
-        cap = cv2.VideoCapture(spec.target)
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        cap.release()
-        if 0 < fps < 1000:
-            return fps
-    return default
+
+class NoFramesError(UserError):
+    """A run ended without a single frame from any camera."""
 
 
 @dataclass
@@ -91,7 +72,7 @@ class RunOptions:
             given up (``None``: retry until stopped; the run then only ends on
             ``max_frames``, ``q`` or Ctrl-C).
         feed: the identities the web page and ``report.html`` show (default:
-            one made for the run when it writes outputs or has views).
+            a new one).
         thumbnails: keep crops of people for the page and the report
             (``False``: ``--no-thumbnails``).
     """
@@ -119,8 +100,8 @@ class RunSummary:
     Attributes:
         identities: the people the run found: distinct final ids (those in
             ``mot/``, the videos and the report).
-        tracker_stats: counters of the live tracker (``id_assignments``: times
-            a track was given an id, not a count of people).
+        tracker_stats: counters of the live tracker (``summary.json`` names
+            the count of ids given ``id_assignments``: not a count of people).
     """
 
     cameras: list[dict[str, Any]] = field(default_factory=list)
@@ -161,221 +142,116 @@ def run_multicam(
 
     Returns:
         The run's summary (also written to ``summary.json`` with an output dir).
+
+    Raises:
+        NoFramesError: no camera ever delivered a frame (after the summary is
+            written), naming each camera's last fault.
     """
     options = options or RunOptions()
-    lock = threading.Lock()
-    pending_messages: list[str] = []
-    log = options.log or (lambda line: print(line, file=sys.stderr, flush=True))
-
-    def on_message(line: str) -> None:
-        log(line)
-        with lock:
-            pending_messages.append(line)
-
-    fps = [probe_fps(s) for s in specs]
-    streams = [
-        CameraStream(
-            s, i, queue_size=1 if s.live else options.queue_size, on_message=on_message,
-            retry_backoff=options.retry_backoff, max_retries=options.max_retries,
-        )
-        for i, s in enumerate(specs)
-    ]
-    offline = options.offline if options.offline is not None else not any(s.live for s in specs)
-    names = [s.name for s in specs]
-    mct = MultiCameraTracker(len(specs), embedder, fps, config)
-    recorder = (RunRecorder(options.output_dir, names, fps, options.write_video, options.progress)
-                if options.output_dir else None)
-    feed = options.feed
-    if feed is None and (recorder is not None or options.views):
-        feed = IdentityFeed(names, thumbnails=options.thumbnails)
-    if feed is not None:
-        if any(s.live for s in specs):
-            feed.clock = Clock(time.time())
-        feed.settings.setdefault("cameras", {s.name: _source_label(s) for s in specs})
-        feed.settings.setdefault("final ids", "whole run re-grouped at the end" if offline else "live ids, revised as the run goes")
-    views = LiveViews(list(options.views), names, log, feed)
-    if options.show:
-        from mlfn_keras.tracking.view.window import WindowView
-
-        views.views.append(WindowView(log))
-    last_objects: list[list[Any]] = [[] for _ in specs]
-    stage = dict.fromkeys(STAGES, 0.0)
-    frames_done = [0] * len(specs)
-    last_frame = [-1] * len(specs)
-    cam_fps = [0.0] * len(specs)
-    last_time = [0.0] * len(specs)
-    first_time = [0.0] * len(specs)
-    last_ts = [0.0] * len(specs)
-    ended = [False] * len(specs)
-    last_images: list[np.ndarray | None] = [None] * len(specs)
-    summary = RunSummary()
-    bar = None
-    if options.progress:
-        from tqdm import tqdm
-
-        total = options.total_frames
-        if options.max_frames is not None:
-            total = min(total or options.max_frames, options.max_frames)
-        bar = tqdm(total=total, desc="tracking", unit="tick", file=sys.stderr)
-
-    for s in streams:
-        s.start()
-    want_images = views.wants_images
+    log = options.log or _stderr
+    cameras = CameraSet(specs, options.queue_size, options.retry_backoff, options.max_retries, options.max_frames, log)
+    offline = options.offline if options.offline is not None else not cameras.live
+    mct = MultiCameraTracker(len(specs), embedder, cameras.fps, config)
+    outputs = RunOutputs(cameras.names, cameras.fps, options.output_dir, options.write_video, options.views,
+                         options.show, log, options.feed, options.thumbnails, options.progress)
+    outputs.follow(mct.central.tracklet_gid)
+    if cameras.live:
+        outputs.feed.clock = Clock(time.time())  # live timestamps count from the start: shown as wall-clock time
+    outputs.feed.settings.setdefault("final ids", "whole run re-grouped at the end" if offline else "live ids, revised as the run goes")
+    summary = RunSummary(stage_seconds=dict.fromkeys(STAGES, 0.0))
+    bar = _progress_bar(options)
+    cameras.start()
     t_start = time.perf_counter()
     try:
-        while not all(ended):
-            packets = []
-            for i, stream in enumerate(streams):
-                if ended[i]:
-                    continue
-                done = options.max_frames is not None and frames_done[i] >= options.max_frames
-                if done:
-                    packet = None
-                elif stream.spec.live:
-                    packet = stream.read(timeout=0)  # never wait on a live camera
-                else:
-                    packet = None
-                    while packet is None and not stream.finished:
-                        packet = stream.read(timeout=0.2)
-                if packet is None and (done or stream.finished):
-                    ended[i] = True
-                    events = mct.end_camera(i, last_frame[i] + 1, last_ts[i])
-                    events.append({"event": "stream_end", "camera": i, "frame": last_frame[i] + 1, "time": last_ts[i]})
-                    if recorder:
-                        recorder.events(events)
-                    if feed is not None:
-                        feed.record_events(events)
-                    continue
-                if packet is not None:
-                    packets.append(packet)
-            with lock:
-                messages, pending_messages[:] = list(pending_messages), []
-            if messages:
-                notes = [{"event": "camera_message", "message": m, "time": max(last_ts)} for m in messages]
-                if recorder:
-                    recorder.events(notes)
-                if feed is not None:
-                    feed.record_events(notes)
-            if not packets:
-                if any(s.spec.live for s in streams):
+        while not cameras.done:
+            read = cameras.read_tick()
+            outputs.events(_end_cameras(mct, read.ended) + read.messages)
+            if not read.packets:
+                if cameras.live:
                     time.sleep(0.005)
                 continue
-            stage["decode"] += sum(p.decode_s for p in packets)
-
+            result = _track_tick(mct, detector, read.packets, summary.stage_seconds)
+            cameras.delivered(read.packets)
             t0 = time.perf_counter()
-            detections = detector([p.image for p in packets], [p.camera for p in packets], [p.index for p in packets])
-            t1 = time.perf_counter()
-            stage["detect"] += t1 - t0
-            result = mct.step(packets, detections)
-            for k in ("track", "embed", "associate"):
-                stage[k] += result.timings.get(k, 0.0)
-
-            t2 = time.perf_counter()
-            now = time.perf_counter()
-            for p in packets:
-                dt = now - last_time[p.camera] if frames_done[p.camera] else 0.0
-                if not frames_done[p.camera]:
-                    first_time[p.camera] = now
-                if dt > 0:
-                    inst = 1.0 / dt
-                    cam_fps[p.camera] = inst if cam_fps[p.camera] == 0 else 0.9 * cam_fps[p.camera] + 0.1 * inst
-                last_time[p.camera] = now
-                frames_done[p.camera] += 1
-                last_frame[p.camera] = p.index
-                last_ts[p.camera] = p.timestamp
-                objs = result.cameras[p.camera].objects
-                image = annotate(p.image, objs, specs[p.camera].name, cam_fps[p.camera] or None) if want_images else None
-                if recorder:
-                    recorder.frame(p.camera, p.index, objs, p.image)
-                if views:
-                    last_images[p.camera], last_objects[p.camera] = image, objs
-            if recorder:
-                recorder.events(result.events)
-            if views:
-                frames = [CameraFrame(p.camera, p.index, p.timestamp, result.cameras[p.camera].objects, p.image) for p in packets]
-                health = [
-                    CameraHealth(cam_fps[i], frames_done[i], s.stats.reconnects, s.stats.gave_up, ended[i], s.stats.frames_dropped)
-                    for i, s in enumerate(streams)
-                ]
-                keep_running = views.update(last_images, last_objects, result.events, cam_fps, frames, health, mct.tracklet_gid)
-                want_images = views.wants_images
-                if not keep_running:  # q/Esc in the window
-                    break
-            stage["output"] += time.perf_counter() - t2
+            keep_running = _output_tick(outputs, cameras, read.packets, result)
+            summary.stage_seconds["output"] += time.perf_counter() - t0
             summary.ticks += 1
             if bar is not None:
                 bar.update(1)
+            if not keep_running:  # q/Esc in the window
+                break
     except KeyboardInterrupt:
         summary.interrupted = True
         log("Interrupted: flushing outputs and closing cameras.")
     finally:
         summary.wall_seconds = time.perf_counter() - t_start
-        for s in streams:
-            s.stop()
-        for i in range(len(specs)):
-            if not ended[i]:
-                events = mct.end_camera(i, last_frame[i] + 1, last_ts[i])
-                if recorder:
-                    recorder.events(events)
+        cameras.stop()
+        for c in cameras.cameras:
+            if not c.ended:
+                outputs.events(mct.end_camera(c.index, c.last_frame + 1, c.last_timestamp))
         if bar is not None:
             bar.close()
-        views.close()  # a view that outlives the run (the web page of a recorded run) stays
-        ids, every_box = dict(mct.tracklet_gid), False
+        outputs.close_views()
+        now = max(c.last_timestamp for c in cameras.cameras)
         if offline:
-            final = mct.finalize(max(last_ts))
-            cal = final.calibration
-            log(f"offline association: threshold {cal.threshold:.3f} ({cal.source}; {cal.same_pairs} same-person and "
-                f"{cal.different_pairs} different-person pairs measured); {final.event.global_ids} global ids "
-                f"for {final.event.tracklets} tracklets")
-            for o in final.overlaps:
-                log(f"overlapping views: cameras {o.cameras[0]} and {o.cameras[1]} see the same ground "
-                    f"({o.support} of {o.candidates} co-visible tracklet pairs agree); {o.links} tracklet pairs linked by where the person stood")
-            events = [mct.calibration_event(cal, max(last_ts)), final.event]
-            if recorder:
-                recorder.events(events)
-            if feed is not None:
-                feed.record_events(events)
-            ids, every_box = final.ids, True
-        # One id everywhere: the final ids go to every output and to the page.
-        if recorder:
-            finals = recorder.final_ids(ids, every_box)
-            ids, summary.identities = finals.tracklets, finals.identities
+            finish_offline(mct.central, outputs, now, log)
         else:
-            summary.identities = len(set(ids.values()))
-        if feed is not None:
-            feed.relabel(ids, final=True, note=None if offline else
-                         f"Final identities: {summary.identities} people (live ids after the run's merges and splits)")
-            feed.finish("interrupted" if summary.interrupted else "finished")
-        summary.stage_seconds = stage
-        stats = dict(mct.stats)
-        stats["id_assignments"] = stats.pop("global_ids", 0)
-        summary.tracker_stats = stats
-        summary.cameras = [
-            {
-                "name": specs[i].name,
-                "source": str(specs[i].target) if specs[i].kind != "generator" else "generated",
-                "kind": specs[i].kind,
-                "frames": frames_done[i],
-                # over the camera's own active time, so a camera that ended early
-                # (or one that never delivered) does not skew another's rate
-                "fps": round((frames_done[i] - 1) / (last_time[i] - first_time[i]), 2)
-                if frames_done[i] > 1 and last_time[i] > first_time[i] else 0.0,
-                "dropped": streams[i].stats.frames_dropped,
-                "corrupt_skipped": streams[i].stats.corrupt_skipped,
-                "reconnects": streams[i].stats.reconnects,
-                "gave_up": streams[i].stats.gave_up,
-                "messages": streams[i].stats.messages,
-            }
-            for i in range(len(specs))
-        ]
-        if recorder:
-            if feed is not None:
-                recorder.add_files(report_files(feed))
-                write_report(options.output_dir, feed)
-            recorder.close(summary.to_dict())
+            outputs.finish(dict(mct.central.tracklet_gid), every_box=False,
+                           note="Final identities: the live ids after the run's merges and splits")
+        summary.tracker_stats = dict(mct.stats)
+        summary.identities = outputs.identities or 0
+        summary.cameras = cameras.summaries()
+        outputs.close(summary.to_dict())
+    reason = cameras.silence_reason()
+    if reason is not None and not summary.interrupted:
+        raise NoFramesError(reason)
     return summary
 
 
-def _source_label(spec: SourceSpec) -> str:
-    return "generated scene" if spec.kind == "generator" else f"{spec.kind}: {spec.target}"
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
+
+def _progress_bar(options: RunOptions):
+    if not options.progress:
+        return None
+    from tqdm import tqdm
+
+    total = options.total_frames
+    if options.max_frames is not None:
+        total = min(total or options.max_frames, options.max_frames)
+    return tqdm(total=total, desc="tracking", unit="tick", file=sys.stderr)
+
+
+def _end_cameras(mct: MultiCameraTracker, ended: Sequence[CameraState]) -> list[ev.Event]:
+    """The events of cameras whose stream ended: their tracks end, then ``stream_end``."""
+    events: list[ev.Event] = []
+    for c in ended:
+        events += mct.end_camera(c.index, c.last_frame + 1, c.last_timestamp)
+        events.append(ev.StreamEnd(c.index, c.last_frame + 1, c.last_timestamp))
+    return events
+
+
+def _track_tick(mct: MultiCameraTracker, detector: Detector, packets: Sequence[FramePacket],
+                stage: dict[str, float]) -> TickResult:
+    """Detects on every frame of the tick in one call, then tracks and associates."""
+    stage["decode"] += sum(p.decode_s for p in packets)
+    t0 = time.perf_counter()
+    detections = detector([p.image for p in packets], [p.camera for p in packets], [p.index for p in packets])
+    stage["detect"] += time.perf_counter() - t0
+    result = mct.step(packets, detections)
+    for k in ("track", "embed", "associate"):
+        stage[k] += result.timings.get(k, 0.0)
+    return result
+
+
+def _output_tick(outputs: RunOutputs, cameras: CameraSet, packets: Sequence[FramePacket], result: TickResult) -> bool:
+    """Records and shows one tick; ``False`` when a view asks to stop."""
+    want_images = outputs.wants_images
+    for p in packets:
+        rate = cameras.cameras[p.camera].rate
+        outputs.frame(p.camera, p.index, result.cameras[p.camera].objects, p.image if want_images else None, rate, p.timestamp)
+    outputs.events(result.events)
+    health = [CameraHealth(c.rate, c.frames, c.stream.stats.reconnects, c.stream.stats.gave_up, c.ended,
+                           c.stream.stats.frames_dropped) for c in cameras.cameras]
+    return outputs.show(result.events, [c.rate for c in cameras.cameras], health)

@@ -152,6 +152,7 @@ class LiveViews:
         frames: Sequence[CameraFrame] = (),
         health: Sequence[CameraHealth] | None = None,
         ids: Any = None,
+        record_events: bool = True,
     ) -> bool:
         """Feeds one tick to the feed and every view; ``False`` when a view asks to stop.
 
@@ -165,12 +166,14 @@ class LiveViews:
             health: per camera state (for the feed).
             ids: the current global id of every tracklet (lets the feed follow
                 merges and splits of tracklets no longer in view).
+            record_events: file ``events`` in the feed (``False``: the caller did).
         """
         self.ticks += 1
         if self.feed is not None:
             for f in frames:
                 self.feed.observe(f.camera, f.frame, f.time, f.objects, f.image)
-            self.feed.record_events(events, ids)
+            if record_events:
+                self.feed.record_events(events, ids)
             for i, h in enumerate(health or ()):
                 self.feed.set_health(i, h)
             self.feed.tick()
