@@ -135,7 +135,7 @@ class RunOutputs:
             summary["tracker_stats"] = stats
         if self.recorder is not None:
             self.recorder.add_files(report_files(self.feed))
-            write_report(self.output_dir, self.feed)
+            write_report(self.recorder.out_dir, self.feed)
             self.recorder.close(summary)
 
 
