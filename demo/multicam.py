@@ -20,8 +20,12 @@ Examples:
     # two webcams, live window
     python demo/multicam.py --cams 0 1
 
-    # an edge box without a screen: watch from a browser on the LAN
-    python demo/multicam.py --cams rtsp://10.0.0.7/stream 0 --serve 0.0.0.0:8080
+    # an edge box without a screen: watch from a browser on the LAN, with a token
+    python demo/multicam.py --cams rtsp://10.0.0.7/stream 0 --serve 0.0.0.0:8080 --serve-token s3cret
+    #   then open http://BOX:8080/?token=s3cret
+
+    # follow people across two recorded cameras: live page, then report.html in runs/lr/
+    python demo/multicam.py --cams left.avi right.avi --no-show --output runs/lr --serve 8080
 
     # a video file, an RTSP camera and a folder of frames, saving results
     python demo/multicam.py --cams hall.mp4 rtsp://10.0.0.7/stream frames/ --output runs/site
@@ -51,9 +55,15 @@ stream URLs (rtsp:// rtmp:// http:// https:// udp:// tcp://) and image folders.
 [0, 1] (letterboxed); output (1, 4+C, N) [YOLOv8/11], (1, N, 5+C) [YOLOv5/7]
 or (1, N, 6) x1,y1,x2,y2,score,class [NMS inside]; class 0 = person.
 
-Outputs with --output DIR: cam{i}.mp4 (annotated), events.jsonl, mot/cam{i}.txt
-(global ids), mot_local/cam{i}.txt (per-camera ids), summary.json, manifest.json
-(the list of files the run wrote), and gt/ for the built-in scene. Reusing DIR
+Outputs with --output DIR: report.html (open it in a browser: every person with
+their pictures per camera, path and times; report_files/ beside it),
+cam{i}.mp4 (annotated), events.jsonl, mot/cam{i}.txt (global ids),
+mot_local/cam{i}.txt (per-camera ids), ids.json (each id shown live -> its
+final id), summary.json, manifest.json (the list of files the run wrote), and
+gt/ for the built-in scene. Every output names the same final id for a box.
+--serve PORT shows the live page (cameras, people, their timelines, camera
+transitions, events); for recorded files it stays up after the run, showing
+the final identities, until Ctrl-C. Reusing DIR
 first removes the files the previous run listed in its manifest; a folder holding
 anything else (dot-files included) is refused before anything is removed, unless
 --force (which keeps those files). Two runs cannot write one DIR at once: the
@@ -73,6 +83,7 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from mlfn_keras.errors import UserError, cli_entry
@@ -135,7 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--no-show", dest="show", action="store_false", help="headless (no window)")
     parser.add_argument("--serve", default=None, metavar="[HOST:]PORT",
                         help="serve the live view as a web page (default host 127.0.0.1: this machine only; 0.0.0.0: the network)")
-    parser.add_argument("--evaluate", action="store_true", help="score the run against ground truth (built-in scene; needs --output)")
+    parser.add_argument("--serve-token", default=os.environ.get("MLFN_SERVE_TOKEN"), metavar="TOKEN",
+                        help="every web client must give this token (open /?token=TOKEN once; default: $MLFN_SERVE_TOKEN)")
+    parser.add_argument("--no-thumbnails", action="store_true",
+                        help="keep no pictures of people: none in report.html or the web API (the live tiles stay)")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="score the run against ground truth (the built-in scene's, or --gt; needs --output)")
+    parser.add_argument("--gt", nargs="+", default=[], metavar="FILE",
+                        help="with --cams: ground truth, one MOT file per camera (frame,id,x,y,w,h; ids are people "
+                             "across cameras), for --evaluate and --detector gt")
     parser.add_argument("--seed", type=int, default=0, help="built-in scene seed (default: 0)")
     parser.add_argument("--people", type=int, default=10, help="built-in scene: people (default: 10)")
     parser.add_argument("--frames", type=int, default=600, help="built-in scene: frames per camera (default: 600)")
@@ -156,10 +175,19 @@ def _gap(value: str) -> float | str:
     return gap
 
 
-def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None = None) -> None:
     """Refuses values that cannot work, before any model is loaded or frame read."""
     if args.evaluate and not args.output:
         parser.error("--evaluate needs --output DIR (it scores the MOT files the run writes there).")
+    if args.serve_token is not None:
+        from mlfn_keras.tracking.view.web import check_token
+
+        if args.serve is None and "--serve-token" in (sys.argv if argv is None else argv):
+            parser.error("--serve-token needs --serve [HOST:]PORT.")
+        try:
+            check_token(args.serve_token)
+        except ValueError as exc:
+            parser.error(str(exc))
     positive = {"--max-frames": args.max_frames, "--frames": args.frames, "--people": args.people,
                 "--embed-every": args.embed_every, "--detect-every": args.detect_every}
     for flag, value in positive.items():
@@ -182,7 +210,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _check_args(parser, args)
+    _check_args(parser, args, argv)
     from mlfn_keras.tracking.app.demo import DemoConfig, run_demo
     from mlfn_keras.tracking.app.scene import SceneConfig
     from mlfn_keras.tracking.app.sources import CamsError, parse_cams
@@ -215,8 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parse_cams(args.cams)  # fail on a bad value before loading any model
         except CamsError as exc:
             parser.error(str(exc))
-        if args.detector == "gt":
-            parser.error("--detector gt needs ground truth, which only the built-in scene (no --cams) has.")
+        if args.detector == "gt" and not args.gt:
+            parser.error("--detector gt needs ground truth, which only the built-in scene (no --cams) has; with --cams give --gt FILE per camera.")
+        if args.gt and len(args.gt) != len(args.cams):
+            parser.error(f"--gt got {len(args.gt)} files for {len(args.cams)} --cams; expected one per camera.")
+        if args.evaluate and not args.gt:
+            parser.error("--evaluate with --cams needs --gt FILE per camera (only the built-in scene has its own ground truth).")
+    elif args.gt:
+        parser.error("--gt needs --cams (the built-in scene has its own ground truth).")
     from mlfn_keras.runtime import EmbedderNotFoundError, check_spec
 
     try:
@@ -249,9 +283,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_video=not args.no_video,
             progress=not args.quiet,
             evaluate=args.evaluate,
+            gt=args.gt,
             serve=args.serve,
             offline=args.offline,
             start_times=args.start_times,
+            thumbnails=not args.no_thumbnails,
+            serve_token=args.serve_token or None,
+            serve_until=threading.Event() if args.serve else None,
         )
         try:
             summary, scores = run_demo(config)
@@ -265,10 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             + (", given up" if c.get("gave_up") else "")
             for c in summary.cameras
         )
-        print(f"{summary.ticks} ticks in {summary.wall_seconds:.1f} s ({cams}); {summary.global_ids} global ids; "
+        print(f"{summary.ticks} ticks in {summary.wall_seconds:.1f} s ({cams}); {summary.identities} identities; "
               f"{summary.tracker_stats.get('handoffs', 0)} hand-offs, {summary.tracker_stats.get('reentries', 0)} re-entries")
         if args.output:
-            print(f"outputs in {args.output}/ (summary.json, events.jsonl, mot/, mot_local/)")
+            print(f"outputs in {args.output}/: report.html (open it in a browser), videos, ids.json, events.jsonl, mot/, summary.json")
         if scores is not None:
             print(format_scores(scores))
             if args.output:

@@ -43,6 +43,8 @@ import mlfn_keras
 run = Path(sys.argv[1])
 assert "site-packages" in mlfn_keras.__file__, f"mlfn_keras imported from {mlfn_keras.__file__}, not the wheel"
 summary = json.loads((run / "summary.json").read_text())
+page = (run / "report.html").read_text()  # the page assets ship in the wheel
+assert '<script id="run-data"' in page and "renderGallery" in page, "report.html lacks its inline assets"
 print(f"[wheel] demo wrote {sorted(p.name for p in run.iterdir())}")
 PY
 echo "[wheel] ok in $(( $(date +%s) - start )) s"

@@ -32,7 +32,9 @@ floors above it in this list:
   tiled, fp32 or int8; YOLO-style ONNX; background subtraction; ground truth),
   and the :class:`~mlfn_keras.tracking.detection.schedule.DetectionScheduler`
   that decides which cameras and tiles are detected each tick.
-* :mod:`~mlfn_keras.tracking.view`: the live window and the web view.
+* :mod:`~mlfn_keras.tracking.view`: what operators look at: the identity feed
+  (:mod:`~mlfn_keras.tracking.view.feed`, the pages' one data source), the
+  live window, the live web page and its JSON API, ``report.html``.
 * :mod:`~mlfn_keras.tracking.eval`: scoring a run against ground truth:
   HOTA/MOTA/IDF1 and cross-camera IDF1 (:mod:`~mlfn_keras.tracking.eval.metrics`),
   one run scored with the baselines (:mod:`~mlfn_keras.tracking.eval.scoring`),
@@ -41,8 +43,8 @@ floors above it in this list:
   (:mod:`~mlfn_keras.tracking.app.sources`), the cameras of a run read one
   tick at a time (:mod:`~mlfn_keras.tracking.app.cameras`), the main loop
   (:mod:`~mlfn_keras.tracking.app.runner`), where results go
-  (:mod:`~mlfn_keras.tracking.app.outputs`: files and live views), the files
-  (:mod:`~mlfn_keras.tracking.app.recorder`), the generated scene
+  (:mod:`~mlfn_keras.tracking.app.outputs`: files and live views), the files,
+  one final id everywhere (:mod:`~mlfn_keras.tracking.app.recorder`), the generated scene
   (:mod:`~mlfn_keras.tracking.app.scene`), what the demo CLI calls
   (:mod:`~mlfn_keras.tracking.app.demo`).
 * :mod:`~mlfn_keras.tracking.site`: running it across boxes: edge boxes and a

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from mlfn_keras.tracking.app.sources import SourceSpec, parse_cams
 from mlfn_keras.tracking.core.pipeline import PipelineConfig
 from mlfn_keras.tracking.detection.detectors import build_detector
 from mlfn_keras.tracking.detection.schedule import DetectionScheduler, default_schedule
+from mlfn_keras.tracking.view.feed import IdentityFeed
 
 #: Detector used with the built-in scene. The SSDLite pedestrian detector was
 #: trained on real photographs and misses the renderer's drawn people (measured
@@ -52,7 +54,9 @@ class DemoConfig:
         max_frames: stop after this many frames per camera.
         write_video: annotated videos in the output dir.
         progress: progress bars.
-        evaluate: score the run against ground truth (built-in scene only).
+        evaluate: score the run against ground truth (the built-in scene's, or ``gt``).
+        gt: ground truth for ``cams``: one MOT file per camera (``frame,id,x,y,w,h[,consider]``,
+            ids are people across all cameras), for ``evaluate`` and ``--detector gt``.
         serve: ``"[HOST:]PORT"``: serve the live web view there (``None``: no web view).
         on_serve: called with the web view's URL once it listens (e.g. to learn
             the port ``--serve 127.0.0.1:0`` picked).
@@ -61,6 +65,12 @@ class DemoConfig:
         start_times: per ``cams`` value, when that file's first frame was
             recorded (seconds on a common clock; ``None``: all 0, the files
             started together). Live sources ignore it.
+        thumbnails: keep crops of people for the web page and ``report.html``
+            (``False``: ``--no-thumbnails``; tracked people are personal data).
+        serve_token: ``--serve-token``: every web client must give it.
+        serve_until: with ``serve``, a run that was not interrupted keeps the
+            page up, showing its final identities, until this event is set
+            (the CLI: until Ctrl-C); ``None``: the page closes with the run.
     """
 
     cams: Sequence[str] = ()
@@ -76,10 +86,14 @@ class DemoConfig:
     write_video: bool = True
     progress: bool = True
     evaluate: bool = False
+    gt: Sequence[str] = ()
     serve: str | None = None
     on_serve: Callable[[str], None] | None = None
     offline: bool | None = None
     start_times: Sequence[float] | None = None
+    thumbnails: bool = True
+    serve_token: str | None = None
+    serve_until: threading.Event | None = None
 
 
 def scene_specs(scene: SceneConfig, progress: bool = True) -> tuple[list[SourceSpec], list[str]]:
@@ -125,6 +139,13 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
                 raise ValueError(f"got {len(config.start_times)} start times for {len(specs)} cameras; expected one per --cams value")
             specs = [dataclasses.replace(s, start_time=float(t)) for s, t in zip(specs, config.start_times)]
         total = None
+        if config.gt:
+            if len(config.gt) != len(specs):
+                raise ValueError(f"got {len(config.gt)} ground-truth files for {len(specs)} cameras; expected one per --cams value")
+            missing = [p for p in config.gt if not os.path.isfile(p)]
+            if missing:
+                raise ValueError(f"ground truth {missing[0]!r} does not exist; expected a MOT file frame,id,x,y,w,h per camera")
+            gt_paths = list(config.gt)
     else:
         specs, gt_paths = scene_specs(config.scene, config.progress)
         total = config.scene.num_frames
@@ -139,16 +160,20 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         print(f"detector: {detector_name}, {detector.precision} ({note})", file=sys.stderr)
     embedder = load_embedder(config.reid, what="--reid")
     if config.evaluate and not gt_paths:
-        raise ValueError("--evaluate needs ground truth, which only the built-in scene (no --cams) has.")
+        raise ValueError("--evaluate needs ground truth: the built-in scene has it; with --cams give --gt FILE per camera.")
     if config.output_dir and gt_paths:
         os.makedirs(os.path.join(config.output_dir, "gt"), exist_ok=True)
-        for p in gt_paths:
-            shutil.copy(p, os.path.join(config.output_dir, "gt", os.path.basename(p)))
+        for i, p in enumerate(gt_paths):
+            shutil.copy(p, os.path.join(config.output_dir, "gt", f"cam{i}.txt"))
+    names = [s.name for s in specs]
+    feed = IdentityFeed(names, thumbnails=config.thumbnails, settings=_settings(config, detector_name))
     views = []
-    if config.serve:  # the runner closes it when the run ends
+    if config.serve:
         from mlfn_keras.tracking.view.web import start_web_view
 
-        views = [v for v in [start_web_view(config.serve, [s.name for s in specs])] if v is not None]
+        views = [v for v in [start_web_view(config.serve, names, feed=feed, token=config.serve_token)] if v is not None]
+        if views and config.serve_until is not None:
+            views[0].outlives_run = True  # the runner leaves it open; closed below
         if views and config.on_serve:
             config.on_serve(views[0].url)
     options = RunOptions(
@@ -160,14 +185,57 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
         total_frames=total,
         views=views,
         offline=config.offline,
+        feed=feed,
+        thumbnails=config.thumbnails,
     )
-    schedule = default_schedule(detector, config.detect_every, config.motion_gating)
-    summary = run_multicam(specs, DetectionScheduler(detector, schedule), embedder, config.pipeline, options)
-    scores = None
-    if config.evaluate:
-        if not config.output_dir:
-            raise ValueError("--evaluate needs --output (it scores the written MOT files).")
-        from mlfn_keras.tracking.eval.metrics import evaluate_run
+    try:
+        schedule = default_schedule(detector, config.detect_every, config.motion_gating)
+        summary = run_multicam(specs, DetectionScheduler(detector, schedule), embedder, config.pipeline, options)
+        scores = None
+        if config.evaluate:
+            if not config.output_dir:
+                raise ValueError("--evaluate needs --output (it scores the written MOT files).")
+            from mlfn_keras.tracking.eval.metrics import evaluate_run
+            from mlfn_keras.tracking.eval.scoring import score_run_folder
+            from mlfn_keras.tracking.view.report import scores_table, write_report
 
-        scores = evaluate_run(config.output_dir, max_frames=config.max_frames)
+            scores = evaluate_run(config.output_dir, max_frames=config.max_frames)
+            gt_copies = [os.path.join(config.output_dir, "gt", f"cam{i}.txt") for i in range(len(gt_paths))]
+            feed.scores = scores_table(score_run_folder(config.output_dir, gt_copies, names), names)
+            write_report(config.output_dir, feed)  # again, with the scores
+        if views and config.serve_until is not None and not summary.interrupted:
+            linger(views[0].url, config.serve_until)
+    finally:
+        for view in views:
+            view.close()
     return summary, scores
+
+
+def linger(url: str, until: threading.Event) -> None:
+    """Keeps the page of a finished run up until ``until`` is set (or Ctrl-C)."""
+    print(f"The run has ended; its final identities stay at {url} until you press Ctrl-C.", file=sys.stderr, flush=True)
+    try:
+        while not until.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _settings(config: DemoConfig, detector: str) -> dict[str, Any]:
+    """The run's settings as the page and the report show them."""
+    p = config.pipeline
+    out: dict[str, Any] = {
+        "detector": detector,
+        "re-id model": os.path.basename(config.reid) if config.reid else "",
+        "threshold": "calibrated on the footage" if p.threshold is None else p.threshold,
+        "max gap between cameras": "none" if p.max_gap_seconds is None else f"{p.max_gap_seconds:g} s",
+        "thumbnails": "kept" if config.thumbnails else "off (--no-thumbnails)",
+    }
+    if not config.cams:
+        s = config.scene
+        out["scene"] = f"built-in, seed {s.seed}, {s.num_people} people, {s.num_frames} frames, {s.width}x{s.height}"
+    if config.max_frames:
+        out["max frames"] = config.max_frames
+    if config.start_times:
+        out["start times"] = list(config.start_times)
+    return out

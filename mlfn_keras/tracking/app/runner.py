@@ -13,7 +13,8 @@ retried by its reader thread with back-off while the others keep running
 working one); after ``max_retries`` attempts without a frame it is given up.
 The run ends when every stream has ended, been given up or delivered
 ``max_frames`` frames, on ``q`` in the window, or on Ctrl-C, and always closes
-its files and writes the summary.
+its files and writes the summary. Every output, the web page and
+``report.html`` then name the final ids (:meth:`~mlfn_keras.tracking.app.outputs.RunOutputs.finish`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from mlfn_keras.runtime.contract import Embedder
 from mlfn_keras.tracking.detection.detectors import Detector
 from mlfn_keras.tracking.detection.schedule import DetectionScheduler
 from mlfn_keras.tracking.view import View
+from mlfn_keras.tracking.view.feed import CameraHealth, Clock, IdentityFeed
 
 STAGES = ("decode", "detect", "track", "embed", "associate", "output")
 
@@ -70,6 +72,10 @@ class RunOptions:
         max_retries: reconnects in a row without a frame before a live source is
             given up (``None``: retry until stopped; the run then only ends on
             ``max_frames``, ``q`` or Ctrl-C).
+        feed: the identities the web page and ``report.html`` show (default:
+            a new one).
+        thumbnails: keep crops of people for the page and the report
+            (``False``: ``--no-thumbnails``).
     """
 
     output_dir: str | None = None
@@ -84,11 +90,20 @@ class RunOptions:
     offline: bool | None = None
     retry_backoff: tuple[float, float] = LIVE_RETRY_BACKOFF
     max_retries: int | None = LIVE_MAX_RETRIES
+    feed: IdentityFeed | None = None
+    thumbnails: bool = True
 
 
 @dataclass
 class RunSummary:
-    """What a run did: returned by :func:`run_multicam` and written to ``summary.json``."""
+    """What a run did: returned by :func:`run_multicam` and written to ``summary.json``.
+
+    Attributes:
+        identities: the people the run found: distinct final ids (those in
+            ``mot/``, the videos and the report).
+        tracker_stats: counters of the live tracker (``summary.json`` names
+            the count of ids given ``id_assignments``: not a count of people).
+    """
 
     cameras: list[dict[str, Any]] = field(default_factory=list)
     ticks: int = 0
@@ -97,11 +112,12 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     tracker_stats: dict[str, int] = field(default_factory=dict)
     detection: dict[str, int] = field(default_factory=dict)
-    global_ids: int = 0
+    identities: int = 0
     interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "identities": self.identities,
             "cameras": self.cameras,
             "ticks": self.ticks,
             "wall_seconds": round(self.wall_seconds, 3),
@@ -109,7 +125,6 @@ class RunSummary:
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "tracker_stats": self.tracker_stats,
             "detection": self.detection,
-            "global_ids": self.global_ids,
             "interrupted": self.interrupted,
         }
 
@@ -153,7 +168,11 @@ def run_multicam(
             "(give --start-times, e.g. all 0 if they started together)")
     mct = MultiCameraTracker(len(specs), embedder, cameras.fps, config, unsynced=unsynced)
     outputs = RunOutputs(cameras.names, cameras.fps, options.output_dir, options.write_video, options.views,
-                         options.show, log)
+                         options.show, log, options.feed, options.thumbnails, options.progress)
+    outputs.follow(mct.central.tracklet_gid)
+    if cameras.live:
+        outputs.feed.clock = Clock(time.time())  # live timestamps count from the start: shown as wall-clock time
+    outputs.feed.settings.setdefault("final ids", "whole run re-grouped at the end" if offline else "live ids, revised as the run goes")
     summary = RunSummary(stage_seconds=dict.fromkeys(STAGES, 0.0))
     bar = _progress_bar(options)
     cameras.start()
@@ -190,10 +209,14 @@ def run_multicam(
             bar.close()
         outputs.close_views()
         now = max(c.last_timestamp for c in cameras.cameras)
-        final = finish_offline(mct.central, outputs, now, log) if offline else None
+        if offline:
+            finish_offline(mct.central, outputs, now, log)
+        else:
+            outputs.finish(dict(mct.central.tracklet_gid), every_box=False,
+                           note="Final identities: the live ids after the run's merges and splits")
         summary.tracker_stats = dict(mct.stats)
         summary.detection = scheduler.stats.to_dict()
-        summary.global_ids = final.event.global_ids if final is not None else mct.central.global_ids_given
+        summary.identities = outputs.identities or 0
         summary.cameras = cameras.summaries()
         outputs.close(summary.to_dict())
     reason = cameras.silence_reason()
@@ -244,6 +267,8 @@ def _output_tick(outputs: RunOutputs, cameras: CameraSet, packets: Sequence[Fram
     want_images = outputs.wants_images
     for p in packets:
         rate = cameras.cameras[p.camera].rate
-        outputs.frame(p.camera, p.index, result.cameras[p.camera].objects, p.image if want_images else None, rate)
+        outputs.frame(p.camera, p.index, result.cameras[p.camera].objects, p.image if want_images else None, rate, p.timestamp)
     outputs.events(result.events)
-    return outputs.show(result.events, [c.rate for c in cameras.cameras])
+    health = [CameraHealth(c.rate, c.frames, c.stream.stats.reconnects, c.stream.stats.gave_up, c.ended,
+                           c.stream.stats.frames_dropped) for c in cameras.cameras]
+    return outputs.show(result.events, [c.rate for c in cameras.cameras], health)

@@ -36,8 +36,10 @@ Arrays are MOT rows ``frame, id, x, y, w, h`` (1-based frames), as
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -355,3 +357,52 @@ def score_run(
 def limit_frames(rows: np.ndarray, last: int | None) -> np.ndarray:
     """Rows of frames ``1..last`` (all rows for ``None``)."""
     return rows if last is None else rows[rows[:, 0] <= last]
+
+
+
+@dataclass
+class RunFolder:
+    """A demo output folder read for scoring: per camera, ground truth and predictions over the processed frames."""
+
+    gts: list[GroundTruth]
+    global_preds: list[np.ndarray]
+    local_preds: list[np.ndarray]
+    frames: list[int | None]
+
+
+def read_run_folder(run_dir: str | os.PathLike, gt_paths: Sequence[str]) -> RunFolder:
+    """Reads ``mot/``, ``mot_local/`` and the ground truth, cut to the frames each camera processed (``summary.json``).
+
+    Raises:
+        FileNotFoundError: naming the missing run file.
+    """
+    run_dir = Path(run_dir)
+    frames: list[int | None] = [None] * len(gt_paths)
+    files: list[str] = []
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        cams = json.loads(summary.read_text()).get("cameras", [])
+        frames = [int(c["frames"]) for c in cams] + frames[len(cams) :]
+        files = [str(c.get("name", f"cam{i}")) for i, c in enumerate(cams)]  # MOT files are named by camera
+    out = RunFolder([], [], [], frames)
+    for i, path in enumerate(gt_paths):
+        gt = read_ground_truth(path)
+        keep = gt.rows[:, 0] <= frames[i] if frames[i] is not None else np.ones(len(gt.rows), bool)
+        out.gts.append(GroundTruth(gt.rows[keep], gt.ignored[keep]))
+        name = files[i] if i < len(files) else f"cam{i}"
+        for kind, preds in (("mot", out.global_preds), ("mot_local", out.local_preds)):
+            p = run_dir / kind / f"{name}.txt"
+            if not p.is_file():
+                raise FileNotFoundError(f"run folder {str(run_dir)!r} has no {kind}/{name}.txt; expected the demo's --output layout")
+            preds.append(limit_frames(read_mot(str(p)), frames[i]))
+    return out
+
+
+def score_run_folder(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Sequence[str] | None = None) -> RunScores:
+    """Scores a demo output folder (:func:`read_run_folder`) with :func:`score_run`.
+
+    Only the frames each camera processed are scored, so a ``--max-frames``
+    run is scored fairly.
+    """
+    run = read_run_folder(run_dir, gt_paths)
+    return score_run(run.gts, run.global_preds, run.local_preds, names)

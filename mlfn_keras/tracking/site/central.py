@@ -322,6 +322,8 @@ class Central:
             if views and self.config.on_serve:
                 self.config.on_serve(views[0].url)
         self.outputs = RunOutputs([c.name for c in cams], [c.fps for c in cams], None, False, views, False, self.log)
+        if self.associator is not None:
+            self.outputs.follow(self.associator.tracklet_gid)  # the page follows merges and splits
         if self.config.output_dir:
             from mlfn_keras.tracking.app.recorder import RunRecorder
 
@@ -415,7 +417,7 @@ class Central:
             events, _ = a.step(frames)
             self._last_now = max(self._last_now, max(t.timestamp for t in frames))
             for t in frames:
-                out.frame(t.camera, t.frame, a.camera_result(t).objects)
+                out.frame(t.camera, t.frame, a.camera_result(t).objects, time=t.timestamp)
             out.events(events)
             out.show(ends + events, [self._fps.get(c.index, 0.0) for c in self._ordered()])
         self._publish_ids(site_tick, events, t_commit)

@@ -81,11 +81,16 @@ def roster_panel(state: TickState, height: int, width: int = 300) -> np.ndarray:
     y += 30
     text("Latest events", 10, scale=0.6, thick=2)
     y += 22
-    shown = [e for e in state.events if e.get("event") in ("handoff", "reentry", "global_id_assigned", "camera_message", "stream_end")]
-    for e in reversed(shown):
+    if state.feed is not None:  # the web page's plain words, newest first
+        lines = [(f"{e['clock']} {e['text']}", colour_for(e["ids"][0]) if e["ids"] else DIM)
+                 for e in reversed(state.feed.events(limit=30)["events"])]
+    else:
+        shown = [e for e in state.events if e.get("event") in ("handoff", "reentry", "global_id_assigned", "camera_message", "stream_end")]
+        lines = [(describe_event(state, e), colour_for(e.get("global_id")) if "global_id" in e else DIM) for e in reversed(shown)]
+    for line, colour in lines:
         if y > height - 8:
             break
-        text(describe_event(state, e), 14, colour_for(e.get("global_id")) if "global_id" in e else DIM, scale=0.45)
+        text(line[:48], 14, colour, scale=0.45)
         y += 18
     return panel
 

@@ -221,5 +221,7 @@ def test_the_central_feeds_the_same_live_web_view(tmp_path, monkeypatch):
     monkeypatch.setattr(web, "start_web_view", recording)
     run_site_in_process(tmp_path / "site", serve="127.0.0.1:0", on_serve=urls.append)
     assert urls and urls[0].startswith("http://127.0.0.1:")
-    roster = views[0].roster()
-    assert [c["name"] for c in roster["cameras"]] == ["cam0", "cam1"] and roster["tick"] > 100
+    feed = views[0].feed  # what the page and its /api/ show
+    assert [c["name"] for c in feed.cameras()] == ["cam0", "cam1"] and feed.run()["ticks"] > 100
+    cards = feed.identities()
+    assert cards and all(c["last_seen"]["t"] > 0 for c in cards)  # the edges' frame times, not 0

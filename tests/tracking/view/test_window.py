@@ -212,9 +212,10 @@ def test_compose_puts_the_roster_beside_the_tiles():
     panel = picture[:, 1280:]
     for gid in (1, 2, 3):
         assert colour_present(panel, colour_for(gid), tol=2, at_least=20), gid
-    roster = captured["state"].roster()
-    assert [c["ids"] for c in roster["cameras"]] == [[1, 2], [3]]
-    assert roster["last_handoff"]["from_camera_name"] == "cam1" and roster["last_handoff"]["global_id"] == 2
+    state = captured["state"]
+    assert [sorted({o.global_id for o in cam}) for cam in state.objects] == [[1, 2], [3]]
+    handoff = state.describe(state.last_handoff)
+    assert handoff["from_camera_name"] == "cam1" and handoff["global_id"] == 2
 
 
 @needs_xvfb
