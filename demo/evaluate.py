@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run_dir = args.run_dir
     if run_dir is None:
-        from demo.multicam import DEFAULT_REID, main as multicam_main
+        from mlfn_keras.tracking.cli import DEFAULT_REID, main as multicam_main
 
         run_dir = tempfile.mkdtemp(prefix="mlfn_multicam_eval_")
         cmd = [

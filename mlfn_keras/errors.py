@@ -70,11 +70,15 @@ def cli_entry(main: F) -> F:
       with ``--debug`` (or ``MLFN_KERAS_DEBUG=1``).
     * Ctrl-C: exit code 130 without a traceback.
     * ``--debug`` is removed from ``argv`` before ``main`` sees it.
+    * TensorFlow's start-up lines are silenced (:func:`mlfn_keras.console.quiet_start`).
     """
 
     @functools.wraps(main)
     def wrapper(argv: Sequence[str] | None = None) -> int:
         debug = _wants_debug(argv)
+        from mlfn_keras.console import quiet_start
+
+        quiet_start(argv)  # before the command imports TensorFlow (does nothing with --debug)
         try:
             return main(strip_debug(argv))
         except HANDLED as error:

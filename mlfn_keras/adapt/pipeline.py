@@ -26,9 +26,10 @@ import numpy as np
 from mlfn_keras.adapt.trainer import AdaptConfig, AdaptResult, Checkpoint, adapt, load_tracklets, save_tracklets
 from mlfn_keras.adapt.tracklets import CameraReport, check_enough, mine_tracklets
 from mlfn_keras.errors import InputPathError, OutputExistsError, UserError
+from mlfn_keras.weights import SHIPPED_REID
 
 #: The demo's shipped weights, the default starting point.
-SHIPPED_WEIGHTS = Path(__file__).resolve().parents[2] / "demo" / "weights" / "mlfn_small_synthetic.keras"
+SHIPPED_WEIGHTS = SHIPPED_REID
 EXPORTS = ("onnx", "tflite", "none")
 
 
@@ -104,7 +105,7 @@ def output_paths(out: str | Path, export: str) -> tuple[Path, Path | None, Path,
     """``(model, export, summary json, checkpoint folder)`` of an output ``.keras`` path."""
     out = Path(out)
     if out.suffix != ".keras":
-        raise UserError(f"--out {str(out)!r} must end in .keras (the adapted model); e.g. --out site.keras")
+        raise UserError(f"--output {str(out)!r} must end in .keras (the adapted model); e.g. --output site.keras")
     exported = None if export == "none" else out.with_suffix("." + export)
     return out, exported, out.with_name(out.stem + ".adapt.json"), out.with_name(out.stem + ".adapt-checkpoint")
 
@@ -129,7 +130,7 @@ def load_start_model(init: str | Path | None):
     if not path.is_file() or path.suffix != ".keras":
         raise InputPathError(
             f"starting model {str(path)!r} " + ("does not exist" if not path.exists() else "is not a .keras file")
-            + "; expected an MLFN .keras model (--init), e.g. demo/weights/mlfn_small_synthetic.keras")
+            + "; expected an MLFN .keras model (--init-weights), e.g. the shipped " + SHIPPED_REID.name)
     model = keras.models.load_model(path, compile=False)
     if hasattr(model, "backbone"):  # an MLFNClassifier: adapt its backbone
         model = model.backbone
@@ -140,11 +141,11 @@ def _parse_sources(sources: Sequence[str]):
     from mlfn_keras.tracking.sources import CamsError, parse_cam
 
     if not sources:
-        raise UserError("no footage given; expected --videos with one video file, image folder or live source per camera")
+        raise UserError("no footage given; expected --cams with one video file, image folder or live source per camera")
     try:
         return [parse_cam(s, i) for i, s in enumerate(sources)]
     except CamsError as error:
-        raise InputPathError(str(error).replace("--cams", "--videos")) from None
+        raise InputPathError(str(error)) from None
 
 
 def export_model(model_path: Path, export: str, target: Path, images: np.ndarray, labels: np.ndarray):

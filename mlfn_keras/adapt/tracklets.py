@@ -32,7 +32,7 @@ class Tracklet:
     """One tracked person in one camera.
 
     Attributes:
-        camera: index of the camera (position in ``--videos``).
+        camera: index of the camera (position in ``--cams``).
         track_id: the tracker's id within that camera.
         frames: frame index of each kept crop.
         crops: ``(n, H, W, 3)`` uint8 RGB crops at the model's input size.

@@ -19,14 +19,23 @@ The library behind ``demo/multicam.py``:
 * :mod:`~mlfn_keras.tracking.app` and :mod:`~mlfn_keras.tracking.benchmark`: what the demo CLIs call.
 """
 
-from mlfn_keras.tracking.detectors import build_detector
-from mlfn_keras.tracking.gallery import IdentityGallery
-from mlfn_keras.tracking.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.reid import load_reid
-from mlfn_keras.tracking.runner import RunOptions, run_multicam
-from mlfn_keras.tracking.scene import SceneConfig
-from mlfn_keras.tracking.sources import CameraStream, SourceSpec, parse_cams
-from mlfn_keras.tracking.tracker import CameraTracker
+from mlfn_keras._lazy import lazy_exports
+
+# Imported on first use, so `mlfn ... --help` and light imports stay fast (no TensorFlow).
+_EXPORTS = {
+    "build_detector": "mlfn_keras.tracking.detectors",
+    "IdentityGallery": "mlfn_keras.tracking.gallery",
+    "MultiCameraTracker": "mlfn_keras.tracking.pipeline",
+    "PipelineConfig": "mlfn_keras.tracking.pipeline",
+    "load_reid": "mlfn_keras.tracking.reid",
+    "RunOptions": "mlfn_keras.tracking.runner",
+    "run_multicam": "mlfn_keras.tracking.runner",
+    "SceneConfig": "mlfn_keras.tracking.scene",
+    "CameraStream": "mlfn_keras.tracking.sources",
+    "SourceSpec": "mlfn_keras.tracking.sources",
+    "parse_cams": "mlfn_keras.tracking.sources",
+    "CameraTracker": "mlfn_keras.tracking.tracker",
+}
 
 __all__ = [
     "CameraStream",
@@ -42,3 +51,5 @@ __all__ = [
     "parse_cams",
     "run_multicam",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -39,9 +39,10 @@ import numpy as np
 from mlfn_keras.errors import InputPathError, UserError
 from mlfn_keras.tracking.scoring import RunScores, detection_scores, limit_frames, read_ground_truth, score_run
 from mlfn_keras.tracking.sources import SourceSpec
+from mlfn_keras.weights import SHIPPED_REID as _SHIPPED_REID
 
 #: The re-id weights shipped with the demo (what ``demo/multicam.py`` uses by default).
-SHIPPED_REID = str(Path(__file__).resolve().parents[2] / "demo" / "weights" / "mlfn_small_synthetic.keras")
+SHIPPED_REID = str(_SHIPPED_REID)
 #: ``--reid`` value that selects the colour-histogram baseline.
 HIST = "hist"
 #: Detector per kind of footage for ``--detector auto`` (as the demo chooses).

@@ -110,7 +110,7 @@ def _is_complete(root: Path, config: dict) -> bool:
 def _check_target(root: Path, config: dict, overwrite: bool, force: bool) -> str:
     """Decides what to do with ``root``: ``"reuse"``, ``"create"``, ``"replace"`` or ``"add"``."""
     if root.exists() and not root.is_dir():
-        raise SyntheticFolderError(f"--out {str(root)!r} is a file; expected a folder (new, empty or generated)")
+        raise SyntheticFolderError(f"--output {str(root)!r} is a file; expected a folder (new, empty or generated)")
     if _is_complete(root, config):
         return "reuse"
     has_meta, existing = _read_config(root)

@@ -5,3 +5,6 @@
 * :mod:`~mlfn_keras.tracking.detection.scoring`: recall/precision at IoU 0.5 with ignored ground truth.
 * :mod:`~mlfn_keras.tracking.detection.evaluation`: a detector scored on PETS09 pseudo-cameras per frame range, with its time.
 """
+
+#: What ``--detector`` accepts, for command-line help (kept here so ``--help`` imports nothing heavy).
+DETECTOR_CHOICES_HELP = "ssdlite, bgsub, gt (generated scene only), onnx:PATH, or ssdlite:RxC (tiles, e.g. ssdlite:1x2)"
