@@ -159,6 +159,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
 
 @cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
+    """``mlfn demo`` (alias: ``python demo/multicam.py``); see ``--help``."""
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_args(parser, args)
