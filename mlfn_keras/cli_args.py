@@ -27,6 +27,7 @@ import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 
+from mlfn_keras.console import invoked_as, program_name
 from mlfn_keras.errors import UserError
 
 __all__ = [
@@ -43,20 +44,6 @@ __all__ = [
     "parser_from_doc",
     "user_errors",
 ]
-
-#: The name the running command was invoked by (set by `mlfn_keras.cli`; ``None``: each parser's own).
-_INVOKED_AS: list[str] = []
-
-
-@contextlib.contextmanager
-def invoked_as(prog: str) -> Iterator[None]:
-    """Parsers made inside this block call themselves ``prog`` (``mlfn train``, ``mlfn-train``, ...)."""
-    _INVOKED_AS.append(prog)
-    try:
-        yield
-    finally:
-        _INVOKED_AS.pop()
-
 
 #: argparse registry of deprecated flag spellings (old -> new).
 _DEPRECATED = "mlfn_keras_deprecated_flag"
@@ -106,7 +93,7 @@ def make_parser(prog: str | None = None, description: str = "", epilog: str | No
         quiet_help: what ``--quiet`` hides for this command.
     """
     parser = ArgumentParser(
-        prog=_INVOKED_AS[-1] if _INVOKED_AS else prog, description=description, epilog=epilog,
+        prog=program_name(prog), description=description, epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = parser.add_argument_group("common options")

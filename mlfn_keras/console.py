@@ -32,7 +32,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 
-__all__ = ["NOISE", "filtered_stderr", "quiet_start", "wants_debug"]
+__all__ = ["NOISE", "filtered_stderr", "invoked_as", "program_name", "quiet_start", "wants_debug"]
 
 #: Start-up lines of TensorFlow / absl / CUDA that say nothing to a user.
 NOISE = re.compile(
@@ -44,6 +44,25 @@ NOISE = re.compile(
 )
 
 _installed = False
+#: The names the running command was invoked by, innermost last (set by `mlfn_keras.cli`).
+_INVOKED_AS: list[str] = []
+
+
+@contextlib.contextmanager
+def invoked_as(prog: str) -> Iterator[None]:
+    """Inside this block the command calls itself ``prog`` (``mlfn train``, ``mlfn-train``, ...) in help and errors."""
+    _INVOKED_AS.append(prog)
+    try:
+        yield
+    finally:
+        _INVOKED_AS.pop()
+
+
+def program_name(default: str | None = None) -> str:
+    """The running command's name: as invoked (:func:`invoked_as`), else ``default``, else the script's."""
+    if _INVOKED_AS:
+        return _INVOKED_AS[-1]
+    return default or os.path.basename(sys.argv[0]) or "mlfn"
 
 
 def wants_debug(argv: Sequence[str] | None = None) -> bool:

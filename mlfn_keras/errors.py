@@ -55,7 +55,9 @@ def strip_debug(argv: Sequence[str] | None) -> list[str] | None:
 
 def report(error: BaseException, prog: str | None = None) -> None:
     """Prints ``prog: error: message`` (the way argparse does) to stderr."""
-    prog = prog or os.path.basename(sys.argv[0]) or "mlfn-keras"
+    from mlfn_keras.console import program_name
+
+    prog = prog or program_name()
     message = str(error) or error.__class__.__name__
     if isinstance(error, OSError) and not isinstance(error, UserError) and error.filename is not None:
         message = f"{error.strerror or error.__class__.__name__}: {error.filename}"

@@ -143,4 +143,4 @@ def test_load_state_dict_strips_prefix_and_unwraps(tmp_path):
 
 def test_cli_rejects_non_keras_output(tmp_path, capsys):
     assert convert.main(["torchreid", "x.pth", "--output", str(tmp_path / "m.h5")]) == 2
-    assert "--out must end with .keras" in capsys.readouterr().err
+    assert "--output must end with .keras" in capsys.readouterr().err

@@ -278,7 +278,7 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
     """
     import keras
     import tensorflow as tf
-    from tqdm.auto import tqdm
+    from mlfn_keras.progress import tqdm
 
     start = time.monotonic()
     rng = np.random.default_rng(config.seed)

@@ -180,7 +180,7 @@ def run_multicam(
     summary = RunSummary()
     bar = None
     if options.progress:
-        from tqdm import tqdm
+        from mlfn_keras.progress import tqdm
 
         total = options.total_frames
         if options.max_frames is not None:

@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=d.dataset,
                    help="market1501, dukemtmcreid, cuhk03, cuhk03_labeled, msmt17, cifar100 or synthetic "
                         "(default: synthetic)")
-    p.add_argument("--data-root", help="data set folder or archive (synthetic: where to generate; default cache)")
+    p.add_argument("--data-root", metavar="DIR", help="data set folder or archive (synthetic: where to generate; default cache)")
     p.add_argument("--preset", help="model preset (default: mlfn; mlfn_cifar for cifar100)")
     cli_args.add_output(p, default=d.output, help=f"run folder (default: {d.output})")
     budget = p.add_argument_group("budget")
@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     sys_.add_argument("--seed", type=int, default=0)
     sys_.add_argument("--deterministic", action="store_true", help="deterministic data order and ops")
     sys_.add_argument("--save-classifier", action="store_true", help="also save classifier.keras")
-    sys_.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="0 quiet, 1 bar, 2 line/epoch")
+    sys_.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help=argparse.SUPPRESS)  # --quiet = 0
     syn = p.add_argument_group("synthetic data set")
     syn.add_argument("--synthetic-identities", type=int, help="generated identities (default 300, half for training)")
     syn.add_argument("--synthetic-cameras", type=int, help="generated cameras (default 4)")

@@ -236,7 +236,7 @@ def generate_market_layout(
             ``root`` holds a different generated data set and ``overwrite`` is
             False, or files this project did not write (see ``force``).
     """
-    from tqdm.auto import tqdm
+    from mlfn_keras.progress import tqdm
 
     root = Path(root)
     if num_cameras < 2:
