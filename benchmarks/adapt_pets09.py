@@ -29,9 +29,9 @@ import json
 import sys
 from pathlib import Path
 
-
 from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
+
 
 @cli_entry
 def main(argv=None) -> int:
@@ -61,7 +61,13 @@ def main(argv=None) -> int:
     from mlfn_keras.adapt import AdaptConfig, AdaptRequest, run_adaptation
     from mlfn_keras.adapt.trainer import embed_crops
     from mlfn_keras.data.pets09 import prepare_split, reid_crops
-    from mlfn_keras.data.pets09_reid import ADAPT_FRAMES, PROTOCOLS, Protocol, protocol_crops, score_embeddings
+    from mlfn_keras.data.pets09_reid import (
+        ADAPT_FRAMES,
+        PROTOCOLS,
+        Protocol,
+        protocol_crops,
+        score_embeddings,
+    )
     from mlfn_keras.preprocessing import resize_crops
 
     out = Path(args.output)

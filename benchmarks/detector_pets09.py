@@ -56,8 +56,8 @@ def main(argv=None) -> int:
     from mlfn_keras.progress import tqdm
 
     from mlfn_keras.data import pets09
-    from mlfn_keras.tracking.detection.evaluation import DEFAULT_RANGES, score_split
-    from mlfn_keras.tracking.detectors import build_detector
+    from mlfn_keras.tracking.bench.detector import DEFAULT_RANGES, score_split
+    from mlfn_keras.tracking.detection.detectors import build_detector
 
     video = pets09.locate_video(args.video)
     gt = pets09.load_ground_truth()

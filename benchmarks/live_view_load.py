@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import threading
 import time
 import urllib.request
@@ -93,8 +92,8 @@ class Poller(threading.Thread):
 
 
 def run_once(args, viewers: int, max_frames: int | None = None) -> dict:
-    from mlfn_keras.tracking.app import DemoConfig, run_demo
-    from mlfn_keras.tracking.scene import SceneConfig
+    from mlfn_keras.tracking.app.demo import DemoConfig, run_demo
+    from mlfn_keras.tracking.app.scene import SceneConfig
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     scene = SceneConfig(num_people=args.people, num_frames=args.frames, width=width, height=height, seed=args.seed)
@@ -150,8 +149,8 @@ def encode_ms(args, repeats: int = 50) -> float:
     import cv2
     import numpy as np
 
-    from mlfn_keras.tracking.app import scene_specs
-    from mlfn_keras.tracking.scene import SceneConfig
+    from mlfn_keras.tracking.app.demo import scene_specs
+    from mlfn_keras.tracking.app.scene import SceneConfig
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     specs, _ = scene_specs(SceneConfig(num_people=args.people, num_frames=args.frames, width=width, height=height, seed=args.seed))

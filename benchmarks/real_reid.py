@@ -55,7 +55,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from mlfn_keras.data.pets09 import reid_crops
-    from mlfn_keras.data.pets09_reid import benchmark, format_table, resolve_embedder, write_market_layout
+    from mlfn_keras.data.pets09_reid import (
+        benchmark,
+        format_table,
+        resolve_embedder,
+        write_market_layout,
+    )
 
     start = time.time()
     crops = reid_crops(args.video, every=args.every)

@@ -29,7 +29,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from mlfn_keras.cli_args import parser_from_doc
@@ -55,7 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
 @cli_entry
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from mlfn_keras.tracking.realvideo import HIST, SHIPPED_REID, BenchmarkConfig, format_details, format_table, results_json, run_benchmark
+    from mlfn_keras.tracking.bench.realvideo import (
+        HIST,
+        SHIPPED_REID,
+        BenchmarkConfig,
+        format_details,
+        format_table,
+        results_json,
+        run_benchmark,
+    )
 
     if not args.splits and not args.scene_seeds:
         raise SystemExit("benchmarks/real_video.py: error: nothing to run: --splits and --scene-seeds are both empty")

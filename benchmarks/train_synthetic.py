@@ -24,9 +24,9 @@ import numpy as np
 
 import mlfn_keras
 from mlfn_keras import cli_args
-from mlfn_keras.errors import cli_entry
 from mlfn_keras.data import synthetic_dataset
 from mlfn_keras.data.pipeline import make_inference_dataset
+from mlfn_keras.errors import cli_entry
 from mlfn_keras.evaluation import evaluate_rank, pairwise_distance
 from mlfn_keras.training import TrainConfig, train
 

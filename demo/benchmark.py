@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from collections.abc import Sequence
 
 
@@ -44,9 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from demo.multicam import DEFAULT_REID
-    from mlfn_keras.tracking.app import scene_specs
-    from mlfn_keras.tracking.benchmark import benchmark_pipeline, format_table
-    from mlfn_keras.tracking.scene import SceneConfig
+    from mlfn_keras.tracking.app.demo import scene_specs
+    from mlfn_keras.tracking.app.scene import SceneConfig
+    from mlfn_keras.tracking.bench.speed import benchmark_pipeline, format_table
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     scene = SceneConfig(num_frames=max(args.frames, 60), width=width, height=height)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Sequence
 
@@ -65,11 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if value is not None and value < 1:
             parser.error(f"{flag} got {value}; expected a whole number of 1 or more.")
 
-    from mlfn_keras.tracking.metrics import evaluate_run, format_scores
+    from mlfn_keras.tracking.eval.metrics import evaluate_run, format_scores
 
     run_dir = args.run_dir
     if run_dir is None:
-        from mlfn_keras.tracking.cli import DEFAULT_REID, main as multicam_main
+        from mlfn_keras.tracking.app.cli import DEFAULT_REID, main as multicam_main
 
         run_dir = tempfile.mkdtemp(prefix="mlfn_multicam_eval_")
         cmd = [

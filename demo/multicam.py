@@ -1,6 +1,6 @@
 """Multi-camera people tracking with cross-camera re-identification (MLFN).
 
-The same command as ``mlfn demo`` (``mlfn_keras.tracking.cli``); run it with
+The same command as ``mlfn demo`` (``mlfn_keras.tracking.app.cli``); run it with
 ``--help`` for the options and examples, e.g.::
 
     python demo/multicam.py --output runs/demo --evaluate   # built-in scene, scored
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from mlfn_keras.cli import run_command
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.tracking.cli import DEFAULT_REID, build_parser  # noqa: F401  (kept for scripts that import them)
+from mlfn_keras.tracking.app.cli import DEFAULT_REID, build_parser  # noqa: F401  (kept for scripts that import them)
 
 
 @cli_entry

@@ -47,7 +47,7 @@ class Command:
 
 #: Subcommand → the ``module:function(argv) -> int`` that runs it.
 COMMANDS: dict[str, Command] = {
-    "demo": Command("mlfn_keras.tracking.cli:main", "track people across cameras (built-in scene, webcams, files, RTSP)"),
+    "demo": Command("mlfn_keras.tracking.app.cli:main", "track people across cameras (built-in scene, webcams, files, RTSP)"),
     "train": Command("mlfn_keras.training.cli:main", "train an MLFN model (the paper's recipe; generated people need no data)"),
     "eval": Command("mlfn_keras.evaluation.cli:main", "score a re-id model on a test set (CMC, mAP, mINP)"),
     "adapt": Command("mlfn_keras.adapt.cli:main", "learn a site from its own unlabelled footage"),

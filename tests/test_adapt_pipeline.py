@@ -11,17 +11,16 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from test_adapt_tracklets import MINING, TINY_SCENE, gt_detector
 
 import mlfn_keras
 from mlfn_keras.adapt import AdaptConfig, AdaptRequest, adapt, run_adaptation
 from mlfn_keras.adapt.pipeline import output_paths
-from mlfn_keras.adapt.trainer import Checkpoint, embed_crops
 from mlfn_keras.adapt.tracklets import cannot_link, mine_tracklets
+from mlfn_keras.adapt.trainer import Checkpoint, embed_crops
 from mlfn_keras.errors import OutputExistsError
-from mlfn_keras.tracking.scene import write_scene
-from mlfn_keras.tracking.sources import parse_cam
-
-from test_adapt_tracklets import MINING, TINY_SCENE, gt_detector
+from mlfn_keras.tracking.app.scene import write_scene
+from mlfn_keras.tracking.app.sources import parse_cam
 
 TINY_LOOP = dict(steps_per_round=2, num_ids=4, num_instances=2, learning_rate=1e-3, minutes=5.0)
 

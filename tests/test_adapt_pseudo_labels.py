@@ -2,7 +2,12 @@
 
 import numpy as np
 
-from mlfn_keras.adapt.pseudo_labels import calibrate, cluster_tracklets, tracklet_features, violations
+from mlfn_keras.adapt.pseudo_labels import (
+    calibrate,
+    cluster_tracklets,
+    tracklet_features,
+    violations,
+)
 
 
 def _unit(x):

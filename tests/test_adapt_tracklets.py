@@ -6,9 +6,9 @@ import pytest
 
 from mlfn_keras.adapt.tracklets import cannot_link, check_enough, mine_tracklets
 from mlfn_keras.errors import UserError
-from mlfn_keras.tracking.detectors import GroundTruthDetector
-from mlfn_keras.tracking.scene import SceneConfig, write_scene
-from mlfn_keras.tracking.sources import parse_cam
+from mlfn_keras.tracking.app.scene import SceneConfig, write_scene
+from mlfn_keras.tracking.app.sources import parse_cam
+from mlfn_keras.tracking.detection.detectors import GroundTruthDetector
 
 TINY_SCENE = SceneConfig(num_people=6, num_frames=90, width=320, height=240, fps=10.0,
                          pass_seconds=(2.0, 3.0), transit_seconds=(0.5, 1.0), seed=3)

@@ -4,7 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
-from mlfn_keras.analysis.factor_grid import draw_factor_grid, most_variable_factors, top_bottom
+from mlfn_keras.analysis.factor_grid import (
+    draw_factor_grid,
+    most_variable_factors,
+    top_bottom,
+)
 
 
 def test_top_bottom():

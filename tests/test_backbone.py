@@ -1,9 +1,9 @@
+import keras
 import numpy as np
 import pytest
-import keras
-
-from mlfn_keras import MLFN, MLFNClassifier, PRESETS
 from harness import run_model_test
+
+from mlfn_keras import MLFN, PRESETS, MLFNClassifier
 from mlfn_keras.layers import FactorSelectionGate, GroupedConv2D
 
 

@@ -1,14 +1,12 @@
 """Weight interop with torchreid (parity against its own model code) and ResNeXt-50."""
 
+import keras
 import numpy as np
 import pytest
-import keras
-
-from mlfn_keras import MLFN, MLFNClassifier
-from mlfn_keras import convert
-from mlfn_keras.preprocessing import IMAGENET_MEAN, IMAGENET_STD
-
 from torchreid_ref import load_torchreid_file
+
+from mlfn_keras import MLFN, MLFNClassifier, convert
+from mlfn_keras.preprocessing import IMAGENET_MEAN, IMAGENET_STD
 
 torch = pytest.importorskip("torch", reason="torch is installed by .ci/run; parity needs it")
 

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from mlfn_keras.data.market1501 import read_market_layout
 from mlfn_keras.data import pets09
+from mlfn_keras.data.market1501 import read_market_layout
 from mlfn_keras.data.pets09 import Crop
 from mlfn_keras.data.pets09_reid import (
     ADAPT_FRAMES,
@@ -21,9 +21,9 @@ from mlfn_keras.data.pets09_reid import (
     format_table,
     layout_splits,
     protocol_crops,
+    resolve_embedder,
     score_embedder,
     score_embeddings,
-    resolve_embedder,
     write_market_layout,
 )
 from mlfn_keras.errors import OutputExistsError
@@ -86,7 +86,8 @@ def test_market_layout_is_read_trained_and_evaluated(tmp_path):
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
 
     from mlfn_keras.evaluation import cli
-    from mlfn_keras.train import TrainConfig, train as fit
+    from mlfn_keras.train import TrainConfig
+    from mlfn_keras.train import train as fit
 
     result = fit(TrainConfig(dataset="market1501", data_root=str(root), preset="mlfn_tiny", steps=2, batch_size=4,
                              output=str(tmp_path / "run"), checkpoint_every=1, verbose=0))

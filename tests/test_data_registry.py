@@ -31,7 +31,13 @@ def test_unknown_and_missing(tmp_path):
 
 
 def test_one_registry_serves_training_evaluation_and_reports():
-    from mlfn_keras.data.registry import DATASETS, DatasetSpec, dataset_names, dataset_title, get_dataset
+    from mlfn_keras.data.registry import (
+        DATASETS,
+        DatasetSpec,
+        dataset_names,
+        dataset_title,
+        get_dataset,
+    )
     from mlfn_keras.evaluation import splits
 
     assert splits.DATASETS == dataset_names()  # evaluation accepts exactly the registry's names

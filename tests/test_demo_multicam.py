@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from mlfn_keras.tracking.app import DemoConfig, run_demo
-from mlfn_keras.tracking.scene import SceneConfig
+from mlfn_keras.tracking.app.demo import DemoConfig, run_demo
+from mlfn_keras.tracking.app.scene import SceneConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")

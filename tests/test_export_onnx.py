@@ -2,13 +2,12 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from model_fixtures import tiny_with_batchnorm_statistics
 
 from mlfn_keras.export.calibration import calibration_images
 from mlfn_keras.export.metadata import metadata_from_model
 from mlfn_keras.export.onnx import export_onnx, read_onnx_metadata
 from mlfn_keras.export.parity import ParityError, run_parity_gate
-
-from model_fixtures import tiny_with_batchnorm_statistics
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
+from model_fixtures import tiny_with_batchnorm_statistics
 
 from mlfn_keras.export.calibration import calibration_images
 from mlfn_keras.export.metadata import metadata_from_model
 from mlfn_keras.export.parity import BOUNDS
 from mlfn_keras.export.tflite import embed_metadata, export_tflite, read_tflite_metadata
-
-from model_fixtures import tiny_with_batchnorm_statistics
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-
 from harness import run_layer_test, run_model_test, run_serialization_test
 
 

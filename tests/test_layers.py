@@ -1,9 +1,9 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
-
 from harness import run_layer_test
+
 from mlfn_keras.layers import FactorSelectionGate, GroupedConv2D
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-
 from harness import run_serialization_test
+
 from mlfn_keras.losses import BatchHardTripletLoss, IdentityCrossEntropy
 
 

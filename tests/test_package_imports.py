@@ -13,9 +13,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "mlfn_keras"
 #: Modules that are command lines (``main`` + argparse); only entry points may import them.
-CLI_MODULES = {"mlfn_keras.training.cli", "mlfn_keras.evaluation.cli"}
+CLI_MODULES = {"mlfn_keras.training.cli", "mlfn_keras.evaluation.cli", "mlfn_keras.adapt.cli", "mlfn_keras.export.cli",
+               "mlfn_keras.data.synthetic.cli", "mlfn_keras.tracking.app.cli", "mlfn_keras.cli"}
 #: Entry points allowed to import a CLI module.
-ENTRY_POINTS = {"mlfn_keras.train", "mlfn_keras.training.__main__", "mlfn_keras.evaluation.__main__"}
+ENTRY_POINTS = {"mlfn_keras.train", "mlfn_keras.training.__main__", "mlfn_keras.evaluation.__main__", "mlfn_keras.__main__"}
 
 
 def _modules(root: Path = PACKAGE) -> dict[str, tuple[Path, bool]]:
@@ -121,7 +122,8 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path):
 def test_no_library_module_imports_a_command_line():
     graph = import_graph()
     assert CLI_MODULES <= set(graph)
-    offenders = {m: sorted(d & CLI_MODULES) for m, d in graph.items() if d & CLI_MODULES and m not in ENTRY_POINTS}
+    offenders = {m: sorted(d & CLI_MODULES) for m, d in graph.items()
+                 if d & CLI_MODULES and m not in ENTRY_POINTS and not m.endswith(".__main__")}
     assert not offenders
 
 
@@ -143,3 +145,30 @@ def test_runtime_imports_without_tensorflow():
 @pytest.mark.parametrize("module", ["mlfn_keras.training", "mlfn_keras.evaluation.cli", "mlfn_keras.export.onnx"])
 def test_heavy_modules_still_import(module):
     __import__(module)
+
+
+#: ``mlfn_keras.tracking``'s floors, lowest first: a floor imports only its own and lower floors.
+TRACKING_FLOORS = ("core", "detection", "view", "eval", "app", "bench")
+
+
+def _tracking_floor(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[:2] != ["mlfn_keras", "tracking"] or len(parts) < 3 or parts[2] not in TRACKING_FLOORS:
+        return None
+    return TRACKING_FLOORS.index(parts[2])
+
+
+def test_tracking_floors_import_downwards_only():
+    graph = import_graph()
+    assert {m.split(".")[2] for m in graph if m.startswith("mlfn_keras.tracking.") and m.count(".") >= 2} <= set(
+        TRACKING_FLOORS
+    ), "a module of mlfn_keras.tracking lives outside the floors"
+    offenders = {}
+    for module, deps in graph.items():
+        floor = _tracking_floor(module)
+        if floor is None:
+            continue
+        up = sorted(d for d in deps if (_tracking_floor(d) or 0) > floor)
+        if up:
+            offenders[module] = up
+    assert not offenders, f"tracking floors import upwards ({' < '.join(TRACKING_FLOORS)}): {offenders}"

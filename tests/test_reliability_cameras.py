@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pytest
 import supervision as sv
-
-from mlfn_keras.tracking import sources
-from mlfn_keras.tracking.runner import RunOptions, run_multicam
-from mlfn_keras.tracking.sources import CameraStream, SourceSpec, parse_cam
 from stream_helpers import drain
+
+from mlfn_keras.tracking.app import sources
+from mlfn_keras.tracking.app.runner import RunOptions, run_multicam
+from mlfn_keras.tracking.app.sources import CameraStream, SourceSpec, parse_cam
 
 DEAD_URL = "rtsp://127.0.0.1:9/x"
 

@@ -4,12 +4,11 @@ import importlib.util
 import json
 import os
 
-import numpy as np
 import pytest
 
 from mlfn_keras.errors import OutputExistsError
-from mlfn_keras.tracking.metrics import evaluate_run
-from mlfn_keras.tracking.recorder import RunRecorder, prepare_output_dir
+from mlfn_keras.tracking.app.recorder import RunRecorder, prepare_output_dir
+from mlfn_keras.tracking.eval.metrics import evaluate_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -120,7 +119,7 @@ def test_evaluate_names_a_listed_camera_without_ground_truth(tmp_path):
 
 @pytest.fixture
 def no_run(monkeypatch):
-    import mlfn_keras.tracking.app as app
+    import mlfn_keras.tracking.app.demo as app
 
     def refuse(config):
         raise AssertionError("the demo ran although its arguments were invalid")

@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.association import (
+from mlfn_keras.tracking.core.association import (
     Tracklet,
     TrackletStore,
     calibrate,
     cannot_link,
-    far_apart,
     cluster_features,
     cluster_tracklets,
+    far_apart,
     pair_similarities,
 )
-from mlfn_keras.tracking.association.online import OnlineReviser
+from mlfn_keras.tracking.core.association.online import OnlineReviser
 
 
 def _unit(v):

@@ -5,9 +5,9 @@ import os
 import numpy as np
 import supervision as sv
 
-from mlfn_keras.tracking.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.recorder import RunRecorder
-from mlfn_keras.tracking.sources import FramePacket
+from mlfn_keras.tracking.app.recorder import RunRecorder
+from mlfn_keras.tracking.core.frames import FramePacket
+from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
 
 
 class SameEmbedder:

@@ -3,8 +3,13 @@
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.association import Tracklet, cluster_tracklets, find_overlaps, overlap_links
-from mlfn_keras.tracking.association.overlap import co_visible_points
+from mlfn_keras.tracking.core.association import (
+    Tracklet,
+    cluster_tracklets,
+    find_overlaps,
+    overlap_links,
+)
+from mlfn_keras.tracking.core.association.overlap import co_visible_points
 
 FPS = 10.0
 
@@ -109,7 +114,7 @@ def test_a_same_pair_never_overrides_cannot_link():
 
 
 def test_pipeline_config_refuses_zero_overlap_support():
-    from mlfn_keras.tracking.pipeline import PipelineConfig
+    from mlfn_keras.tracking.core.pipeline import PipelineConfig
 
     with pytest.raises(ValueError, match="overlap_min_support"):
         PipelineConfig(overlap_min_support=0)

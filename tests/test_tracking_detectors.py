@@ -5,7 +5,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from mlfn_keras.tracking.detectors import (
+from mlfn_keras.tracking.detection.detectors import (
     BackgroundSubtractionDetector,
     GroundTruthDetector,
     YoloOnnxDetector,
@@ -120,11 +120,16 @@ def test_build_detector_names():
 
 
 # ------------------------------------------------------------------- tiling
-from mlfn_keras.tracking.detection.evaluation import score_split  # noqa: E402
-from mlfn_keras.tracking.detection.scoring import DetectionCounts, count_frame  # noqa: E402
+from mlfn_keras.tracking.bench.detector import score_split  # noqa: E402
+from mlfn_keras.tracking.detection.detectors import parse_tiles  # noqa: E402
 from mlfn_keras.tracking.detection.ssdlite import SSDLiteDetector  # noqa: E402
-from mlfn_keras.tracking.detection.tiling import Tile, grid_tiles, merge_tile_detections, suppress  # noqa: E402
-from mlfn_keras.tracking.detectors import parse_tiles  # noqa: E402
+from mlfn_keras.tracking.detection.tiling import (  # noqa: E402
+    Tile,
+    grid_tiles,
+    merge_tile_detections,
+    suppress,
+)
+from mlfn_keras.tracking.eval.detection import DetectionCounts, count_frame  # noqa: E402
 
 
 def test_grid_tiles_cover_the_frame_with_the_asked_overlap():

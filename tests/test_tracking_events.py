@@ -5,10 +5,10 @@ import json
 import numpy as np
 import supervision as sv
 
-from mlfn_keras.tracking import events as ev
-from mlfn_keras.tracking.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.recorder import RunRecorder
-from mlfn_keras.tracking.sources import FramePacket
+from mlfn_keras.tracking.app.recorder import RunRecorder
+from mlfn_keras.tracking.core import events as ev
+from mlfn_keras.tracking.core.frames import FramePacket
+from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
 
 
 def test_events_serialise_with_their_kind_and_null_for_nan():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.gallery import IdentityGallery
+from mlfn_keras.tracking.core.gallery import IdentityGallery
 
 
 def _unit(*v):

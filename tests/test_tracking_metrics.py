@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.metrics import cross_camera_idf1, evaluate_sequence, read_mot
+from mlfn_keras.data.mot import read_mot
+from mlfn_keras.tracking.eval.metrics import cross_camera_idf1, evaluate_sequence
 
 
 def _rows(pid, frames, x0=0.0):

@@ -3,8 +3,8 @@
 import numpy as np
 import supervision as sv
 
-from mlfn_keras.tracking.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.sources import FramePacket
+from mlfn_keras.tracking.core.frames import FramePacket
+from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
 
 COLOURS = {1: (0, 0, 255), 2: (0, 255, 0), 3: (255, 0, 0)}  # BGR per person
 H, W = 240, 320

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.realvideo import (
+from mlfn_keras.tracking.app.sources import SourceSpec
+from mlfn_keras.tracking.bench.realvideo import (
     HIST,
     BenchmarkConfig,
     RunResult,
@@ -16,7 +17,6 @@ from mlfn_keras.tracking.realvideo import (
     run_setting,
     score_run_dir,
 )
-from mlfn_keras.tracking.sources import SourceSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def _tiny_setting(tmp_path) -> Setting:
 
 
 def test_one_tiny_run_end_to_end_with_ground_truth_boxes_and_the_histogram(tmp_path):
-    from mlfn_keras.tracking.reid import load_reid
+    from mlfn_keras.tracking.core.reid import load_reid
 
     setting = _tiny_setting(tmp_path)
     result = run_setting(setting, HIST, load_reid(HIST), str(tmp_path / "run"), detector="gt", progress=False)
@@ -108,7 +108,7 @@ def test_one_tiny_run_end_to_end_with_ground_truth_boxes_and_the_histogram(tmp_p
 
 def test_format_table_puts_settings_side_by_side(tmp_path):
     setting = _tiny_setting(tmp_path)
-    from mlfn_keras.tracking.realvideo import score_run_dir as srd
+    from mlfn_keras.tracking.bench.realvideo import score_run_dir as srd
 
     run = tmp_path / "r"
     for i, g in enumerate(setting.gt_paths):
@@ -128,7 +128,7 @@ def test_format_table_puts_settings_side_by_side(tmp_path):
     assert row.endswith("| 100.0 |  |")  # no histogram run on PETS09 here: an empty cell
     assert "| cross-camera IDF1, oracle re-id (same run) | 100.0 | 100.0 |" in lines
     assert "| FPS per stream, shipped (w.keras) | 12.0 / 12.5 | 3.0 / 3.0 |" in lines
-    from mlfn_keras.tracking.realvideo import write_results
+    from mlfn_keras.tracking.bench.realvideo import write_results
 
     write_results(results, tmp_path)
     assert (tmp_path / "cross_camera_idf1.png").stat().st_size > 1000

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.metrics import read_mot
-from mlfn_keras.tracking.scene import Scene, SceneConfig, plan_scene, write_scene
+from mlfn_keras.data.mot import read_mot
+from mlfn_keras.tracking.app.scene import Scene, SceneConfig, plan_scene, write_scene
 
 SMALL = SceneConfig(
     num_people=4, num_frames=120, width=192, height=144, seed=3, pass_seconds=(2.0, 3.0), transit_seconds=(0.5, 1.0)

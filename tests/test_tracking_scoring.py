@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.scoring import (
+from mlfn_keras.tracking.eval.scoring import (
     GroundTruth,
     detection_scores,
     oracle_ids,
@@ -174,8 +174,8 @@ def test_score_run_needs_one_of_each_per_camera():
 
 
 def test_identity_scores_equal_trackeval_when_ids_are_unique_per_frame():
-    from mlfn_keras.tracking.metrics import cross_camera_idf1
-    from mlfn_keras.tracking.scoring import identity_scores
+    from mlfn_keras.tracking.eval.metrics import cross_camera_idf1
+    from mlfn_keras.tracking.eval.scoring import identity_scores
 
     rng = np.random.default_rng(0)
     gts, preds = [], []
@@ -196,7 +196,7 @@ def test_identity_scores_equal_trackeval_when_ids_are_unique_per_frame():
 
 
 def test_an_id_with_two_boxes_in_one_frame_counts_every_box():
-    from mlfn_keras.tracking.scoring import duplicate_ids, identity_scores
+    from mlfn_keras.tracking.eval.scoring import duplicate_ids, identity_scores
 
     # One camera, two people side by side for 10 frames, both predicted as id 1.
     gt = np.vstack([_walk(1, range(1, 11)), _walk(2, range(1, 11), x0=300)])

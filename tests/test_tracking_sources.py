@@ -5,8 +5,9 @@ import time
 import cv2
 import numpy as np
 import pytest
+from stream_helpers import drain
 
-from mlfn_keras.tracking.sources import (
+from mlfn_keras.tracking.app.sources import (
     CameraStream,
     CamsError,
     FramePacket,
@@ -14,7 +15,6 @@ from mlfn_keras.tracking.sources import (
     parse_cam,
     parse_cams,
 )
-from stream_helpers import drain
 
 
 def _write_video(path: str, n: int, size=(64, 48)) -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from mlfn_keras.tracking.tracker import CameraTracker
+from mlfn_keras.tracking.core.tracker import CameraTracker
 
 
 def _dets(*boxes, score=0.9):

@@ -12,10 +12,16 @@ import cv2
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.app import DemoConfig, run_demo
-from mlfn_keras.tracking.scene import SceneConfig
+from mlfn_keras.tracking.app.demo import DemoConfig, run_demo
+from mlfn_keras.tracking.app.scene import SceneConfig
 from mlfn_keras.tracking.view import LiveViews
-from mlfn_keras.tracking.view.web import ServeError, WebView, bind_error_message, parse_serve, start_web_view
+from mlfn_keras.tracking.view.web import (
+    ServeError,
+    WebView,
+    bind_error_message,
+    parse_serve,
+    start_web_view,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")

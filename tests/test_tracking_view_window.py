@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from mlfn_keras.tracking.pipeline import TrackedObject
-from mlfn_keras.tracking.recorder import annotate, colour_for
+from mlfn_keras.tracking.core.pipeline import TrackedObject
 from mlfn_keras.tracking.view import LiveViews
+from mlfn_keras.tracking.view.draw import annotate, colour_for
 from mlfn_keras.tracking.view.overlay import compose
 
 XVFB = shutil.which("Xvfb")
@@ -221,8 +221,8 @@ def test_demo_with_show_draws_the_scene_in_the_window(display, capsys):
     """The demo library call with the window on the built-in scene: the window shows the run."""
     import threading
 
-    from mlfn_keras.tracking.app import DemoConfig, run_demo
-    from mlfn_keras.tracking.scene import SceneConfig
+    from mlfn_keras.tracking.app.demo import DemoConfig, run_demo
+    from mlfn_keras.tracking.app.scene import SceneConfig
 
     name, _ = display
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

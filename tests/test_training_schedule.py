@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
-
-import keras
-
 from harness import run_serialization_test
+
 from mlfn_keras.training.schedule import LinearWarmup
 
 

@@ -23,8 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.adapt.trainer import AdaptConfig, AdaptResult, Checkpoint, adapt, load_tracklets, save_tracklets
 from mlfn_keras.adapt.tracklets import CameraReport, check_enough, mine_tracklets
+from mlfn_keras.adapt.trainer import (
+    AdaptConfig,
+    AdaptResult,
+    Checkpoint,
+    adapt,
+    load_tracklets,
+    save_tracklets,
+)
 from mlfn_keras.errors import InputPathError, OutputExistsError, UserError
 from mlfn_keras.weights import SHIPPED_REID
 
@@ -41,7 +48,7 @@ class AdaptRequest:
         sources: one per camera: a video file, an image folder, a webcam index or a URL.
         out: the adapted ``.keras`` model to write.
         init: starting ``.keras`` model (default :data:`SHIPPED_WEIGHTS`).
-        detector: ``ssdlite``, ``bgsub`` or ``onnx:PATH`` (see `mlfn_keras.tracking.detectors`), or a
+        detector: ``ssdlite``, ``bgsub`` or ``onnx:PATH`` (see `mlfn_keras.tracking.detection.detectors`), or a
             detector object (e.g. a `GroundTruthDetector` on a generated scene).
         export: ``onnx``, ``tflite`` or ``none``: the deployable file written beside ``out``.
         force: overwrite existing outputs.
@@ -138,7 +145,7 @@ def load_start_model(init: str | Path | None):
 
 
 def _parse_sources(sources: Sequence[str]):
-    from mlfn_keras.tracking.sources import CamsError, parse_cam
+    from mlfn_keras.tracking.app.sources import CamsError, parse_cam
 
     if not sources:
         raise UserError("no footage given; expected --cams with one video file, image folder or live source per camera")
@@ -188,7 +195,7 @@ def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
         reports = [CameraReport(**c) for c in json.loads((checkpoint.folder / "cameras.json").read_text())]
         log(f"Using the {len(tracklets)} tracklets mined by the interrupted run ({checkpoint.folder})")
     else:
-        from mlfn_keras.tracking.detectors import build_detector
+        from mlfn_keras.tracking.detection.detectors import build_detector
 
         detector = request.detector
         if isinstance(detector, str):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlfn_keras.tracking.association.clustering import cluster_features
+from mlfn_keras.tracking.core.association.clustering import cluster_features
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def cluster_tracklets(means: np.ndarray, cannot: np.ndarray, threshold: float) -
     """Average-linkage clustering of unit tracklet features under cannot-link constraints.
 
     The same clustering the multi-camera tracker uses for its final ids
-    (:func:`mlfn_keras.tracking.association.clustering.cluster_features`).
+    (:func:`mlfn_keras.tracking.core.association.clustering.cluster_features`).
 
     Args:
         means: ``(n, d)`` unit features.

@@ -1,9 +1,9 @@
 """Mining tracklets from unlabelled footage: the project's detector and per-camera tracker.
 
-Every camera's frames go through the detector (`mlfn_keras.tracking.detectors`)
+Every camera's frames go through the detector (`mlfn_keras.tracking.detection.detectors`)
 and one `CameraTracker` (ByteTrack). Each confirmed track becomes a
 :class:`Tracklet`: its crops (only boxes that pass
-`mlfn_keras.tracking.reid.good_box`: tall enough, person-shaped, not cut by the
+`mlfn_keras.tracking.core.reid.good_box`: tall enough, person-shaped, not cut by the
 frame edge), resized to the model's input, evenly thinned to at most
 ``max_crops`` per tracklet, and the frames it was seen on. Tracklets shorter
 than ``min_crops`` good boxes are dropped (detector noise, people passing at
@@ -100,7 +100,7 @@ def mine_camera(frames, detector, camera: int = 0, name: str = "cam0", fps: floa
     Args:
         frames: iterable of ``(index, BGR frame or None)``; ``None`` is a corrupt
             frame (counted, skipped; the tracker still advances).
-        detector: a `mlfn_keras.tracking.detectors.Detector`.
+        detector: a `mlfn_keras.tracking.detection.detectors.Detector`.
         camera: camera index stored in the tracklets.
         name: camera name for messages.
         fps: frame rate given to the tracker.
@@ -112,8 +112,8 @@ def mine_camera(frames, detector, camera: int = 0, name: str = "cam0", fps: floa
         deadline: ``time.monotonic()`` after which reading stops (live sources).
         progress: a tqdm bar to advance per frame.
     """
-    from mlfn_keras.tracking.reid import good_box
-    from mlfn_keras.tracking.tracker import CameraTracker
+    from mlfn_keras.tracking.core.reid import good_box
+    from mlfn_keras.tracking.core.tracker import CameraTracker
 
     tracker = CameraTracker(fps=fps)
     report = CameraReport(name)
@@ -163,7 +163,7 @@ def stream_frames(spec, camera: int, deadline: float | None = None, messages: li
     Corrupt frames of files and folders are skipped by the stream and reported
     in ``messages``; live sources run until ``deadline``.
     """
-    from mlfn_keras.tracking.sources import CameraStream
+    from mlfn_keras.tracking.app.sources import CameraStream
 
     stream = CameraStream(spec, camera, queue_size=8, max_retries=3,
                           on_message=None if messages is None else messages.append).start()
@@ -190,7 +190,7 @@ def mine_tracklets(specs: Sequence, detector, image_size: tuple[int, int] = (128
     """Runs detector + tracker over every camera (`SourceSpec`) in turn and collects tracklets."""
     from mlfn_keras.progress import tqdm
 
-    from mlfn_keras.tracking.runner import probe_fps
+    from mlfn_keras.tracking.app.runner import probe_fps
 
     start = time.monotonic()
     tracklets: list[Tracklet] = []
@@ -231,7 +231,7 @@ def _frame_count(spec) -> int | None:
         cap.release()
         return n or None
     if spec.kind == "folder":
-        from mlfn_keras.tracking.sources import _list_images
+        from mlfn_keras.tracking.app.sources import _list_images
 
         return len(_list_images(spec.target))
     return None

@@ -36,7 +36,12 @@ from pathlib import Path
 import numpy as np
 
 from mlfn_keras.adapt.config import AdaptConfig  # noqa: F401  (re-exported)
-from mlfn_keras.adapt.pseudo_labels import calibrate, cluster_tracklets, tracklet_features, violations
+from mlfn_keras.adapt.pseudo_labels import (
+    calibrate,
+    cluster_tracklets,
+    tracklet_features,
+    violations,
+)
 from mlfn_keras.adapt.tracklets import Tracklet, cannot_link
 
 

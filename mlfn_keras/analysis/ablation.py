@@ -120,9 +120,12 @@ def run_ablation(
     """
     import keras
 
-    from mlfn_keras.evaluation.evaluator import evaluate_features, extract_split_features
-    from mlfn_keras.evaluation.protocols import PROTOCOLS
     from mlfn_keras.data.registry import get_dataset
+    from mlfn_keras.evaluation.evaluator import (
+        evaluate_features,
+        extract_split_features,
+    )
+    from mlfn_keras.evaluation.protocols import PROTOCOLS
     from mlfn_keras.evaluation.splits import load_eval_split
     from mlfn_keras.training import TrainConfig, train
 

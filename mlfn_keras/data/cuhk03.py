@@ -21,7 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mlfn_keras.data.dataset import DatasetNotFoundError, ImageRecord, ReidDataset, find_subdir
+from mlfn_keras.data.dataset import (
+    DatasetNotFoundError,
+    ImageRecord,
+    ReidDataset,
+    find_subdir,
+)
 
 __all__ = ["extract_cuhk03_images", "load_cuhk03"]
 

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlfn_keras.data.dataset import DatasetNotFoundError, ImageRecord, ReidDataset, find_subdir
+from mlfn_keras.data.dataset import (
+    DatasetNotFoundError,
+    ImageRecord,
+    ReidDataset,
+    find_subdir,
+)
 
 __all__ = ["load_msmt17"]
 

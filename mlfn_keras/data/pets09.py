@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from mlfn_keras.cache import cache_root
+from mlfn_keras.data.mot import read_mot, write_mot
 from mlfn_keras.errors import InputPathError, UserError
 
 DEBIAN_PACKAGE = "opencv-doc"
@@ -119,8 +120,7 @@ def load_ground_truth(path: str | os.PathLike | None = None) -> np.ndarray:
     ``frame`` is 0-based here (the file is 1-based MOT); ``consider`` is MOT15's
     flag (0: far-away or edge boxes that scorers ignore).
     """
-    rows = np.loadtxt(path or GT_PATH, delimiter=",", ndmin=2)
-    out = rows[:, :7].copy()
+    out = read_mot(path or GT_PATH, columns=7)
     out[:, 0] -= 1
     return out
 
@@ -197,13 +197,6 @@ def iter_frames(video: str | os.PathLike) -> Iterator[np.ndarray]:
             yield frame
     finally:
         cap.release()
-
-
-def write_mot(path: str | os.PathLike, rows: np.ndarray) -> None:
-    """Writes ``frame, id, x, y, w, h, consider`` rows (0-based frames) as a 1-based MOT file."""
-    with open(path, "w") as f:
-        for r in rows:
-            f.write(f"{int(r[0]) + 1},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{int(r[6])},1,1\n")
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from mlfn_keras.cache import cache_root
 from mlfn_keras.data.cuhk03 import load_cuhk03
 from mlfn_keras.data.dataset import ReidDataset
 from mlfn_keras.data.dukemtmc import load_dukemtmc_reid
 from mlfn_keras.data.market1501 import load_market1501, read_market_layout
 from mlfn_keras.data.msmt17 import load_msmt17
-from mlfn_keras.cache import cache_root
 from mlfn_keras.errors import UserError
 
 __all__ = [

@@ -76,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Runs an evaluation from parsed arguments; returns the JSON record."""
-    from mlfn_keras.evaluation.evaluator import evaluate_features, extract_split_features
+    from mlfn_keras.evaluation.evaluator import (
+        evaluate_features,
+        extract_split_features,
+    )
     from mlfn_keras.evaluation.plots import plot_cmc, plot_ranked_lists
     from mlfn_keras.evaluation.report import format_table, write_json
     from mlfn_keras.evaluation.splits import load_eval_split

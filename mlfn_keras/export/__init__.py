@@ -13,7 +13,13 @@ reading metadata or running an ONNX/TFLite file does not need TensorFlow.
 """
 
 from mlfn_keras.export.metadata import ExportMetadata
-from mlfn_keras.export.parity import BOUNDS, ExportResult, ParityError, ParityReport, check_parity
+from mlfn_keras.export.parity import (
+    BOUNDS,
+    ExportResult,
+    ParityError,
+    ParityReport,
+    check_parity,
+)
 
 __all__ = [
     "BOUNDS",

@@ -11,7 +11,12 @@ from __future__ import annotations
 import mmap
 from pathlib import Path
 
-from mlfn_keras.export.metadata import METADATA_KEY, SAVED_MODEL_ASSET, ExportMetadata, read_sidecar
+from mlfn_keras.export.metadata import (
+    METADATA_KEY,
+    SAVED_MODEL_ASSET,
+    ExportMetadata,
+    read_sidecar,
+)
 
 __all__ = [
     "TensorRTUnavailableError",

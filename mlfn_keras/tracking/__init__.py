@@ -1,40 +1,62 @@
 """Multi-camera people tracking with cross-camera re-identification.
 
-The library behind ``demo/multicam.py``:
+The library behind ``mlfn demo`` (its command line: :mod:`~mlfn_keras.tracking.app.cli`), in
+floors; each floor imports only the floors above it in this list:
 
-* :mod:`~mlfn_keras.tracking.sources`: ``--cams`` parsing and threaded camera readers;
-* :mod:`~mlfn_keras.tracking.detectors`: SSDLite (ONNX), YOLO-style ONNX, background subtraction;
-* :mod:`~mlfn_keras.tracking.tracker`: per-camera ByteTrack (Roboflow ``trackers``);
-* :mod:`~mlfn_keras.tracking.reid`: embedder loading, box quality, per-track smoothing;
-* :mod:`~mlfn_keras.tracking.gallery`: global identities, Hungarian assignment, expiry;
-* :mod:`~mlfn_keras.tracking.association`: tracklets, cannot-link, label-free
-  threshold calibration, constrained agglomerative clustering, online revision;
-* :mod:`~mlfn_keras.tracking.events`: typed events (``events.jsonl``);
-* :mod:`~mlfn_keras.tracking.pipeline`: the multi-camera tracker (named steps,
-  per-camera results, offline re-clustering);
-* :mod:`~mlfn_keras.tracking.runner`: the main loop (window, outputs, Ctrl-C);
-* :mod:`~mlfn_keras.tracking.recorder`: videos, events JSONL, MOT files, summary;
-* :mod:`~mlfn_keras.tracking.scene`: the generated two-camera scene with ground truth;
-* :mod:`~mlfn_keras.tracking.metrics`: HOTA/MOTA/IDF1 per camera and cross-camera IDF1;
-* :mod:`~mlfn_keras.tracking.app` and :mod:`~mlfn_keras.tracking.benchmark`: what the demo CLIs call.
+* :mod:`~mlfn_keras.tracking.core` (no threads, no files, no windows): the
+  tracking rules.
+
+  - :mod:`~mlfn_keras.tracking.core.frames`: ``FramePacket``, what the core takes in;
+  - :mod:`~mlfn_keras.tracking.core.tracker`: per-camera ByteTrack (Roboflow ``trackers``);
+  - :mod:`~mlfn_keras.tracking.core.reid`: box quality, per-track appearance smoothing;
+  - :mod:`~mlfn_keras.tracking.core.gallery`: global identities, Hungarian assignment, expiry;
+  - :mod:`~mlfn_keras.tracking.core.association`: tracklets and the cannot-link
+    rule, label-free threshold calibration, constrained clustering, overlapping
+    views, online revision;
+  - :mod:`~mlfn_keras.tracking.core.events`: typed events (``events.jsonl``);
+  - :mod:`~mlfn_keras.tracking.core.pipeline`: the multi-camera tracker (named
+    steps, per-camera results, offline re-clustering).
+
+* :mod:`~mlfn_keras.tracking.detection`: person detectors behind one
+  :func:`~mlfn_keras.tracking.detection.detectors.build_detector` (SSDLite ONNX,
+  tiled; YOLO-style ONNX; background subtraction; ground truth).
+* :mod:`~mlfn_keras.tracking.view`: the live window and the web view.
+* :mod:`~mlfn_keras.tracking.eval`: scoring a run against ground truth:
+  HOTA/MOTA/IDF1 and cross-camera IDF1 (:mod:`~mlfn_keras.tracking.eval.metrics`),
+  one run scored with the baselines (:mod:`~mlfn_keras.tracking.eval.scoring`),
+  detector recall and precision (:mod:`~mlfn_keras.tracking.eval.detection`).
+* :mod:`~mlfn_keras.tracking.app`: running it: camera sources
+  (:mod:`~mlfn_keras.tracking.app.sources`), the main loop
+  (:mod:`~mlfn_keras.tracking.app.runner`), run outputs
+  (:mod:`~mlfn_keras.tracking.app.recorder`), the generated scene
+  (:mod:`~mlfn_keras.tracking.app.scene`), what the demo CLI calls
+  (:mod:`~mlfn_keras.tracking.app.demo`), and ``mlfn demo`` itself
+  (:mod:`~mlfn_keras.tracking.app.cli`).
+* :mod:`~mlfn_keras.tracking.bench`: benchmarks that run the app and score it:
+  the real-video benchmark (:mod:`~mlfn_keras.tracking.bench.realvideo`),
+  frames per second per stage (:mod:`~mlfn_keras.tracking.bench.speed`), a
+  detector on PETS09 pseudo-cameras (:mod:`~mlfn_keras.tracking.bench.detector`).
+
+MOT text files (every ``mot/``, ``gt/`` and ``detections/`` file) are read and
+written by :mod:`mlfn_keras.data.mot` only.
 """
 
 from mlfn_keras._lazy import lazy_exports
 
 # Imported on first use, so `mlfn ... --help` and light imports stay fast (no TensorFlow).
 _EXPORTS = {
-    "build_detector": "mlfn_keras.tracking.detectors",
-    "IdentityGallery": "mlfn_keras.tracking.gallery",
-    "MultiCameraTracker": "mlfn_keras.tracking.pipeline",
-    "PipelineConfig": "mlfn_keras.tracking.pipeline",
-    "load_reid": "mlfn_keras.tracking.reid",
-    "RunOptions": "mlfn_keras.tracking.runner",
-    "run_multicam": "mlfn_keras.tracking.runner",
-    "SceneConfig": "mlfn_keras.tracking.scene",
-    "CameraStream": "mlfn_keras.tracking.sources",
-    "SourceSpec": "mlfn_keras.tracking.sources",
-    "parse_cams": "mlfn_keras.tracking.sources",
-    "CameraTracker": "mlfn_keras.tracking.tracker",
+    "RunOptions": "mlfn_keras.tracking.app.runner",
+    "run_multicam": "mlfn_keras.tracking.app.runner",
+    "SceneConfig": "mlfn_keras.tracking.app.scene",
+    "CameraStream": "mlfn_keras.tracking.app.sources",
+    "SourceSpec": "mlfn_keras.tracking.app.sources",
+    "parse_cams": "mlfn_keras.tracking.app.sources",
+    "IdentityGallery": "mlfn_keras.tracking.core.gallery",
+    "MultiCameraTracker": "mlfn_keras.tracking.core.pipeline",
+    "PipelineConfig": "mlfn_keras.tracking.core.pipeline",
+    "load_reid": "mlfn_keras.tracking.core.reid",
+    "CameraTracker": "mlfn_keras.tracking.core.tracker",
+    "build_detector": "mlfn_keras.tracking.detection.detectors",
 }
 
 __all__ = [

@@ -24,7 +24,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlfn_keras.training.checkpoints import TimeBudget, backup_callback, clear_checkpoints, previous_epoch
+from mlfn_keras.training.checkpoints import (
+    TimeBudget,
+    backup_callback,
+    clear_checkpoints,
+    previous_epoch,
+)
 from mlfn_keras.training.data import training_data
 from mlfn_keras.training.recipes import TrainConfig
 from mlfn_keras.training.schedule import build_optimizer

@@ -1,9 +1,11 @@
-"""Person detector implementations and their scoring; pick one with :func:`mlfn_keras.tracking.detectors.build_detector`.
+"""Person detectors; pick one with :func:`~mlfn_keras.tracking.detection.detectors.build_detector`.
 
+* :mod:`~mlfn_keras.tracking.detection.detectors`: the detector protocol, ``build_detector``,
+  YOLO-style ONNX, background subtraction, ground-truth boxes;
+* :mod:`~mlfn_keras.tracking.detection.ssdlite`: the SSDLite pedestrian detector, whole-frame or tiled;
 * :mod:`~mlfn_keras.tracking.detection.tiling`: overlapping tiles and merging their boxes.
-* :mod:`~mlfn_keras.tracking.detection.ssdlite`: the SSDLite pedestrian detector, whole-frame or tiled.
-* :mod:`~mlfn_keras.tracking.detection.scoring`: recall/precision at IoU 0.5 with ignored ground truth.
-* :mod:`~mlfn_keras.tracking.detection.evaluation`: a detector scored on PETS09 pseudo-cameras per frame range, with its time.
+
+Scoring a detector lives in :mod:`mlfn_keras.tracking.eval`.
 """
 
 #: What ``--detector`` accepts, for command-line help (kept here so ``--help`` imports nothing heavy).

@@ -20,7 +20,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import supervision as sv
 
-from mlfn_keras.tracking.detection.tiling import Tile, grid_tiles, merge_tile_detections, suppress
+from mlfn_keras.tracking.detection.tiling import (
+    Tile,
+    grid_tiles,
+    merge_tile_detections,
+    suppress,
+)
 
 INPUT_SIZE = 300
 _CORE_INPUT = "Preprocessor/sub:0"  # (B, 3, 300, 300) float in [-1, 1]

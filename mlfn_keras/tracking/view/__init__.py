@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from mlfn_keras.tracking.events import as_dict
+from mlfn_keras.tracking.core.events import as_dict
 
 #: Events kept for the views (newest last).
 EVENT_HISTORY = 50
@@ -56,7 +56,7 @@ class TickState:
 
     def roster(self) -> dict[str, Any]:
         """Which global ids are in which camera now, and the last hand-off (JSON-ready)."""
-        from mlfn_keras.tracking.recorder import colour_for
+        from mlfn_keras.tracking.view.draw import colour_for
 
         def hex_colour(gid: int | None) -> str:
             b, g, r = colour_for(gid)

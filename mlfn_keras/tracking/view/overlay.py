@@ -2,7 +2,7 @@
 
 The tiles are the runner's annotated frames (boxes labelled with global ids in
 a colour per id, camera name and FPS in each header), laid out by
-:func:`~mlfn_keras.tracking.recorder.tile`; the panel lists, per camera, the
+:func:`~mlfn_keras.tracking.app.recorder.tile`; the panel lists, per camera, the
 global ids in view now (in their box colours), the last hand-off and the
 latest events. Drawn with OpenCV's primitives, which the headless build has.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from mlfn_keras.tracking.recorder import colour_for, tile
 from mlfn_keras.tracking.view import TickState
+from mlfn_keras.tracking.view.draw import colour_for, tile
 
 PANEL_BG = (32, 28, 24)
 TEXT = (235, 235, 235)

@@ -19,7 +19,7 @@ are global (the same person has the same id in every camera).
 
 Example:
 
-    from mlfn_keras.tracking.scene import SceneConfig, write_scene
+    from mlfn_keras.tracking.app.scene import SceneConfig, write_scene
     paths = write_scene(SceneConfig(num_people=8, num_frames=600), "/tmp/scene")
     # /tmp/scene/cam0.mp4, /tmp/scene/cam1.mp4, /tmp/scene/gt/cam0.txt, ...
 """
@@ -337,7 +337,7 @@ def write_scene(config: SceneConfig, out_dir: str, progress: bool = True) -> dic
 
 def cached_scene(config: SceneConfig, cache_dir: str | None = None, progress: bool = True) -> dict[str, list[str]]:
     """Like :func:`write_scene`, but reuses an earlier render of the same config."""
-    from mlfn_keras.tracking.detectors import default_cache_dir
+    from mlfn_keras.tracking.detection.detectors import default_cache_dir
 
     root = os.path.join(cache_dir or default_cache_dir(), "scenes", config.fingerprint())
     videos = [os.path.join(root, f"cam{c}.mp4") for c in range(config.num_cameras)]

@@ -1,6 +1,6 @@
 """Scoring one multi-camera run the way the real-video benchmark reports it.
 
-Builds on :mod:`~mlfn_keras.tracking.metrics` (TrackEval's HOTA, CLEAR and
+Builds on :mod:`~mlfn_keras.tracking.eval.metrics` (TrackEval's HOTA, CLEAR and
 Identity) and adds what real ground truth needs:
 
 * **Ignored ground-truth boxes** (MOT15's ``consider = 0``, or a PETS09 box
@@ -22,7 +22,7 @@ Identity) and adds what real ground truth needs:
     never matched get fresh ids. This is the ceiling of cross-camera
     association for this detector and per-camera tracker.
 
-Cross-camera IDF1 is computed as :func:`~mlfn_keras.tracking.metrics.cross_camera_idf1`
+Cross-camera IDF1 is computed as :func:`~mlfn_keras.tracking.eval.metrics.cross_camera_idf1`
 defines it — the cameras concatenated as one sequence with disjoint time steps
 (camera 0's frames, then camera 1's, ...), ground-truth ids are people and
 predicted ids are shared across cameras, so there is ONE id mapping for the
@@ -31,7 +31,7 @@ boxes in one frame correctly (see there). Per-camera IDF1 uses it too; HOTA
 and MOTA are TrackEval's.
 
 Arrays are MOT rows ``frame, id, x, y, w, h`` (1-based frames), as
-:func:`~mlfn_keras.tracking.metrics.read_mot` returns them.
+:func:`~mlfn_keras.data.mot.read_mot` returns them.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from mlfn_keras.tracking.metrics import _iou_xywh, evaluate_sequence, read_mot
+from mlfn_keras.data.mot import iou_xywh, read_mot
+from mlfn_keras.tracking.eval.metrics import evaluate_sequence
 
 #: IoU at which a prediction matches a ground-truth box.
 IOU_THRESHOLD = 0.5
@@ -87,7 +88,7 @@ def _match(gt_boxes: np.ndarray, pred_boxes: np.ndarray, iou_threshold: float) -
 
     if len(gt_boxes) == 0 or len(pred_boxes) == 0:
         return np.zeros(0, int), np.zeros(0, int)
-    iou = _iou_xywh(gt_boxes, pred_boxes)
+    iou = iou_xywh(gt_boxes, pred_boxes)
     # Below-threshold pairs get no weight, so they never displace a valid pair.
     score = np.where(iou >= iou_threshold - 1e-9, iou, 0.0)
     rows, cols = linear_sum_assignment(score, maximize=True)
@@ -145,7 +146,7 @@ def identity_scores(
     """
     from scipy.optimize import linear_sum_assignment
 
-    from mlfn_keras.tracking.metrics import build_sequence
+    from mlfn_keras.tracking.eval.metrics import build_sequence
 
     data = build_sequence(list(gt_parts), list(pred_parts))
     matches = np.zeros((data["num_gt_ids"], data["num_tracker_ids"]))

@@ -163,11 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_args(parser, args)
-    from mlfn_keras.tracking.app import DemoConfig, run_demo
-    from mlfn_keras.tracking.metrics import format_scores
-    from mlfn_keras.tracking.pipeline import PipelineConfig
-    from mlfn_keras.tracking.scene import SceneConfig
-    from mlfn_keras.tracking.sources import CamsError, parse_cams
+    from mlfn_keras.tracking.app.demo import DemoConfig, run_demo
+    from mlfn_keras.tracking.app.scene import SceneConfig
+    from mlfn_keras.tracking.app.sources import CamsError, parse_cams
+    from mlfn_keras.tracking.core.pipeline import PipelineConfig
+    from mlfn_keras.tracking.eval.metrics import format_scores
 
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "command in mlfn_keras/weights/README.md or pass --reid PATH."
         )
     if args.output:
-        from mlfn_keras.tracking.recorder import prepare_output_dir
+        from mlfn_keras.tracking.app.recorder import prepare_output_dir
 
         prepare_output_dir(args.output, force=args.force)
     config = DemoConfig(

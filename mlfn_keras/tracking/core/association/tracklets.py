@@ -51,7 +51,7 @@ class Tracklet:
             foot_y, box_height)`` per observed box (the foot point is the
             middle of the box's bottom edge; at most ``max_points``, thinned
             evenly beyond that). What
-            :mod:`~mlfn_keras.tracking.association.overlap` compares across
+            :mod:`~mlfn_keras.tracking.core.association.overlap` compares across
             cameras.
     """
 

@@ -38,6 +38,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mlfn_keras.tracking.core.frames import FramePacket
+
 SourceKind = Literal["webcam", "file", "url", "folder", "generator"]
 
 VIDEO_EXTENSIONS: tuple[str, ...] = (
@@ -148,26 +150,6 @@ def parse_cams(values: Sequence[str]) -> list[SourceSpec]:
 def _list_images(folder: str) -> list[str]:
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
     return [os.path.join(folder, n) for n in names]
-
-
-@dataclass
-class FramePacket:
-    """One frame from one camera.
-
-    Attributes:
-        camera: the camera's index in the pipeline.
-        index: frame number within the stream (0-based, counts skipped frames
-            for offline sources, so it matches ground-truth frame numbers).
-        image: BGR ``uint8`` array ``(H, W, 3)``.
-        timestamp: seconds; stream time for offline sources, wall clock for live.
-        decode_s: seconds spent reading/decoding this frame.
-    """
-
-    camera: int
-    index: int
-    image: np.ndarray
-    timestamp: float
-    decode_s: float = 0.0
 
 
 @dataclass

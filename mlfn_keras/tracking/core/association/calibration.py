@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlfn_keras.tracking.association.tracklets import Tracklet, cannot_link
+from mlfn_keras.tracking.core.association.tracklets import Tracklet, cannot_link
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,12 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletKey, cannot_link, far_apart
+from mlfn_keras.tracking.core.association.tracklets import (
+    Tracklet,
+    TrackletKey,
+    cannot_link,
+    far_apart,
+)
 
 #: Clustering methods :func:`cluster_features` accepts.
 METHODS = ("mutual", "average", "complete")
@@ -81,7 +86,7 @@ def cluster_features(
             more readily).
         linked: ``(N, N)`` bool: pairs the footage shows to be one person
             (e.g. seen at one place at one time by two overlapping cameras,
-            :mod:`~mlfn_keras.tracking.association.overlap`); they count as
+            :mod:`~mlfn_keras.tracking.core.association.overlap`); they count as
             similarity 1, whatever the features say. Forbidden pairs stay apart.
 
     Returns:

@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from mlfn_keras.tracking.detectors import build_detector
-from mlfn_keras.tracking.reid import load_reid
-from mlfn_keras.tracking.runner import STAGES, RunOptions, run_multicam
-from mlfn_keras.tracking.sources import SourceSpec
+from mlfn_keras.tracking.app.runner import STAGES, RunOptions, run_multicam
+from mlfn_keras.tracking.app.sources import SourceSpec
+from mlfn_keras.tracking.core.reid import load_reid
+from mlfn_keras.tracking.detection.detectors import build_detector
 
 
 def benchmark_pipeline(specs: Sequence[SourceSpec], detector: str, reid: str, max_frames: int) -> dict[str, Any]:

@@ -27,43 +27,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mlfn_keras.data.mot import iou_xywh, read_mot
+
 
 def _trackeval_metrics():
     # TrackEval prints an import warning for an optional dataset (BURST) on stdout.
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         import trackeval.metrics as tm
     return tm
-
-
-def read_mot(path: str) -> np.ndarray:
-    """Reads a MOT file into an ``(N, 6)`` float array ``frame, id, x, y, w, h``.
-
-    Raises:
-        ValueError: for a row with fewer than 6 comma-separated numbers.
-    """
-    rows = []
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.split(",")
-            if len(parts) < 6:
-                raise ValueError(f"{path}:{n}: expected 'frame,id,x,y,w,h,...', got {line!r}.")
-            rows.append([float(v) for v in parts[:6]])
-    return np.asarray(rows, np.float64).reshape(-1, 6)
-
-
-def _iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    ax1, ay1, ax2, ay2 = a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-    bx1, by1, bx2, by2 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(ax1[:, None], bx1[None]), 0, None)
-    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(ay1[:, None], by1[None]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
 def build_sequence(gt_parts: Sequence[np.ndarray], pred_parts: Sequence[np.ndarray]) -> dict:
@@ -89,7 +60,7 @@ def build_sequence(gt_parts: Sequence[np.ndarray], pred_parts: Sequence[np.ndarr
             p = pred[pred[:, 0] == frame]
             gt_ids.append(np.array([gt_id_map.setdefault(int(i), len(gt_id_map)) for i in g[:, 1]], int))
             tr_ids.append(np.array([tr_id_map.setdefault(int(i), len(tr_id_map)) for i in p[:, 1]], int))
-            sims.append(_iou_xywh(g[:, 2:6], p[:, 2:6]))
+            sims.append(iou_xywh(g[:, 2:6], p[:, 2:6]))
     return {
         "num_timesteps": len(gt_ids),
         "num_gt_ids": len(gt_id_map),

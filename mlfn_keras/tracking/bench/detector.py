@@ -4,7 +4,7 @@ Used by ``benchmarks/detector_pets09.py``. Each video frame is cut into the
 split's pseudo-cameras (:data:`mlfn_keras.data.pets09.SPLITS`) and all cameras
 of a frame go to the detector in one call, as in the demo's ticks. Ground
 truth with ``consider = 0`` (MOT15's flag, or less than 60 % inside a camera)
-is an ignore region (:mod:`~mlfn_keras.tracking.detection.scoring`).
+is an ignore region (:mod:`~mlfn_keras.tracking.eval.detection`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlfn_keras.tracking.detection.scoring import DetectionCounts, count_frame
+from mlfn_keras.tracking.eval.detection import DetectionCounts, count_frame
 
 #: Frame ranges reported by default: settings were chosen on the first.
 DEFAULT_RANGES: dict[str, tuple[int, int]] = {"frames 0-399": (0, 400), "frames 400-794": (400, 795)}

@@ -5,9 +5,9 @@ right halves, ``time``: first and second half of the video; see
 :mod:`mlfn_keras.data.pets09`) and the built-in generated scene with a few
 seeds — the multi-camera pipeline runs once per re-id model (the shipped
 weights, then the colour-histogram baseline), exactly as ``demo/multicam.py``
-runs it (default :class:`~mlfn_keras.tracking.pipeline.PipelineConfig`, no
+runs it (default :class:`~mlfn_keras.tracking.core.pipeline.PipelineConfig`, no
 ground truth used by the pipeline unless ``--detector gt``). Each run is
-scored by :func:`~mlfn_keras.tracking.scoring.score_run`: per camera HOTA /
+scored by :func:`~mlfn_keras.tracking.eval.scoring.score_run`: per camera HOTA /
 MOTA / IDF1 and box recall / precision, cross-camera IDF1 of the global ids,
 and, from the same run, the *no re-id* and *oracle re-id* references.
 
@@ -37,8 +37,14 @@ from typing import Any
 import numpy as np
 
 from mlfn_keras.errors import InputPathError, UserError
-from mlfn_keras.tracking.scoring import RunScores, detection_scores, limit_frames, read_ground_truth, score_run
-from mlfn_keras.tracking.sources import SourceSpec
+from mlfn_keras.tracking.app.sources import SourceSpec
+from mlfn_keras.tracking.eval.scoring import (
+    RunScores,
+    detection_scores,
+    limit_frames,
+    read_ground_truth,
+    score_run,
+)
 from mlfn_keras.weights import SHIPPED_REID as _SHIPPED_REID
 
 #: The re-id weights shipped with the demo (what ``demo/multicam.py`` uses by default).
@@ -77,8 +83,8 @@ class Setting:
 
 def scene_setting(seed: int, progress: bool = True) -> Setting:
     """The built-in generated scene (demo defaults) with ``seed``; rendered once and cached."""
-    from mlfn_keras.tracking.app import scene_specs
-    from mlfn_keras.tracking.scene import SceneConfig
+    from mlfn_keras.tracking.app.demo import scene_specs
+    from mlfn_keras.tracking.app.scene import SceneConfig
 
     scene = SceneConfig(seed=seed)
     specs, gt = scene_specs(scene, progress=progress)
@@ -115,7 +121,7 @@ def check_reid(reid: str) -> None:
 
 def load_embedder(reid: str):
     """A re-id embedder for ``reid``: a model path or ``"hist"``, warmed up on a few crops."""
-    from mlfn_keras.tracking.reid import load_reid
+    from mlfn_keras.tracking.core.reid import load_reid
 
     check_reid(reid)
     embedder = load_reid(reid)
@@ -187,9 +193,9 @@ class RecordingDetector:
 
 def _read_detections(path: Path) -> np.ndarray:
     """``(N, 7)`` rows ``frame, id, x, y, w, h, score`` of a ``detections/cam{i}.txt`` file."""
-    if path.stat().st_size == 0:
-        return np.zeros((0, 7))
-    return np.loadtxt(path, delimiter=",", ndmin=2)[:, :7]
+    from mlfn_keras.data.mot import read_mot
+
+    return read_mot(path, columns=7)
 
 
 def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Sequence[str] | None = None,
@@ -205,8 +211,8 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
     Raises:
         FileNotFoundError: naming the missing run file.
     """
-    from mlfn_keras.tracking.metrics import read_mot
-    from mlfn_keras.tracking.scoring import GroundTruth
+    from mlfn_keras.data.mot import read_mot
+    from mlfn_keras.tracking.eval.scoring import GroundTruth
 
     run_dir = Path(run_dir)
     frames: list[int | None] = [None] * len(gt_paths)
@@ -226,7 +232,7 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
             out.append(limit_frames(read_mot(str(p)), frames[i]))
     scores = score_run(gts, global_preds, local_preds, names)
     if detection_threshold is None:
-        from mlfn_keras.tracking.pipeline import PipelineConfig
+        from mlfn_keras.tracking.core.pipeline import PipelineConfig
 
         detection_threshold = PipelineConfig().activation_threshold
     for i, (gt, cam) in enumerate(zip(gts, scores.cameras)):
@@ -253,10 +259,10 @@ def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: s
         max_frames: stop after this many frames per camera.
         run_dir: where the run writes its outputs (scored from there).
     """
-    from mlfn_keras.tracking.app import gt_lookup_from_files
-    from mlfn_keras.tracking.detectors import build_detector
-    from mlfn_keras.tracking.pipeline import PipelineConfig
-    from mlfn_keras.tracking.runner import RunOptions, run_multicam
+    from mlfn_keras.tracking.app.demo import gt_lookup_from_files
+    from mlfn_keras.tracking.app.runner import RunOptions, run_multicam
+    from mlfn_keras.tracking.core.pipeline import PipelineConfig
+    from mlfn_keras.tracking.detection.detectors import build_detector
 
     name = AUTO_DETECTOR[setting.kind] if detector == "auto" else detector
     # A fresh detector per run: background subtraction keeps per-camera state.

@@ -2,7 +2,7 @@
 
 :func:`run_demo` resolves the cameras (``--cams`` values, or the built-in
 generated two-camera scene), the detector and the re-id model, runs
-:func:`~mlfn_keras.tracking.runner.run_multicam`, and, for the built-in scene,
+:func:`~mlfn_keras.tracking.app.runner.run_multicam`, and, for the built-in scene,
 can score the run against its ground truth.
 """
 
@@ -16,12 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlfn_keras.tracking.detectors import build_detector
-from mlfn_keras.tracking.pipeline import PipelineConfig
-from mlfn_keras.tracking.reid import load_reid
-from mlfn_keras.tracking.runner import RunOptions, RunSummary, run_multicam
-from mlfn_keras.tracking.scene import SceneConfig, cached_scene
-from mlfn_keras.tracking.sources import SourceSpec, parse_cams
+from mlfn_keras.tracking.app.runner import RunOptions, RunSummary, run_multicam
+from mlfn_keras.tracking.app.scene import SceneConfig, cached_scene
+from mlfn_keras.tracking.app.sources import SourceSpec, parse_cams
+from mlfn_keras.tracking.core.pipeline import PipelineConfig
+from mlfn_keras.tracking.core.reid import load_reid
+from mlfn_keras.tracking.detection.detectors import build_detector
 
 #: Detector used with the built-in scene. The SSDLite pedestrian detector was
 #: trained on real photographs and misses the renderer's drawn people (measured
@@ -85,7 +85,7 @@ def gt_lookup_from_files(gt_paths: Sequence[str]):
     """``(camera, frame_index) -> xyxy`` boxes from MOT ground-truth files (for ``--detector gt``)."""
     import numpy as np
 
-    from mlfn_keras.tracking.metrics import read_mot
+    from mlfn_keras.data.mot import read_mot
 
     tables = []
     for p in gt_paths:
@@ -154,7 +154,7 @@ def run_demo(config: DemoConfig) -> tuple[RunSummary, dict[str, Any] | None]:
     if config.evaluate:
         if not config.output_dir:
             raise ValueError("--evaluate needs --output (it scores the written MOT files).")
-        from mlfn_keras.tracking.metrics import evaluate_run
+        from mlfn_keras.tracking.eval.metrics import evaluate_run
 
         scores = evaluate_run(config.output_dir, max_frames=config.max_frames)
     return summary, scores

@@ -6,8 +6,8 @@ at most one frame per camera with that frame's ``sv.Detections`` and reads as
 five named steps:
 
 1. ``_track``: advance each camera's
-   :class:`~mlfn_keras.tracking.tracker.CameraTracker`; record each confirmed
-   track in the :class:`~mlfn_keras.tracking.association.TrackletStore`;
+   :class:`~mlfn_keras.tracking.core.tracker.CameraTracker`; record each confirmed
+   track in the :class:`~mlfn_keras.tracking.core.association.TrackletStore`;
 2. ``_select_crops``: the boxes worth embedding across all cameras (tracks
    without a global id first, the others every ``embed_every`` frames; clean,
    person-shaped boxes only);
@@ -15,17 +15,17 @@ five named steps:
    against its track's appearance (a track that jumped to another person
    gives its global id back and starts a new tracklet), smoothed and stored;
 4. ``_commit``: **one** commit on the
-   :class:`~mlfn_keras.tracking.gallery.IdentityGallery` with every live
+   :class:`~mlfn_keras.tracking.core.gallery.IdentityGallery` with every live
    track: it files their features, gives ids to those with enough evidence
    (never one id to two tracks seen together in one camera) and forgets old
    identities;
 5. ``_revise`` (online mode): every ``revise_seconds`` recalibrate the
    threshold from the footage and merge global ids that later evidence shows
-   are one person (:class:`~mlfn_keras.tracking.association.online.OnlineReviser`).
+   are one person (:class:`~mlfn_keras.tracking.core.association.online.OnlineReviser`).
 
 Results come back per camera (:class:`CameraResult`: ``sv.Detections`` with
 ``tracker_id`` and ``data["global_id"]``, plus the same as
-:class:`TrackedObject` rows) with typed :mod:`~mlfn_keras.tracking.events`.
+:class:`TrackedObject` rows) with typed :mod:`~mlfn_keras.tracking.core.events`.
 
 For recorded video, :meth:`~MultiCameraTracker.finalize` re-clusters every
 tracklet of the run at the end (overlapping views, mutual nearest neighbours
@@ -43,16 +43,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import supervision as sv
 
-from mlfn_keras.tracking import events as ev
-from mlfn_keras.tracking.association.calibration import Calibration
-from mlfn_keras.tracking.association.clustering import METHODS
-from mlfn_keras.tracking.association.online import OnlineReviser
-from mlfn_keras.tracking.association.overlap import ViewOverlap
-from mlfn_keras.tracking.association.tracklets import TrackletKey, TrackletStore
-from mlfn_keras.tracking.gallery import IdentityGallery, LiveTrack
-from mlfn_keras.tracking.reid import Embedder, TrackAppearance, good_box
-from mlfn_keras.tracking.sources import FramePacket
-from mlfn_keras.tracking.tracker import CameraTracker
+from mlfn_keras.tracking.core import events as ev
+from mlfn_keras.tracking.core.association.calibration import Calibration
+from mlfn_keras.tracking.core.association.clustering import METHODS
+from mlfn_keras.tracking.core.association.online import OnlineReviser
+from mlfn_keras.tracking.core.association.overlap import ViewOverlap
+from mlfn_keras.tracking.core.association.tracklets import TrackletKey, TrackletStore
+from mlfn_keras.tracking.core.frames import FramePacket
+from mlfn_keras.tracking.core.gallery import IdentityGallery, LiveTrack
+from mlfn_keras.tracking.core.reid import Embedder, TrackAppearance, good_box
+from mlfn_keras.tracking.core.tracker import CameraTracker
 
 
 @dataclass
@@ -62,14 +62,14 @@ class PipelineConfig:
     Attributes:
         threshold: cosine similarity needed to link two tracks across cameras.
             ``None`` (default): calibrated on the footage itself, without
-            labels (see :mod:`~mlfn_keras.tracking.association.calibration`);
+            labels (see :mod:`~mlfn_keras.tracking.core.association.calibration`);
             until there is enough evidence nothing is linked. A number fixes
             it (``--threshold``), on plain cosine similarity (no centring).
         different_quantile: calibration: share of different-person pairs
             (tracks seen together in one camera) kept below the threshold.
             0.8 was chosen on the built-in scene's seeds 1 and 2 and on the
             first half of PETS09's time split (see
-            :mod:`~mlfn_keras.tracking.association.calibration`); higher keeps
+            :mod:`~mlfn_keras.tracking.core.association.calibration`); higher keeps
             more ids apart, lower links more. Cannot-link and average linkage
             already stop most wrong links, so the quantile need not be extreme.
         centre_features: compare embeddings after subtracting the footage's
@@ -81,10 +81,10 @@ class PipelineConfig:
             Needs 10 embedded tracklets; only with the calibrated threshold.
         centre_per_camera: offline: subtract one mean embedding per camera
             instead of the footage's (removes each camera's colour and light
-            bias; see :meth:`~mlfn_keras.tracking.association.tracklets.TrackletStore.centres`).
+            bias; see :meth:`~mlfn_keras.tracking.core.association.tracklets.TrackletStore.centres`).
         linkage: offline clustering method: ``"mutual"`` (mutual nearest
             neighbours, default), ``"average"`` or ``"complete"`` (see
-            :mod:`~mlfn_keras.tracking.association.clustering`). Mutual
+            :mod:`~mlfn_keras.tracking.core.association.clustering`). Mutual
             neighbours keep people who were never seen together apart when
             the re-id model barely separates them; average linkage links
             more readily (better with a strong model, worse with a weak one).
@@ -105,7 +105,7 @@ class PipelineConfig:
             ``time`` split, so 15 s is the default.
         overlap_min_support: offline: look for cameras whose views overlap
             and link the people both see at one place at one time
-            (:mod:`~mlfn_keras.tracking.association.overlap`); a mapping
+            (:mod:`~mlfn_keras.tracking.core.association.overlap`); a mapping
             between two views needs this many agreeing tracklet pairs.
             ``None`` turns it off. Chosen on the dev settings (PETS09 frames
             0–399 as ``lr`` cameras: 52.9 → 59.3 cross-camera IDF1; scene

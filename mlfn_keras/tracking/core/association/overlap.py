@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlfn_keras.tracking.association.tracklets import Tracklet
+from mlfn_keras.tracking.core.association.tracklets import Tracklet
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ def overlap_links(
         ``(pairs, evidence)``: the tracklet-key pairs found to be one person,
         and the evidence (in the order of the embedded tracklets).
     """
-    from mlfn_keras.tracking.association.tracklets import cannot_link
+    from mlfn_keras.tracking.core.association.tracklets import cannot_link
 
     items = [t for t in tracklets if t.embeddings]
     if len(items) < 2:

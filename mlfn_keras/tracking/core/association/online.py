@@ -1,11 +1,11 @@
 """Live association: recalibrate as evidence arrives and revise global ids.
 
 A live run cannot wait for the end to cluster, so the pipeline gives ids
-online (:class:`~mlfn_keras.tracking.gallery.IdentityGallery`) and
+online (:class:`~mlfn_keras.tracking.core.gallery.IdentityGallery`) and
 :class:`OnlineReviser` periodically looks at all recent tracklets again:
 
 1. **recalibrate** the threshold from the footage so far
-   (:func:`~mlfn_keras.tracking.association.calibration.calibrate`); until
+   (:func:`~mlfn_keras.tracking.core.association.calibration.calibrate`); until
    there is enough evidence it is 1.0 (nothing is linked, ids stay apart);
 2. **cluster** the recent tracklets with cannot-link constraints and
    **merge** two global ids when every tracklet of both falls into one
@@ -27,10 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlfn_keras.tracking.association.calibration import Calibration, calibrate
-from mlfn_keras.tracking.association.clustering import cluster_tracklets
-from mlfn_keras.tracking.association.overlap import ViewOverlap, overlap_links
-from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletKey, TrackletStore
+from mlfn_keras.tracking.core.association.calibration import Calibration, calibrate
+from mlfn_keras.tracking.core.association.clustering import cluster_tracklets
+from mlfn_keras.tracking.core.association.overlap import ViewOverlap, overlap_links
+from mlfn_keras.tracking.core.association.tracklets import (
+    Tracklet,
+    TrackletKey,
+    TrackletStore,
+)
 
 
 @dataclass(frozen=True)
@@ -49,18 +53,18 @@ class OnlineReviser:
         every_seconds: time between revisions (clustering is ``O(N²)`` in the
             recent tracklets; every couple of seconds is plenty for people).
         manual_threshold: a fixed threshold (``--threshold``) instead of calibrating.
-        different_quantile: see :func:`~mlfn_keras.tracking.association.calibration.calibrate`.
+        different_quantile: see :func:`~mlfn_keras.tracking.core.association.calibration.calibrate`.
         centred: compare embeddings after subtracting the footage's mean
-            (:meth:`~mlfn_keras.tracking.association.tracklets.TrackletStore.centre`).
+            (:meth:`~mlfn_keras.tracking.core.association.tracklets.TrackletStore.centre`).
         per_camera: subtract one mean per camera instead
-            (:meth:`~mlfn_keras.tracking.association.tracklets.TrackletStore.centres`).
+            (:meth:`~mlfn_keras.tracking.core.association.tracklets.TrackletStore.centres`).
         linkage: clustering method (see
-            :func:`~mlfn_keras.tracking.association.clustering.cluster_tracklets`).
+            :func:`~mlfn_keras.tracking.core.association.clustering.cluster_tracklets`).
         mutual_k: for ``linkage="mutual"``.
         max_gap_seconds: no id holds tracklets of two cameras further apart in time.
         overlap_min_support: look for overlapping views and link the people
-            both see (``None``: off; see :mod:`~mlfn_keras.tracking.association.overlap`).
-        overlap_max_error: see :func:`~mlfn_keras.tracking.association.overlap.find_overlaps`.
+            both see (``None``: off; see :mod:`~mlfn_keras.tracking.core.association.overlap`).
+        overlap_max_error: see :func:`~mlfn_keras.tracking.core.association.overlap.find_overlaps`.
         first_quantile: a track's first global id is given on a stricter
             threshold, this quantile of the different-people similarities
             (``None``: the clustering threshold); later evidence can still
@@ -129,7 +133,7 @@ class OnlineReviser:
 
         Returns:
             ``(labels, overlaps)``: tracklet key → cluster label (see
-            :func:`~mlfn_keras.tracking.association.clustering.cluster_tracklets`),
+            :func:`~mlfn_keras.tracking.core.association.clustering.cluster_tracklets`),
             and the overlapping camera views found.
         """
         same_pairs, overlaps = [], []

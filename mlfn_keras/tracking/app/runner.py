@@ -1,7 +1,7 @@
 """The demo's main loop: cameras → detector → multi-camera tracker → window/files.
 
 :func:`run_multicam` owns the threads, the window and the files; the tracking
-logic lives in :class:`~mlfn_keras.tracking.pipeline.MultiCameraTracker`.
+logic lives in :class:`~mlfn_keras.tracking.core.pipeline.MultiCameraTracker`.
 One tick takes at most one frame per camera: offline sources (files, folders,
 generated scenes) are read frame by frame and stay in step, live sources
 contribute their freshest frame when one is ready. Detection runs on all of a
@@ -27,18 +27,19 @@ from typing import Any
 
 import numpy as np
 
-from mlfn_keras.tracking.detectors import Detector
-from mlfn_keras.tracking.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.reid import Embedder
-from mlfn_keras.tracking.recorder import RunRecorder, annotate
-from mlfn_keras.tracking.sources import (
+from mlfn_keras.tracking.app.recorder import RunRecorder
+from mlfn_keras.tracking.app.sources import (
     DEFAULT_FPS,
     LIVE_MAX_RETRIES,
     LIVE_RETRY_BACKOFF,
     CameraStream,
     SourceSpec,
 )
+from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
+from mlfn_keras.tracking.core.reid import Embedder
+from mlfn_keras.tracking.detection.detectors import Detector
 from mlfn_keras.tracking.view import LiveViews, View
+from mlfn_keras.tracking.view.draw import annotate
 
 STAGES = ("decode", "detect", "track", "embed", "associate", "output")
 
@@ -78,7 +79,7 @@ class RunOptions:
             the final ids (recorded video); ``False``: live ids only, revised
             as the run goes; ``None`` (default): offline when no source is live.
         retry_backoff: ``(first, max)`` seconds between reconnects of a live
-            source (doubling); see :class:`~mlfn_keras.tracking.sources.CameraStream`.
+            source (doubling); see :class:`~mlfn_keras.tracking.app.sources.CameraStream`.
         max_retries: reconnects in a row without a frame before a live source is
             given up (``None``: retry until stopped; the run then only ends on
             ``max_frames``, ``q`` or Ctrl-C).

@@ -12,10 +12,27 @@
   (merging two global ids that later evidence shows are one person).
 """
 
-from mlfn_keras.tracking.association.calibration import Calibration, calibrate, pair_similarities
-from mlfn_keras.tracking.association.clustering import cluster_features, cluster_tracklets
-from mlfn_keras.tracking.association.overlap import OverlapEvidence, ViewOverlap, find_overlaps, overlap_links
-from mlfn_keras.tracking.association.tracklets import Tracklet, TrackletStore, cannot_link, far_apart
+from mlfn_keras.tracking.core.association.calibration import (
+    Calibration,
+    calibrate,
+    pair_similarities,
+)
+from mlfn_keras.tracking.core.association.clustering import (
+    cluster_features,
+    cluster_tracklets,
+)
+from mlfn_keras.tracking.core.association.overlap import (
+    OverlapEvidence,
+    ViewOverlap,
+    find_overlaps,
+    overlap_links,
+)
+from mlfn_keras.tracking.core.association.tracklets import (
+    Tracklet,
+    TrackletStore,
+    cannot_link,
+    far_apart,
+)
 
 __all__ = [
     "Calibration",
