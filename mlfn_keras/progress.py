@@ -84,7 +84,7 @@ class LineProgress(_BarTqdm):
             total_part=f"/{total:g}" if total else "",
             unit=unit,
             percent_part=f" ({100.0 * n / total:.0f}%)" if total else "",
-            rate_fmt=f"{rate:.3g} {unit}/s" if rate else f"? {unit}/s",
+            rate_fmt=(f"{rate:.0f} {unit}/s" if rate >= 100 else f"{rate:.3g} {unit}/s") if rate else f"? {unit}/s",
             elapsed=self.format_interval(d["elapsed"]),
             eta_part=eta,
             postfix=f" [{postfix}]" if postfix else "",
