@@ -63,6 +63,9 @@ class LineProgress(_BarTqdm):
         interval = float(os.environ.get("MLFN_KERAS_PROGRESS_INTERVAL", LINE_INTERVAL))
         kwargs.setdefault("mininterval", interval)
         kwargs["maxinterval"] = max(kwargs.get("maxinterval", interval), kwargs["mininterval"])
+        # Check the clock on every update (cheap): a line every `mininterval` seconds however the rate
+        # changes, and tqdm's monitor thread (which acts only when miniters > 1) never adds extra lines.
+        kwargs["miniters"] = 1
         kwargs["dynamic_ncols"] = False
         kwargs["ascii"] = True
         self._printed_n: float | None = None
