@@ -166,3 +166,11 @@ def test_cli_help_and_bad_split_exit_code(capsys):
     assert cli_entry(cli.main)(["--splits", "diagonal", "--scene-seeds", "--reid", "hist"]) == 2
     err = capsys.readouterr().err
     assert "unknown PETS09 split 'diagonal'" in err and "Traceback" not in err
+
+
+def test_the_shipped_weights_the_benchmark_defaults_to_exist():
+    from mlfn_keras.tracking.bench.realvideo import SHIPPED_REID
+
+    assert Path(SHIPPED_REID).is_file(), SHIPPED_REID
+    assert Path(SHIPPED_REID).parent == ROOT / "mlfn_keras" / "weights"  # package data: ships in the wheel
+    assert (ROOT / "demo" / "weights" / Path(SHIPPED_REID).name).resolve() == Path(SHIPPED_REID)  # the old path links

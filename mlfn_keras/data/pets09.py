@@ -16,7 +16,10 @@ Splits (:data:`SPLITS`):
 * ``full``: the whole video as one camera (detector figures on full frames).
 * ``lr_first`` / ``lr_second``: the ``lr`` cameras on frames 0–399 / 400–794
   only (:data:`HALF`): ``mlfn-adapt`` adapts on the first and the demo is
-  scored on the second (issue 14's honest protocol).
+  scored on the second.
+* ``time_first``: frames 0–199 and 200–399 as two cameras, the ``time``
+  split shrunk to the first half: with ``lr_first``, the development settings
+  on which association rules are chosen before ``lr`` and ``time`` are scored.
 """
 
 from __future__ import annotations
@@ -153,6 +156,7 @@ SPLITS: dict[str, tuple[PseudoCamera, ...]] = {
     "full": (PseudoCamera("full", 0, NUM_FRAMES),),
     "lr_first": (PseudoCamera("left", 0, HALF, 0, 416), PseudoCamera("right", 0, HALF, 352, FRAME_WIDTH)),
     "lr_second": (PseudoCamera("left", HALF, NUM_FRAMES, 0, 416), PseudoCamera("right", HALF, NUM_FRAMES, 352, FRAME_WIDTH)),
+    "time_first": (PseudoCamera("first", 0, HALF // 2), PseudoCamera("second", HALF // 2, HALF)),
 }
 
 

@@ -47,7 +47,7 @@ from mlfn_keras.tracking.eval.scoring import (
 )
 from mlfn_keras.weights import SHIPPED_REID as _SHIPPED_REID
 
-#: The re-id weights shipped with the demo (what ``demo/multicam.py`` uses by default).
+#: The re-id weights shipped in the package (what ``mlfn demo`` uses by default).
 SHIPPED_REID = str(_SHIPPED_REID)
 #: ``--reid`` value that selects the colour-histogram baseline.
 HIST = "hist"
