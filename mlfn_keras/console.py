@@ -14,7 +14,9 @@ sets this up, before anything imports TensorFlow:
   lines) runs with stderr captured; the known start-up lines
   (:data:`NOISE`) are dropped and anything else (a real error) is written
   back to stderr;
-* the ``tensorflow`` and ``absl`` Python loggers show errors only.
+* the ``tensorflow`` and ``absl`` Python loggers show errors only;
+* native libraries that announce themselves later (LiteRT's XNNPACK line)
+  are created inside :func:`quiet_native_start`.
 
 ``--debug`` (or ``MLFN_KERAS_DEBUG=1``) turns all of this off, so a bug
 report shows everything TensorFlow said.
@@ -32,7 +34,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 
-__all__ = ["NOISE", "filtered_stderr", "invoked_as", "program_name", "quiet_start", "wants_debug"]
+__all__ = ["NOISE", "filtered_stderr", "invoked_as", "program_name", "quiet_native_start", "quiet_start", "wants_debug"]
 
 #: Start-up lines of TensorFlow / absl / CUDA that say nothing to a user.
 NOISE = re.compile(
@@ -40,7 +42,8 @@ NOISE = re.compile(
     r"|[IW]\d{4} [\d:. ]+\s+\d+ \S+:\d+\] "  # absl info / warning lines (glog prefix)
     r"|E\d{4} [\d:. ]+\s+\d+ \S+:\d+\] (failed call to cuInit|Unable to register cu\w+ factory)"
     r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\."
-    r"|oneDNN custom operations are on)"
+    r"|oneDNN custom operations are on"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.$)"
 )
 
 _installed = False
@@ -94,6 +97,21 @@ def filtered_stderr(noise: re.Pattern[str] = NOISE) -> Iterator[None]:
             kept = "".join(line for line in text.splitlines(keepends=True) if not noise.match(line))
             if kept:
                 os.write(2, kept.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def quiet_native_start() -> Iterator[None]:
+    """:func:`filtered_stderr` around a native library's first use, in a command started quietly.
+
+    For start-up lines written outside ``import tensorflow`` (LiteRT's "Created
+    TensorFlow Lite XNNPACK delegate"). Outside a command (library use) or
+    with ``--debug``, it changes nothing.
+    """
+    if not _installed:
+        yield
+        return
+    with filtered_stderr():
+        yield
 
 
 class _QuietLoader(importlib.abc.Loader):
