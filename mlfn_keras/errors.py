@@ -10,7 +10,6 @@ code 2; ``--debug`` anywhere on the command line shows the traceback instead.
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -42,8 +41,9 @@ F = TypeVar("F", bound=Callable[..., int])
 
 
 def _wants_debug(argv: Sequence[str] | None) -> bool:
-    args = sys.argv[1:] if argv is None else list(argv)
-    return "--debug" in args or os.environ.get("MLFN_KERAS_DEBUG", "") not in ("", "0")
+    from mlfn_keras.console import wants_debug  # the one rule for --debug / MLFN_KERAS_DEBUG
+
+    return wants_debug(argv)
 
 
 def strip_debug(argv: Sequence[str] | None) -> list[str] | None:
