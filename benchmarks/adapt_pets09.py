@@ -25,7 +25,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -55,6 +54,22 @@ def main(argv=None) -> int:
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
 
+    from mlfn_keras.fileio import check_output_dir, legacy_listing, run_lock
+
+    with run_lock(args.output, "--output"):  # one run per folder; a foreign folder is refused before any work
+        claim = check_output_dir(args.output, "mlfn_keras.adapt_pets09", force=args.force, writes=OUTPUT_NAMES,
+                                 legacy=legacy_listing(OUTPUT_NAMES, "curve.json"))
+        claim.write_manifest(OUTPUT_NAMES)
+        return run(args)
+
+
+#: What the benchmark writes into --output.
+OUTPUT_NAMES = ("site.keras", "site.onnx", "site.tflite", "site.adapt.json", "site.adapt-checkpoint", "curve.json",
+                "curve.png")
+
+
+def run(args) -> int:
+    """The benchmark for parsed arguments (the output folder already checked and locked by `main`)."""
     import numpy as np
 
     from mlfn_keras.adapt import AdaptConfig, AdaptRequest, run_adaptation
@@ -69,8 +84,9 @@ def main(argv=None) -> int:
     )
     from mlfn_keras.preprocessing import resize_crops
 
+    from mlfn_keras.fileio import atomic_output, write_json
+
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
     files = prepare_split("lr_first" if args.footage == "lr" else "time", video=args.video)
     files = files if args.footage == "lr" else files[:1]
     assert all((f.camera.start, f.camera.stop) == ADAPT_FRAMES for f in files)
@@ -111,7 +127,7 @@ def main(argv=None) -> int:
     rounds = summary.result.rounds
     curve = [{"round": r.round, "minutes": r.minutes, "steps": r.steps, "threshold": r.threshold,
               "pseudo_identities": r.pseudo_identities, **r.extra} for r in rounds]
-    (out / "curve.json").write_text(json.dumps(curve, indent=2))
+    write_json(out / "curve.json", curve)
     print("\n| round | minutes | steps | pseudo-ids | threshold | dev R1 | dev mAP | held-out R1 | held-out mAP |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in curve:
@@ -138,7 +154,8 @@ def main(argv=None) -> int:
     ax.set_title("mlfn-adapt on PETS09 frames 0-399, scored on 400-794")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "curve.png", dpi=120)
+    with atomic_output(out / "curve.png") as tmp:
+        fig.savefig(tmp, dpi=120)
     print(f"curve: {out / 'curve.json'}, {out / 'curve.png'}")
     return 0
 

@@ -20,7 +20,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -103,8 +102,9 @@ def main(argv=None) -> int:
     print(header)
     print("\n".join(rows))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"detector": args.detector, "every": args.every, "load_average": load, "splits": results}, f, indent=2)
+        from mlfn_keras.fileio import write_json
+
+        write_json(args.json, {"detector": args.detector, "every": args.every, "load_average": load, "splits": results})
     return 0
 
 

@@ -27,8 +27,8 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -48,19 +48,28 @@ def main(argv=None) -> int:
     parser.add_argument("--no-default-rows", action="store_true", help="skip histogram, untrained and shipped rows")
     parser.add_argument("--every", type=int, default=5, help="crop every N-th frame")
     parser.add_argument("--market-dir", help="also write the crops as a Market-1501-layout folder here")
-    parser.add_argument("--force", action="store_true", help="overwrite --market-dir")
+    parser.add_argument("--force", action="store_true",
+                        help="write --market-dir beside files it did not write (they are kept, never replaced)")
     parser.add_argument("--fuse-hist", action="store_true",
                         help="also a 'model + colour histogram' row for the shipped weights and every --models entry")
     parser.add_argument("--json", help="write the figures as JSON here")
     args = parser.parse_args(argv)
 
+    from mlfn_keras.data.pets09_reid import check_market_layout_output
+    from mlfn_keras.fileio import run_lock
+
+    with contextlib.ExitStack() as outputs:
+        if args.market_dir:  # refused before any work; one run per folder
+            outputs.enter_context(run_lock(args.market_dir, "--market-dir"))
+            check_market_layout_output(args.market_dir, force=args.force)
+        return run(args)
+
+
+def run(args) -> int:
+    """The benchmark for parsed arguments (outputs already checked and locked by `main`)."""
     from mlfn_keras.data.pets09 import reid_crops
-    from mlfn_keras.data.pets09_reid import (
-        benchmark,
-        format_table,
-        resolve_embedder,
-        write_market_layout,
-    )
+    from mlfn_keras.data.pets09_reid import benchmark, format_table, resolve_embedder, write_market_layout
+    from mlfn_keras.fileio import write_json
 
     start = time.time()
     crops = reid_crops(args.video, every=args.every)
@@ -82,8 +91,7 @@ def main(argv=None) -> int:
     print()
     print(format_table(results))
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {name: {p: dataclasses.asdict(s) for p, s in per.items()} for name, per in results.items()}, indent=2))
+        write_json(args.json, {name: {p: dataclasses.asdict(s) for p, s in per.items()} for name, per in results.items()})
     return 0
 
 

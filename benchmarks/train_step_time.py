@@ -15,9 +15,7 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -91,8 +89,9 @@ def main(argv=None) -> int:
         ratio = results["mlfn"]["median_s"] / results["resnext50"]["median_s"]
         print(f"mlfn / resnext50 = {ratio:.3f} (paper, GTX1080: 0.81 / 0.78 = {0.81 / 0.78:.3f})")
     if args.json:
-        Path(args.json).write_text(json.dumps({"device": device, "batch_size": args.batch_size,
-                                               "results": results}, indent=2))
+        from mlfn_keras.fileio import write_json
+
+        write_json(args.json, {"device": device, "batch_size": args.batch_size, "results": results})
     return 0
 
 

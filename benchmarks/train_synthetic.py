@@ -15,7 +15,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -101,7 +100,9 @@ def main(argv=None) -> int:
               "batch_size": args.batch_size, "learning_rate": args.lr, "random_erasing": args.random_erasing,
               "label_smoothing": args.label_smoothing, "chance": chance,
               "untrained": untrained, "trained": trained, "generator": gen}
-    Path(args.output, "benchmark.json").write_text(json.dumps(record, indent=2))
+    from mlfn_keras.fileio import write_json
+
+    write_json(Path(args.output, "benchmark.json"), record)
     return 0
 
 

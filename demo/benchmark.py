@@ -22,7 +22,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
 
@@ -54,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(benchmark_pipeline(specs, name, args.reid or DEFAULT_REID, args.frames))
     print(format_table(results))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        from mlfn_keras.fileio import write_json
+
+        write_json(args.json, results, indent=1)
     return 0
 
 

@@ -31,7 +31,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -85,8 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     print(format_scores(scores))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(scores, f, indent=1)
+        from mlfn_keras.fileio import write_json
+
+        write_json(args.json, scores, indent=1)
     return 0
 
 

@@ -19,7 +19,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -62,8 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from mlfn_keras.fileio import check_output_dir, legacy_listing, run_lock
+
+    with run_lock(args.out_dir, "--output"):  # one run per folder; a foreign folder is refused before any work
+        claim = check_output_dir(args.out_dir, OUTPUT_KIND, what="--output folder", writes=OUTPUT_NAMES,
+                                 legacy=legacy_listing(OUTPUT_NAMES, "benchmark.json"))
+        claim.write_manifest(OUTPUT_NAMES)
+        return run(args)
+
+
+#: What the benchmark writes into --output, and its manifest kind (see `mlfn_keras.fileio`).
+OUTPUT_NAMES = ("benchmark.json", "benchmark.md", "files")
+OUTPUT_KIND = "mlfn_keras.export_benchmark"
+
+
+def run(args) -> int:
+    """The benchmark for parsed arguments (--output already checked and locked by `main`)."""
+    from mlfn_keras.fileio import write_json, write_text
+
     out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     work = out_dir / "files" if args.keep_files else Path(tempfile.mkdtemp(prefix="mlfn_bench_"))
     try:
         report = run_benchmark(
@@ -79,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep_files:
             shutil.rmtree(work, ignore_errors=True)
-    (out_dir / "benchmark.json").write_text(json.dumps(report, indent=2))
-    (out_dir / "benchmark.md").write_text(report["markdown"])
+    write_json(out_dir / "benchmark.json", report)
+    write_text(out_dir / "benchmark.md", report["markdown"])
     print(report["markdown"])
     print(f"wrote {out_dir / 'benchmark.md'} and {out_dir / 'benchmark.json'}")
     return 0

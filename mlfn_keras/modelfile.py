@@ -1,4 +1,8 @@
-"""Reading a ``.keras`` model file a user names, with messages that say what is wrong.
+"""Reading a model file a user names, with messages that say what is wrong.
+
+:func:`model_file_errors` does the same for every exported format: an empty,
+truncated or foreign ``.onnx``, ``.tflite``, engine or SavedModel gives one
+line naming the file and what it should be, never a runtime's traceback.
 
 Keras reports an empty, truncated or random ``.keras`` file as "File not
 found", and loads any Keras model without complaint, so a wrong file would be
@@ -14,9 +18,55 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from mlfn_keras.errors import InputPathError, UserError
+import contextlib
+from collections.abc import Iterator
 
-__all__ = ["NotMLFNError", "load_mlfn_keras"]
+from mlfn_keras.errors import DamagedFileError, InputPathError, UserError
+
+__all__ = ["NotMLFNError", "load_keras_file", "load_mlfn_keras", "model_file_errors"]
+
+#: What each exported format should be, for messages.
+EXPECTED_EXPORT = {
+    "onnx": "an ONNX model written by export/to_onnx.py (or mlfn-adapt)",
+    "tflite": "a TFLite flatbuffer written by export/to_tflite.py (or mlfn-adapt --export tflite)",
+    "saved_model": "a SavedModel folder written by export/to_saved_model.py",
+    "tensorrt": "a TensorRT engine written by export/to_tensorrt.py, with its .json sidecar",
+    "keras": "a .keras file saved by mlfn-train, mlfn-convert or MLFN.save",
+}
+
+
+@contextlib.contextmanager
+def model_file_errors(path: str | os.PathLike, fmt: str, what: str = "model") -> Iterator[None]:
+    """Turns a runtime's error on a bad model file into one line naming the file and what it should be.
+
+    An empty file is refused before the runtime sees it (onnxruntime and the
+    TFLite reader report those without a path). ``ImportError`` (a runtime
+    missing) and errors that are already the user's (`UserError`) pass through.
+
+    Args:
+        path: the model file or folder.
+        fmt: ``"onnx"``, ``"tflite"``, ``"saved_model"``, ``"tensorrt"`` or ``"keras"``.
+        what: how the message names it (e.g. ``"--reid"``).
+
+    Raises:
+        DamagedFileError: the file is empty or the runtime cannot read it.
+    """
+    path = Path(path)
+    expected = EXPECTED_EXPORT.get(fmt, fmt)
+    if path.is_file() and path.stat().st_size == 0:
+        raise DamagedFileError(f"{what} {str(path)!r} is empty (0 bytes); expected {expected}.")
+    try:
+        yield
+    except (UserError, ImportError, FileNotFoundError):
+        raise
+    except Exception as error:
+        if type(error).__name__ == "TensorRTUnavailableError":
+            raise
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:240]
+        raise DamagedFileError(
+            f"{what} {str(path)!r} cannot be read as {fmt} (damaged, truncated or another kind of file: {reason}); "
+            f"expected {expected}."
+        ) from error
 
 _EXPECTED = "a .keras file saved by mlfn-train, mlfn-convert or MLFN.save"
 
@@ -54,6 +104,31 @@ def check_keras_file(path: str | os.PathLike, what: str = "model") -> Path:
     return path
 
 
+def load_keras_file(path: str | os.PathLike, what: str = "model") -> Any:
+    """Loads any Keras model from a ``.keras`` file, with one-line errors for a bad file.
+
+    Empty, truncated or foreign files, and files Keras refuses to load safely
+    (a ``Lambda`` layer holding Python code), raise `InputPathError` naming the
+    file; nothing in the file is executed.
+
+    Raises:
+        FileNotFoundError: nothing at ``path``.
+        InputPathError: the file is empty, damaged, not a ``.keras`` archive, or unsafe.
+    """
+    import keras
+
+    import mlfn_keras
+
+    path = check_keras_file(path, what)
+    mlfn_keras.register_keras_objects()
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises ValueError/TypeError/KeyError for bad contents
+        raise InputPathError(
+            f"{what} {str(path)!r} could not be loaded as a Keras model ({str(exc)[:300]}); expected {_EXPECTED}."
+        ) from exc
+
+
 def load_mlfn_keras(path: str | os.PathLike, what: str = "model") -> Any:
     """Loads an MLFN (or ``MLFNClassifier``) from a ``.keras`` file, refusing anything else.
 
@@ -69,18 +144,9 @@ def load_mlfn_keras(path: str | os.PathLike, what: str = "model") -> Any:
         InputPathError: the file is empty, damaged or not a ``.keras`` archive.
         NotMLFNError: a Keras model, but not an MLFN.
     """
-    import keras
-
     import mlfn_keras
 
-    path = check_keras_file(path, what)
-    mlfn_keras.register_keras_objects()
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises ValueError/TypeError/KeyError for bad contents
-        raise InputPathError(
-            f"{what} {str(path)!r} could not be loaded as a Keras model ({str(exc)[:300]}); expected {_EXPECTED}."
-        ) from exc
+    model = load_keras_file(path, what)
     if not isinstance(model, (mlfn_keras.MLFN, mlfn_keras.MLFNClassifier)):
         raise NotMLFNError(
             f"{what} {str(path)!r} holds a Keras {type(model).__name__} ({model.name!r}), not an MLFN; "

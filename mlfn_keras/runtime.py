@@ -345,7 +345,11 @@ def load_embedder(
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         ValueError: if the file type is not one of the above.
+        DamagedFileError: (a `UserError`) if the file is empty, damaged or not
+            the format its name says; the message names it and what it should be.
     """
+    from mlfn_keras.modelfile import model_file_errors
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No model at {path}.")
@@ -357,16 +361,21 @@ def load_embedder(
                 f"{path} is a directory without saved_model.pb; expected a SavedModel "
                 "directory written by export/to_saved_model.py."
             )
-        return SavedModelEmbedder(path, num_threads=num_threads, batch_size=batch_size)
+        with model_file_errors(path, "saved_model"):  # damaged files: one line naming the file
+            return SavedModelEmbedder(path, num_threads=num_threads, batch_size=batch_size)
     suffix = path.suffix.lower()
     if suffix == ".keras":
         return KerasEmbedder(path, num_threads=num_threads, batch_size=batch_size)
     if suffix == ".onnx":
-        return OnnxEmbedder(path, providers=providers, num_threads=num_threads, batch_size=batch_size)
+        _resolve_providers(providers)  # a wrong provider is not a damaged file
+        with model_file_errors(path, "onnx"):
+            return OnnxEmbedder(path, providers=providers, num_threads=num_threads, batch_size=batch_size)
     if suffix == ".tflite":
-        return TFLiteEmbedder(path, num_threads=num_threads, batch_size=batch_size)
+        with model_file_errors(path, "tflite"):
+            return TFLiteEmbedder(path, num_threads=num_threads, batch_size=batch_size)
     if suffix in (".engine", ".plan", ".trt"):
-        return TensorRTEmbedder(path, batch_size=batch_size)
+        with model_file_errors(path, "tensorrt"):
+            return TensorRTEmbedder(path, batch_size=batch_size)
     raise ValueError(
         f"Cannot tell the backend of {path}: expected a .keras, .onnx, .tflite, "
         ".engine/.plan file or a SavedModel directory."

@@ -85,7 +85,10 @@ def test_non_empty_foreign_folder_needs_force_and_keeps_its_files(tmp_path):
 def test_overwrite_replaces_only_what_the_generator_wrote(tmp_path):
     root = synthetic.generate_market_layout(tmp_path / "g", **TINY)
     (root / "my_results.csv").write_text("1,2,3")
-    synthetic.generate_market_layout(root, overwrite=True, **{**TINY, "seed": 5})
+    with pytest.raises(OutputExistsError, match="my_results.csv.*--force"):  # refused before anything changes
+        synthetic.generate_market_layout(root, overwrite=True, **{**TINY, "seed": 5})
+    assert json.loads((root / "meta.json").read_text())["config"]["seed"] == TINY.get("seed", 0)
+    synthetic.generate_market_layout(root, overwrite=True, force=True, **{**TINY, "seed": 5})
     assert json.loads((root / "meta.json").read_text())["config"]["seed"] == 5
     assert (root / "my_results.csv").read_text() == "1,2,3"
     _assert_complete(root)

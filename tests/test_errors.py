@@ -38,3 +38,32 @@ def test_missing_file_names_the_file(capsys):
 def test_bugs_keep_their_traceback():
     with pytest.raises(RuntimeError):
         _main(["bug"])
+
+
+def test_disk_full_anywhere_in_the_chain_is_one_line(capsys):
+    import errno
+
+    @cli_entry
+    def writer(argv=None):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", "/data/run/events.jsonl")
+        except OSError as error:
+            raise ValueError("Unable to synchronously write data") from error  # how h5py and Keras wrap it
+
+    assert writer([]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "No space left on the device while writing '/data/run/events.jsonl'" in err and "Traceback" not in err
+
+
+def test_h5py_style_message_without_errno_is_recognised():
+    from mlfn_keras.errors import DiskFullError
+
+    cause = DiskFullError.find_cause(RuntimeError("Can't write data (file write failed: errno = 28, "
+                                                  "error message = 'No space left on device')"))
+    assert cause is not None and cause.errno == errno_enospc()
+
+
+def errno_enospc():
+    import errno
+
+    return errno.ENOSPC

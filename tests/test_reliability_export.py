@@ -132,3 +132,118 @@ def test_failed_gate_keeps_the_previous_tensorrt_engine(tmp_path, monkeypatch):
         trt_export.export_tensorrt(None, "m.onnx", target, np.zeros((1, 64, 32, 3), np.uint8))
     assert target.read_bytes() == b"previous engine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.engine"]
+
+
+def _script(name):
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(f"{name}_rel22", root / "export" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_saved_model_export_keeps_dot_files(source, crops, tmp_path):
+    from mlfn_keras.export.saved_model import export_saved_model
+
+    out = tmp_path / "d"
+    (out / ".git").mkdir(parents=True)
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    (out / ".env").write_text("SECRET=1")
+    with pytest.raises(OutputExistsError, match=r"\.env, \.git/"):
+        export_saved_model(source.model, source.metadata, out, crops)
+    assert sorted(p.name for p in out.iterdir()) == [".env", ".git"]
+    export_saved_model(source.model, source.metadata, out, crops, force=True)  # beside them, never over them
+    assert (out / ".git" / "HEAD").read_text() == "ref: refs/heads/main" and (out / ".env").read_text() == "SECRET=1"
+    assert (out / "saved_model.pb").exists() and (out / "manifest.json").exists()
+    export_saved_model(source.model, source.metadata, out, crops, force=True)  # and again
+    assert (out / ".env").read_text() == "SECRET=1"
+
+
+def test_saved_model_cli_refuses_dot_files_before_any_work(tmp_path, capsys):
+    out = tmp_path / "d"
+    (out / ".git").mkdir(parents=True)
+    # An unknown preset would fail when the model is built: the refusal comes first.
+    rc = _script("to_saved_model").main(["--preset", "no_such_preset", "--output", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and ".git/" in err and "--force" in err and "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == [".git"]
+
+
+def test_a_foreign_saved_model_is_never_replaced_even_with_force(source, crops, tmp_path):
+    from mlfn_keras.export.saved_model import export_saved_model
+
+    out = tmp_path / "theirs"
+    out.mkdir()
+    (out / "saved_model.pb").write_bytes(b"someone else's model")
+    with pytest.raises(OutputExistsError, match="would have to replace"):
+        export_saved_model(source.model, source.metadata, out, crops, force=True)
+    assert (out / "saved_model.pb").read_bytes() == b"someone else's model"
+
+
+def test_an_exported_file_given_as_the_export_source_is_one_line(tmp_path, capsys):
+    onnx_file = tmp_path / "model.onnx"
+    onnx_file.write_bytes(b"onnx")
+    rc = _script("to_onnx").main([str(onnx_file), "--output", str(tmp_path / "out.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "model.onnx" in err and "exported model" in err and "Traceback" not in err
+
+
+def test_calibration_probes_are_one_line(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc = _script("to_tflite").main(["--preset", "mlfn_tiny", "--num-images", "4", "--precision", "int8", "--images",
+                                    str(empty), "--output", str(tmp_path / "m.tflite")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "empty" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as info:  # refused by the parser, before the model is built
+        _script("to_tflite").main(["--preset", "mlfn_tiny", "--precision", "int8", "--calibration-images", "0",
+                                   "--output", str(tmp_path / "m.tflite")])
+    assert info.value.code == 2 and "--calibration-images" in capsys.readouterr().err
+    assert not (tmp_path / "m.tflite").exists()
+
+
+def test_export_output_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys):
+    rc = _script("to_onnx").main(["--preset", "no_such_preset", "--output", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "is a folder" in err and "Traceback" not in err
+
+
+def test_export_on_a_full_disk_is_one_line_and_keeps_the_previous_file(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # the tiny ONNX file is 35 kB
+
+    root = Path(__file__).resolve().parents[1]
+    target = tmp_path / "tiny.onnx"
+    target.write_bytes(b"the previous export")
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = subprocess.run([sys.executable, str(root / "export" / "to_onnx.py"), "--preset", "mlfn_tiny",
+                          "--num-images", "4", "--no-simplify", "--output", str(target)],
+                         capture_output=True, text=True, env=env, preexec_fn=limit, timeout=600)
+    errors = [line for line in run.stderr.splitlines() if "error:" in line]
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert len(errors) == 1 and "File too large" in errors[0] and "tiny.onnx" in errors[0]
+    assert "previous tiny.onnx is intact" in errors[0]
+    assert target.read_bytes() == b"the previous export"
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny.onnx"]
+
+
+def test_a_failed_parity_gate_is_one_line_and_keeps_the_previous_file(tmp_path, monkeypatch, capsys):
+    from mlfn_keras.export import onnx as onnx_export
+
+    target = tmp_path / "m.onnx"
+    target.write_bytes(b"the previous good export")
+    monkeypatch.setattr(onnx_export, "run_parity_gate", _failing_gate)
+    rc = _script("to_onnx").main(["--preset", "mlfn_tiny", "--num-images", "4", "--no-simplify", "--output",
+                                  str(target)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "parity gate failed" in err and "Traceback" not in err
+    assert target.read_bytes() == b"the previous good export"

@@ -16,7 +16,9 @@ Examples:
     mlfn demo --cams cam0.mp4 cam1.mp4 --reid site.onnx
 
 An interrupted run (Ctrl-C, killed) resumes from its checkpoint
-(SITE.adapt-checkpoint/) when the same command is run again.
+(SITE.adapt-checkpoint/) when the same command is run again. A checkpoint of
+other footage or settings is refused, never resumed or deleted: use a new --out,
+or --fresh to discard it. Two runs cannot write one --output at once.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--export", default="onnx", choices=("onnx", "tflite", "none"),
                         help="deployable file written beside --output after a parity gate (default %(default)s)")
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    parser.add_argument("--fresh", action="store_true", help="ignore the checkpoint of an interrupted run")
+    parser.add_argument("--fresh", action="store_true", help="discard the checkpoint of an interrupted run and start over")
     parser.add_argument("--min-crops", type=int, default=4, help="shortest tracklet kept, in good boxes")
     parser.add_argument("--max-crops", type=int, default=32, help="crops kept per tracklet")
     parser.add_argument("--min-height", type=float, default=48.0, help="smallest person box used, pixels")

@@ -2,10 +2,14 @@
 
     summary = run_adaptation(AdaptRequest(sources=["cam0.mp4", "cam1.mp4"], out="site.keras"))
 
-1. refuse to overwrite ``out`` (and its export) without ``force``;
+1. refuse to overwrite ``out`` (and its export) without ``force``, and a
+   second run writing the same ``out`` at once (a lock held for the run);
 2. load the starting model (``init``, default the shipped demo weights);
 3. mine tracklets with the project's detector + ByteTrack per camera (or read
-   them from the checkpoint of an interrupted run);
+   them from the checkpoint of an interrupted run of the *same* definition:
+   footage, detector, starting model and settings, recorded in the
+   checkpoint's ``run.json``; another run's checkpoint is refused, never
+   resumed or deleted, and a damaged one asks for ``--fresh``);
 4. check the footage can teach anything (people, more than one);
 5. :func:`mlfn_keras.adapt.trainer.adapt` within the time budget;
 6. write ``out`` and its parity-gated ONNX/TFLite export atomically;
@@ -15,7 +19,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +32,6 @@ from mlfn_keras.adapt.trainer import (
     AdaptResult,
     Checkpoint,
     adapt,
-    load_tracklets,
     save_tracklets,
 )
 from mlfn_keras.errors import InputPathError, OutputExistsError, UserError
@@ -128,8 +130,6 @@ def check_outputs(out: str | Path, export: str, force: bool) -> None:
 
 def load_start_model(init: str | Path | None):
     """The model adaptation starts from: ``init`` or the shipped demo weights."""
-    import keras
-
     import mlfn_keras
 
     mlfn_keras.register_keras_objects()  # the package registers its layers lazily
@@ -138,7 +138,9 @@ def load_start_model(init: str | Path | None):
         raise InputPathError(
             f"starting model {str(path)!r} " + ("does not exist" if not path.exists() else "is not a .keras file")
             + "; expected an MLFN .keras model (--init-weights), e.g. the shipped " + SHIPPED_REID.name)
-    model = keras.models.load_model(path, compile=False)
+    from mlfn_keras.modelfile import load_mlfn_keras
+
+    model = load_mlfn_keras(path, what="starting model (--init-weights)")  # damaged, Lambda or non-MLFN: one line
     if hasattr(model, "backbone"):  # an MLFNClassifier: adapt its backbone
         model = model.backbone
     return model
@@ -173,26 +175,80 @@ def export_model(model_path: Path, export: str, target: Path, images: np.ndarray
     return result.parity.summary()
 
 
+def run_definition(request: AdaptRequest) -> tuple[dict, str]:
+    """What defines a run (its checkpoint resumes only the same one) and a short description of it."""
+    from mlfn_keras.adapt.trainer import resumable_config
+    from mlfn_keras.fileio import path_identity
+
+    detector = request.detector if isinstance(request.detector, str) else type(request.detector).__name__
+    init = Path(request.init) if request.init else SHIPPED_WEIGHTS
+    definition = {
+        "sources": [path_identity(s) for s in request.sources], "detector": detector, "init": path_identity(init),
+        "mining": {"min_crops": request.min_crops, "max_crops": request.max_crops, "min_height": request.min_height,
+                   "every": request.every, "live_minutes": request.live_minutes},
+        "config": resumable_config(dataclasses.asdict(request.config)),
+    }
+    summary = f"{' '.join(str(s) for s in request.sources)} (detector {detector}, init {init.name})"
+    return definition, summary
+
+
+def _open_checkpoint(request: AdaptRequest, checkpoint: Checkpoint) -> bool:
+    """Whether the checkpoint holds this run's mined tracklets; refuses another run's or a damaged one.
+
+    Raises:
+        RunMismatchError: the checkpoint holds a run of other footage or settings.
+        DamagedFileError: its record cannot be read (``--fresh`` discards it).
+    """
+    from mlfn_keras.fileio import check_run_definition, damaged, folder_entries, write_run_definition
+
+    definition, summary = run_definition(request)
+    if not request.resume:
+        checkpoint.remove()
+    if checkpoint.folder.is_dir() and folder_entries(checkpoint.folder):
+        if not checkpoint.run_path.exists():
+            raise damaged(checkpoint.folder, "checkpoint of an interrupted run",
+                          f"no {checkpoint.run_path.name}: written by another version, or not by mlfn-adapt")
+        check_run_definition(checkpoint.run_path, definition, summary, output_flag="--output",
+                             what="checkpoint of an interrupted run")
+        return checkpoint.tracklets_path.is_file()
+    checkpoint.folder.mkdir(parents=True, exist_ok=True)
+    write_run_definition(checkpoint.run_path, definition, summary)  # first: the folder always says whose it is
+    return False
+
+
 def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
                    log: Callable[[str], None] = print) -> AdaptSummary:
-    """Runs the steps of the module docstring; see `AdaptRequest`."""
-    from mlfn_keras.fileio import atomic_output
+    """Runs the steps of the module docstring; see `AdaptRequest`.
+
+    Raises:
+        OutputLockedError: another run is writing the same ``out``.
+        OutputExistsError: ``out`` (or its export or summary) exists and ``force`` is off.
+        RunMismatchError: the checkpoint beside ``out`` holds a run of other footage or settings.
+        DamagedFileError: that checkpoint cannot be read (``resume=False`` discards it).
+    """
+    from mlfn_keras.fileio import run_lock
 
     if request.export not in EXPORTS:
         raise UserError(f"--export got {request.export!r}; expected one of {', '.join(EXPORTS)}")
+    model_path, _, _, _ = output_paths(request.out, request.export)
+    with run_lock(model_path, "--output"):
+        return _run_adaptation(request, on_round, log)
+
+
+def _run_adaptation(request: AdaptRequest, on_round: Callable | None, log: Callable[[str], None]) -> AdaptSummary:
+    from mlfn_keras.fileio import atomic_output, ensure_free_space, write_json
+
     model_path, export_path, summary_path, checkpoint_dir = output_paths(request.out, request.export)
     check_outputs(request.out, request.export, request.force)
     specs = _parse_sources(request.sources)
     model = load_start_model(request.init)
     checkpoint = Checkpoint(checkpoint_dir)
-    if not request.resume:
-        checkpoint.remove()
+    resumed = _open_checkpoint(request, checkpoint)
 
     start = time.monotonic()
     reports: list[CameraReport]
-    if checkpoint.tracklets_path.is_file():
-        tracklets = load_tracklets(checkpoint.tracklets_path)
-        reports = [CameraReport(**c) for c in json.loads((checkpoint.folder / "cameras.json").read_text())]
+    if resumed:
+        tracklets, reports = checkpoint.load_mined()
         log(f"Using the {len(tracklets)} tracklets mined by the interrupted run ({checkpoint.folder})")
     else:
         from mlfn_keras.tracking.detection.detectors import build_detector
@@ -209,9 +265,8 @@ def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
                                live_seconds=request.live_minutes * 60.0, progress=request.progress, log=log)
         tracklets, reports = mined.tracklets, mined.cameras
         check_enough(tracklets, reports)
-        checkpoint.folder.mkdir(parents=True, exist_ok=True)
-        save_tracklets(checkpoint.tracklets_path, tracklets)
-        (checkpoint.folder / "cameras.json").write_text(json.dumps([dataclasses.asdict(c) for c in reports]))
+        write_json(checkpoint.cameras_path, [dataclasses.asdict(c) for c in reports])
+        save_tracklets(checkpoint.tracklets_path, tracklets)  # last: its presence means mining finished
     check_enough(tracklets, reports)
     mining_seconds = time.monotonic() - start
     log(f"{len(tracklets)} tracklets from {len(reports)} camera(s) in {mining_seconds:.0f} s; adapting "
@@ -220,6 +275,7 @@ def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
     result = adapt(model, tracklets, request.config, checkpoint=checkpoint, on_round=on_round,
                    progress=request.progress, log=log)
 
+    ensure_free_space(model_path.parent, int(4.4 * model.count_params()) + (1 << 20), f"the model {str(model_path)!r}")
     with atomic_output(model_path) as tmp:
         model.save(tmp)
     parity = None
@@ -239,7 +295,6 @@ def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
         "config": dataclasses.asdict(request.config), "minutes": result.minutes, "resumed_from": result.resumed_from,
         "rounds": [dataclasses.asdict(r) for r in result.rounds],
     }
-    with atomic_output(summary_path) as tmp:
-        tmp.write_text(json.dumps(record, indent=2, default=float))
+    write_json(summary_path, record, default=float)
     checkpoint.remove()
     return summary

@@ -24,6 +24,7 @@ run is bounded by ``minutes``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -217,9 +218,23 @@ def load_tracklets(path: Path) -> list[Tracklet]:
 
 @dataclass
 class Checkpoint:
-    """The checkpoint folder of one adaptation run: ``state.json``, ``model.keras``, ``tracklets.npz``."""
+    """The checkpoint folder of one adaptation run.
+
+    ``run.json`` (what defines the run, written first), ``cameras.json`` and
+    ``tracklets.npz`` (the mined footage), ``state.json`` and ``model.keras``
+    (the last finished round); every file is written atomically. A file that
+    cannot be read raises a one-line `DamagedFileError` suggesting ``--fresh``.
+    """
 
     folder: Path
+
+    @property
+    def run_path(self) -> Path:
+        return self.folder / "run.json"
+
+    @property
+    def cameras_path(self) -> Path:
+        return self.folder / "cameras.json"
 
     @property
     def state_path(self) -> Path:
@@ -233,26 +248,60 @@ class Checkpoint:
     def tracklets_path(self) -> Path:
         return self.folder / "tracklets.npz"
 
+    @contextlib.contextmanager
+    def _reading(self, path: Path):
+        from mlfn_keras.errors import UserError
+        from mlfn_keras.fileio import damaged
+
+        try:
+            yield
+        except UserError as error:
+            raise damaged(self.folder, "checkpoint of an interrupted run", f"{path.name}: {error}") from error
+        except Exception as error:  # numpy, zipfile, json and Keras each have their own errors for a bad file
+            raise damaged(self.folder, "checkpoint of an interrupted run",
+                          f"{path.name}: {type(error).__name__}: {error}") from error
+
+    def load_mined(self):
+        """``(tracklets, camera reports)`` the interrupted run mined."""
+        from mlfn_keras.adapt.tracklets import CameraReport
+
+        with self._reading(self.tracklets_path):
+            tracklets = load_tracklets(self.tracklets_path)
+        with self._reading(self.cameras_path):
+            reports = [CameraReport(**c) for c in json.loads(self.cameras_path.read_text())]
+        return tracklets, reports
+
     def load_state(self) -> dict | None:
         if not (self.state_path.is_file() and self.model_path.is_file()):
             return None
-        return json.loads(self.state_path.read_text())
+        with self._reading(self.state_path):
+            state = json.loads(self.state_path.read_text())
+            if not isinstance(state, dict) or not isinstance(state.get("rounds"), list):
+                raise ValueError("not a round record")
+            return state
+
+    def load_weights(self):
+        """The weights of the last finished round."""
+        from mlfn_keras.modelfile import load_mlfn_keras
+
+        with self._reading(self.model_path):
+            return load_mlfn_keras(self.model_path, what="checkpoint model").get_weights()
 
     def save(self, model, state: dict) -> None:
-        from mlfn_keras.fileio import atomic_output
+        from mlfn_keras.fileio import atomic_output, ensure_free_space, write_json
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        ensure_free_space(self.folder, int(4.4 * model.count_params()) + (1 << 20), "the checkpoint")
         with atomic_output(self.model_path) as tmp:
             model.save(tmp)
-        with atomic_output(self.state_path) as tmp:
-            tmp.write_text(json.dumps(state, indent=2))
+        write_json(self.state_path, state)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _resumable(config: dict | None) -> dict | None:
-    # The budget may grow between runs (resume with a larger --minutes); the rest must match.
+def resumable_config(config: dict | None) -> dict | None:
+    """The settings a checkpoint must match to be resumed (the time budget may grow between runs)."""
     return None if config is None else {k: v for k, v in config.items() if k not in ("minutes", "max_rounds")}
 
 
@@ -296,11 +345,12 @@ def adapt(model, tracklets: Sequence[Tracklet], config: AdaptConfig, checkpoint:
     elapsed_before = 0.0
     if checkpoint is not None:
         state = checkpoint.load_state()
-        if state and state.get("fingerprint") == fingerprint and _resumable(state.get("config")) == _resumable(
-                dataclasses.asdict(config)):
-            saved = keras.models.load_model(checkpoint.model_path, compile=False)
-            model.set_weights(saved.get_weights())
-            history = [RoundRecord(**r) for r in state["rounds"]]
+        if state and state.get("fingerprint") == fingerprint and resumable_config(
+                state.get("config")) == resumable_config(dataclasses.asdict(config)):
+            model.set_weights(checkpoint.load_weights())
+            with checkpoint._reading(checkpoint.state_path):
+                history = [RoundRecord(**r) for r in state["rounds"]]
+                float(state["minutes"])
             resumed_from = history[-1].round if history else 0
             elapsed_before = float(state["minutes"]) * 60.0
             rng = np.random.default_rng([config.seed, resumed_from])

@@ -109,9 +109,12 @@ def draw_factor_grid(
             canvas[y : y + h, x : x + w] = cv2.resize(read_image(paths[i]), (w, h))
             cv2.putText(canvas, f"{values[i]:.2f}", (x + 2, y + h + 13), cv2.FONT_HERSHEY_SIMPLEX,
                         0.35, (0, 0, 0), 1, cv2.LINE_AA)
+    from mlfn_keras.fileio import atomic_output
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    with atomic_output(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not write the image {path}")
     return path
 
 

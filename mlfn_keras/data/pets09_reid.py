@@ -202,6 +202,19 @@ def layout_splits(crops: Sequence[Crop], train_frames: tuple[int, int] = ADAPT_F
     return train, [t for t in test if t[1] == 1], [t for t in test if t[1] == 2]
 
 
+#: What :func:`write_market_layout` writes, and the manifest kind that marks a folder as its own.
+MARKET_LAYOUT_ENTRIES = ("bounding_box_train", "query", "bounding_box_test")
+MARKET_LAYOUT_KIND = "mlfn_keras.pets09_market_layout"
+
+
+def check_market_layout_output(out: str | os.PathLike, force: bool = False):
+    """Refuses ``out`` before any work if :func:`write_market_layout` may not write there."""
+    from mlfn_keras.fileio import check_output_dir
+
+    return check_output_dir(out, MARKET_LAYOUT_KIND, force=force, what="Market-1501 layout folder",
+                            writes=MARKET_LAYOUT_ENTRIES, create=False)
+
+
 def write_market_layout(crops: Sequence[Crop], out: str | os.PathLike, force: bool = False,
                         train_frames: tuple[int, int] = ADAPT_FRAMES,
                         test_frames: tuple[int, int] = HELDOUT_FRAMES) -> Path:
@@ -211,21 +224,22 @@ def write_market_layout(crops: Sequence[Crop], out: str | os.PathLike, force: bo
         crops: ground-truth crops (BGR images) with their ids and frames.
         out: the folder to write; it gets ``bounding_box_train/``, ``query/``
             and ``bounding_box_test/``.
-        force: replace a folder holding other files.
+        force: write beside other files in ``out`` (they are kept, never replaced).
         train_frames: frames whose crops form ``bounding_box_train``.
         test_frames: frames whose time split forms ``query`` / ``bounding_box_test``.
 
     Raises:
-        OutputExistsError: ``out`` holds files this writer does not write and
-            ``force`` is off.
+        OutputExistsError: ``out`` holds anything this writer did not write
+            (a real Market-1501 folder, dot-files) and ``force`` is off, or
+            holds entries named like the layout's own (refused even with
+            ``force``, which never replaces foreign files).
     """
-    from mlfn_keras.fileio import atomic_output, check_output_dir
+    from mlfn_keras.fileio import staged_folder
 
     out = Path(out)
-    names = ("bounding_box_train", "query", "bounding_box_test")
-    check_output_dir(out, ours=names, force=force, what="Market-1501 layout folder")
+    names = MARKET_LAYOUT_ENTRIES
     train, query, gallery = layout_splits(crops, train_frames, test_frames)
-    with atomic_output(out, is_dir=True) as tmp:
+    with staged_folder(out, MARKET_LAYOUT_KIND, force=force, what="Market-1501 layout folder", writes=names) as tmp:
         for name, items in zip(names, (train, query, gallery)):
             _write_images(tmp / name, items)
     return out

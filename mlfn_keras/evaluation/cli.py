@@ -25,6 +25,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-rank", type=int, default=50, help="CMC length (default 50)")
     parser.add_argument("--name", help="method name in the table (default: model file stem or preset)")
     cli_args.add_output(parser, help="folder for metrics.json and PNGs (default: none written)")
+    parser.add_argument("--force", action="store_true",
+                        help="write into an --output folder holding files mlfn-eval did not write (they are kept)")
     parser.add_argument("--num-ranked", type=int, default=8, help="queries drawn in the ranked-list PNG (0: no ranked-list PNG)")
     cli_args.add_seed(parser)
     return parser
@@ -132,12 +135,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.output:
         out = Path(args.output)
+        claim = check_eval_output(args.output, getattr(args, "force", False))
+        ranked = list(results) if args.num_ranked > 0 else []
+        names = ["metrics.json", "cmc.png"] + [f"ranked_{p}.png" for p in ranked]
+        claim.remove_previous(keep=names)  # no stale ranked_*.png of other protocols; the rest is replaced atomically
+        claim.write_manifest(names)
         write_json(record, out / "metrics.json")
         plot_cmc(
             {f"{name} {PROTOCOLS[p].label}": r.metrics.cmc for p, r in results.items()},
             out / "cmc.png", max_rank=min(20, args.max_rank), title=f"CMC on {title}",
         )
-        ranked = list(results) if args.num_ranked > 0 else []
         for p in ranked:
             plot_ranked_lists(
                 results[p].distmat, results[p].query, results[p].gallery, out / f"ranked_{p}.png",
@@ -148,15 +155,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return record
 
 
+#: The manifest kind of an ``mlfn-eval --output`` folder (see `mlfn_keras.fileio`).
+OUTPUT_KIND = "mlfn_keras.eval"
+_OUTPUT_NAMES = ("metrics.json", "cmc.png", "ranked_*.png")
+
+
+def check_eval_output(output: str, force: bool = False):
+    """Refuses an ``--output`` that is a file or holds files mlfn-eval did not write (before any work)."""
+    from mlfn_keras.fileio import check_output_dir, legacy_listing
+
+    return check_output_dir(output, OUTPUT_KIND, force=force, what="--output folder",
+                            writes=("metrics.json", "cmc.png"), legacy=legacy_listing(_OUTPUT_NAMES, "metrics.json"),
+                            create=False)
+
+
 @cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mlfn-eval`` / ``python -m mlfn_keras.evaluation``."""
+    from mlfn_keras.fileio import run_lock
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.num_ranked < 0:
         parser.error(f"--num-ranked must be 0 or more, received {args.num_ranked}")
-    with cli_args.user_errors():
-        run(args)
+    with contextlib.ExitStack() as outputs:
+        if args.output:  # one run per folder; a wrong --output fails before the evaluation, not after
+            outputs.enter_context(run_lock(args.output, "--output"))
+            check_eval_output(args.output, args.force)
+        with cli_args.user_errors():
+            run(args)
     return 0
 
 

@@ -63,7 +63,10 @@ def plot_cmc(
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    from mlfn_keras.fileio import atomic_output
+
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
     return path
 
@@ -147,5 +150,9 @@ def plot_ranked_lists(
     canvas = np.concatenate(rows, axis=0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    from mlfn_keras.fileio import atomic_output
+
+    with atomic_output(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not write the image {path}")
     return path

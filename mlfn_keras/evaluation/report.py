@@ -105,7 +105,9 @@ def write_json(record: Mapping[str, Any], path: str | Path) -> Path:
     data.setdefault(
         "created_utc", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     )
-    path.write_text(json.dumps(data, indent=2, default=_json_default))
+    from mlfn_keras.fileio import write_text
+
+    write_text(path, json.dumps(data, indent=2, default=_json_default))  # atomic: never half a record
     return path
 
 

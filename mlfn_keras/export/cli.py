@@ -11,15 +11,17 @@ each format's command is one ``*_main`` function below. The scripts
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
 
-__all__ = ["add_source_arguments", "load_source_and_images", "onnx_main", "saved_model_main", "tensorrt_main",
-           "tflite_main"]
+__all__ = ["add_source_arguments", "exporting_to", "load_source_and_images", "onnx_main", "saved_model_main",
+           "tensorrt_main", "tflite_main"]
 
 DEFAULT_PARITY_IMAGES = 64
 TFLITE_PRECISIONS = ("fp32", "fp16", "dynamic_int8", "int8")
@@ -63,19 +65,49 @@ def load_source_and_images(args: argparse.Namespace, parser: argparse.ArgumentPa
         parser.error("give exactly one of MODEL (.keras file) or --preset NAME")
     if args.weights and not args.preset:
         parser.error("--weights needs --preset (a .keras file already holds its weights)")
+    if args.num_images < 1:
+        parser.error(f"--num-images got {args.num_images}; expected 1 or more crops for the parity check")
+    from mlfn_keras.cli_args import user_errors
     from mlfn_keras.export.calibration import calibration_images
     from mlfn_keras.export.serving import load_export_source
 
-    source = load_export_source(
-        model_path=args.model,
-        preset=args.preset,
-        weights=args.weights,
-        include_factor_signature=args.factor_signature,
-    )
-    images = calibration_images(
-        source.metadata.image_shape, folder=args.images, max_images=args.num_images
-    )
+    with user_errors():  # a wrong source or image folder is the user's input: one line, no traceback
+        source = load_export_source(
+            model_path=args.model,
+            preset=args.preset,
+            weights=args.weights,
+            include_factor_signature=args.factor_signature,
+        )
+        images = calibration_images(
+            source.metadata.image_shape, folder=args.images, max_images=args.num_images
+        )
+    output = getattr(args, "output", None)
+    if output:
+        from mlfn_keras.fileio import ensure_free_space
+
+        # fp32 weights plus a margin; checked before the conversion, not when the write fails.
+        needed = int(4.4 * source.model.count_params()) + (1 << 20)
+        ensure_free_space(os.path.dirname(os.path.abspath(output)), needed, f"the export {output!r}")
     return source, images
+
+
+@contextlib.contextmanager
+def exporting_to(output: str, what: str = "--output", folder: bool = False) -> Iterator[None]:
+    """Holds the output's run lock for the whole export (one export per output at a time).
+
+    Also refuses, before any work, a file output that names a folder.
+
+    Raises:
+        OutputLockedError: another run is writing ``output``.
+        OutputExistsError: ``output`` is a folder where a file is written.
+    """
+    from mlfn_keras.errors import OutputExistsError
+    from mlfn_keras.fileio import run_lock
+
+    if not folder and os.path.isdir(output):
+        raise OutputExistsError(f"{what} {output!r} is a folder; expected a file path to write the export to")
+    with run_lock(output, what):
+        yield
 
 
 _ONNX_DOC = """Export an MLFN embedder to ONNX, checked in onnxruntime against Keras.
@@ -116,19 +148,20 @@ def onnx_main(argv: Sequence[str] | None = None) -> int:
     """``mlfn export onnx`` (alias: ``python export/to_onnx.py``)."""
     parser = onnx_parser()
     args = parser.parse_args(argv)
-    source, crops = load_source_and_images(args, parser)
-    from mlfn_keras.export.onnx import export_onnx
+    with exporting_to(args.output):
+        source, crops = load_source_and_images(args, parser)
+        from mlfn_keras.export.onnx import export_onnx
 
-    result = export_onnx(
-        source.model,
-        source.metadata,
-        args.output,
-        crops.images,
-        crops.labels,
-        opset=args.opset,
-        simplify=not args.no_simplify,
-    )
-    print(result.summary())
+        result = export_onnx(
+            source.model,
+            source.metadata,
+            args.output,
+            crops.images,
+            crops.labels,
+            opset=args.opset,
+            simplify=not args.no_simplify,
+        )
+        print(result.summary())
     return 0
 
 
@@ -175,34 +208,39 @@ def tflite_main(argv: Sequence[str] | None = None) -> int:
     """``mlfn export tflite`` (alias: ``python export/to_tflite.py``)."""
     parser = tflite_parser()
     args = parser.parse_args(argv)
-    source, crops = load_source_and_images(args, parser)
-    from mlfn_keras.export.calibration import calibration_images
-    from mlfn_keras.export.tflite import export_tflite
+    if args.precision in ("int8", "all") and args.calibration_images < 1:
+        parser.error(f"--calibration-images got {args.calibration_images}; full int8 needs 1 or more crops "
+                     "(default 128)")
+    with exporting_to(args.output):
+        source, crops = load_source_and_images(args, parser)
+        from mlfn_keras.export.calibration import calibration_images
+        from mlfn_keras.export.tflite import export_tflite
 
-    precisions = TFLITE_PRECISIONS if args.precision == "all" else (args.precision,)
-    calibration = None
-    if "int8" in precisions:
-        # Generated calibration crops use another seed: other identities than the check's.
-        calibration = calibration_images(
-            source.metadata.image_shape,
-            folder=args.images,
-            max_images=args.calibration_images,
-            seed=1,
-        ).images
-    output = Path(args.output)
-    for precision in precisions:
-        path = output if len(precisions) == 1 else output.with_name(f"{output.stem}_{precision}.tflite")
-        result = export_tflite(
-            source.model,
-            source.metadata,
-            path,
-            crops.images,
-            crops.labels,
-            precision=precision,
-            calibration_images=calibration,
-            num_threads=args.num_threads,
-        )
-        print(result.summary())
+        precisions = TFLITE_PRECISIONS if args.precision == "all" else (args.precision,)
+        calibration = None
+        if "int8" in precisions:
+            # Generated calibration crops use another seed: other identities than the check's.
+            with cli_args.user_errors():  # e.g. an --images folder without crops
+                calibration = calibration_images(
+                    source.metadata.image_shape,
+                    folder=args.images,
+                    max_images=args.calibration_images,
+                    seed=1,
+                ).images
+        output = Path(args.output)
+        for precision in precisions:
+            path = output if len(precisions) == 1 else output.with_name(f"{output.stem}_{precision}.tflite")
+            result = export_tflite(
+                source.model,
+                source.metadata,
+                path,
+                crops.images,
+                crops.labels,
+                precision=precision,
+                calibration_images=calibration,
+                num_threads=args.num_threads,
+            )
+            print(result.summary())
     return 0
 
 
@@ -232,12 +270,15 @@ def saved_model_main(argv: Sequence[str] | None = None) -> int:
     """``mlfn export saved-model`` (alias: ``python export/to_saved_model.py``)."""
     parser = saved_model_parser()
     args = parser.parse_args(argv)
-    source, crops = load_source_and_images(args, parser)
-    from mlfn_keras.export.saved_model import export_saved_model
+    with exporting_to(args.output, folder=True):
+        from mlfn_keras.export.saved_model import check_saved_model_output, export_saved_model
 
-    result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,
-                                force=args.force)
-    print(result.summary())
+        check_saved_model_output(args.output, force=args.force)  # refused before any work
+        source, crops = load_source_and_images(args, parser)
+
+        result = export_saved_model(source.model, source.metadata, args.output, crops.images, crops.labels,
+                                    force=args.force)
+        print(result.summary())
     return 0
 
 
@@ -274,36 +315,40 @@ def tensorrt_main(argv: Sequence[str] | None = None) -> int:
     """``mlfn export tensorrt`` (alias: ``python export/to_tensorrt.py``)."""
     parser = tensorrt_parser()
     args = parser.parse_args(argv)
-    from mlfn_keras.export.tensorrt import TensorRTUnavailableError, require_tensorrt
+    if args.precision == "int8" and args.calibration_images < 1:
+        parser.error(f"--calibration-images got {args.calibration_images}; int8 needs 1 or more crops (default 128)")
+    with exporting_to(args.output):
+        from mlfn_keras.export.tensorrt import TensorRTUnavailableError, require_tensorrt
 
-    try:
-        require_tensorrt()
-    except TensorRTUnavailableError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 3
-    source, crops = load_source_and_images(args, parser)
-    from mlfn_keras.export.calibration import calibration_images
-    from mlfn_keras.export.onnx import export_onnx
-    from mlfn_keras.export.tensorrt import export_tensorrt
+        try:
+            require_tensorrt()
+        except TensorRTUnavailableError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 3
+        source, crops = load_source_and_images(args, parser)
+        from mlfn_keras.export.calibration import calibration_images
+        from mlfn_keras.export.onnx import export_onnx
+        from mlfn_keras.export.tensorrt import export_tensorrt
 
-    onnx_path = args.onnx
-    if onnx_path is None:
-        onnx_path = str(Path(args.output).with_suffix(".onnx"))
-        print(export_onnx(source.model, source.metadata, onnx_path, crops.images, crops.labels).summary())
-    calibration = None
-    if args.precision == "int8":
-        calibration = calibration_images(
-            source.metadata.image_shape, folder=args.images, max_images=args.calibration_images, seed=1
-        ).images
-    result = export_tensorrt(
-        source.model,
-        onnx_path,
-        args.output,
-        crops.images,
-        crops.labels,
-        precision=args.precision,
-        max_batch=args.max_batch,
-        calibration_images=calibration,
-    )
-    print(result.summary())
+        onnx_path = args.onnx
+        if onnx_path is None:
+            onnx_path = str(Path(args.output).with_suffix(".onnx"))
+            print(export_onnx(source.model, source.metadata, onnx_path, crops.images, crops.labels).summary())
+        calibration = None
+        if args.precision == "int8":
+            with cli_args.user_errors():
+                calibration = calibration_images(
+                    source.metadata.image_shape, folder=args.images, max_images=args.calibration_images, seed=1
+                ).images
+        result = export_tensorrt(
+            source.model,
+            onnx_path,
+            args.output,
+            crops.images,
+            crops.labels,
+            precision=args.precision,
+            max_batch=args.max_batch,
+            calibration_images=calibration,
+        )
+        print(result.summary())
     return 0

@@ -204,8 +204,10 @@ def _output_shapes(model) -> dict[str, tuple]:
 
 def write_sidecar(path: str | Path, metadata: ExportMetadata) -> Path:
     """Writes ``<path>.json`` for formats that cannot hold metadata."""
+    from mlfn_keras.fileio import write_text
+
     sidecar = Path(str(path) + ".json")
-    sidecar.write_text(json.dumps(metadata.to_dict(), indent=2, sort_keys=True))
+    write_text(sidecar, json.dumps(metadata.to_dict(), indent=2, sort_keys=True))  # atomic
     return sidecar
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from mlfn_keras.errors import UserError
+
 # Minimum per-crop cosine similarity to the Keras embedding, per precision.
 BOUNDS: dict[str, float] = {
     "fp32": 0.9999,
@@ -30,8 +32,12 @@ BOUNDS: dict[str, float] = {
 }
 
 
-class ParityError(RuntimeError):
-    """An exported model does not reproduce the Keras embeddings within bounds."""
+class ParityError(UserError, RuntimeError):
+    """An exported model does not reproduce the Keras embeddings within bounds.
+
+    A `UserError`, so a command line reports it in one line (the export was
+    not written; a previous file at the output path is untouched).
+    """
 
 
 @dataclasses.dataclass

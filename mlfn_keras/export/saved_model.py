@@ -17,10 +17,27 @@ import numpy as np
 from mlfn_keras.export.formats import read_saved_model_metadata  # noqa: F401  (re-exported)
 from mlfn_keras.export.metadata import SAVED_MODEL_ASSET, ExportMetadata, sha256_file
 from mlfn_keras.export.parity import ExportResult, run_parity_gate
-from mlfn_keras.fileio import atomic_output, check_output_dir
+from mlfn_keras.fileio import check_output_dir, legacy_listing, staged_folder
 
-#: What a SavedModel folder holds: a folder with only these is ours to replace.
+#: What a SavedModel folder holds.
 SAVED_MODEL_ENTRIES = ("saved_model.pb", "variables", "assets", "fingerprint.pb", "keras_metadata.pb")
+#: The manifest kind of an exported SavedModel folder (see `mlfn_keras.fileio`).
+MANIFEST_KIND = "mlfn_keras.saved_model"
+#: A SavedModel exported before manifests existed: only its own entries, with our metadata asset.
+_LEGACY = legacy_listing(SAVED_MODEL_ENTRIES, f"assets/{SAVED_MODEL_ASSET}")
+
+
+def check_saved_model_output(out_dir: str | Path, force: bool = False, what: str = "--output folder"):
+    """Refuses an output folder that holds anything this exporter did not write (see `mlfn_keras.fileio`).
+
+    Called by the command line before any work, and again by `export_saved_model`.
+
+    Raises:
+        OutputExistsError: foreign entries (dot-files included) and no ``force``,
+            or foreign entries named like the SavedModel's own.
+    """
+    return check_output_dir(out_dir, MANIFEST_KIND, force=force, what=what, writes=SAVED_MODEL_ENTRIES,
+                            legacy=_LEGACY, create=False)
 
 
 def save_serving_model(model, metadata: ExportMetadata, out_dir: str | Path) -> Path:
@@ -37,7 +54,7 @@ def save_serving_model(model, metadata: ExportMetadata, out_dir: str | Path) -> 
 
     out_dir = Path(out_dir)
     if out_dir.exists():
-        check_output_dir(out_dir, ours=SAVED_MODEL_ENTRIES, what="SavedModel folder")  # never a foreign folder
+        check_saved_model_output(out_dir, what="SavedModel folder")  # never a foreign folder
         shutil.rmtree(out_dir)
     metadata = metadata.replace(format="saved_model", precision="fp32")
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,32 +104,15 @@ def export_saved_model(
 
     The SavedModel is written to a temporary folder beside ``out_dir`` and
     moved into place only after the gate passes, so a failed export leaves
-    the previous one untouched. A folder holding other files is refused
-    unless ``force``; then only the SavedModel's own entries are replaced.
+    the previous one untouched. A folder holding anything else (dot-files
+    included) is refused unless ``force``; then only the SavedModel's own
+    entries are replaced and the others are kept. The folder gets a
+    ``manifest.json`` listing its entries.
     """
     out_dir = Path(out_dir)
-    foreign = out_dir.is_dir() and any(
-        p.name not in SAVED_MODEL_ENTRIES and not p.name.startswith(".") for p in out_dir.iterdir()
-    )
-    check_output_dir(out_dir, ours=SAVED_MODEL_ENTRIES, force=force, what="--output folder")
-    if not foreign:
-        # Nothing but a SavedModel (or nothing) there: build beside it, swap in after the gate.
-        with atomic_output(out_dir, is_dir=True) as staged:
-            report = _save_and_gate(model, metadata, staged, images, labels)
-    else:
-        # --force into a folder with other files: stage beside it, then replace only
-        # the SavedModel's own entries once the gate has passed.
-        with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent) as tmp:
-            staged = Path(tmp) / "saved_model"
-            report = _save_and_gate(model, metadata, staged, images, labels)
-            for entry in SAVED_MODEL_ENTRIES:
-                old = out_dir / entry
-                if old.is_dir():
-                    shutil.rmtree(old)
-                elif old.exists():
-                    old.unlink()
-            for entry in staged.iterdir():
-                shutil.move(str(entry), str(out_dir / entry.name))
+    with staged_folder(out_dir, MANIFEST_KIND, force=force, what="--output folder", writes=SAVED_MODEL_ENTRIES,
+                       legacy=_LEGACY) as staged:
+        report = _save_and_gate(model, metadata, staged, images, labels)
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     return ExportResult(
         path=str(out_dir),

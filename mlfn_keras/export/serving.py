@@ -73,8 +73,10 @@ def load_export_source(
         if not path.exists():
             raise FileNotFoundError(f"No model file at {path}.")
         if path.suffix != ".keras":
+            exported = " (an exported model: export from the .keras file it came from)" if path.suffix.lower() in (
+                ".onnx", ".tflite", ".engine", ".plan", ".pb") or path.is_dir() else ""
             raise ValueError(
-                f"Expected a .keras model file; received {path}. For other "
+                f"Expected a .keras model file; received {path}{exported}. For other "
                 "weights use --preset NAME --weights FILE."
             )
         from mlfn_keras.modelfile import load_mlfn_keras

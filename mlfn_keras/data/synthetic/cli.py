@@ -58,10 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
 @cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point (see ``--help``)."""
+    from mlfn_keras.fileio import run_lock
+
+    args = build_parser().parse_args(argv)
+    with run_lock(args.out, "--output"):  # one mlfn synthetic per folder at a time
+        return _generate(args)
+
+
+def _generate(args: argparse.Namespace) -> int:
     from mlfn_keras.data.synthetic.backgrounds import fetch_debian_backgrounds
     from mlfn_keras.data.synthetic.layout import generate_market_layout
 
-    args = build_parser().parse_args(argv)
     backgrounds = args.backgrounds
     if args.fetch_backgrounds:
         backgrounds = fetch_debian_backgrounds(args.fetch_backgrounds)

@@ -14,9 +14,11 @@ Nothing the project did not write is ever deleted or replaced:
 * two builds of the same data set at once (e.g. two ``mlfn-train`` runs on an
   empty cache) each build their own copy; the first to finish moves it into
   place and the other uses it;
-* a non-empty folder without ``meta.json`` is someone else's: it is refused
-  unless ``force``, and even then only names the generator writes that are
-  not already there are added.
+* a non-empty folder without ``meta.json`` (dot-files count) is someone
+  else's: it is refused unless ``force``, and even then only names the
+  generator writes that are not already there are added; a generated folder
+  that also holds other entries is replaced (``overwrite``) only with
+  ``force``, and those entries are kept.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mlfn_keras.data.synthetic.cameras import CameraStyle, apply_camera, sample_
 from mlfn_keras.data.synthetic.identities import IdentityAttributes, sample_identity
 from mlfn_keras.data.synthetic.rendering import VIEWS, render_person
 from mlfn_keras.errors import OutputExistsError
+from mlfn_keras.fileio import folder_entries
 
 __all__ = ["GENERATOR_VERSION", "SyntheticFolderError", "generate_market_layout", "render_crop"]
 
@@ -120,8 +123,14 @@ def _check_target(root: Path, config: dict, overwrite: bool, force: bool) -> str
                 f"{root} already holds a generated data set with a different configuration "
                 f"({existing}); expected {config}; pass overwrite=True (--overwrite) or choose another folder"
             )
+        foreign = [name for name in folder_entries(root) if name not in _OURS]
+        if foreign and not force:
+            raise SyntheticFolderError(
+                f"{str(root)!r} holds a generated data set and {', '.join(foreign[:8])}, which mlfn-synthetic did "
+                "not write; nothing was changed; pass --force (force=True) to replace the data set and keep them"
+            )
         return "replace"
-    entries = sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
+    entries = folder_entries(root)  # dot-files included: a folder holding only .git/ is not empty
     if not entries:
         return "create"
     clashes = [name for name in entries if name in _OURS]

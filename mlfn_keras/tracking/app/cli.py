@@ -48,7 +48,9 @@ Outputs with --output DIR: cam{i}.mp4 (annotated), events.jsonl, mot/cam{i}.txt
 (global ids), mot_local/cam{i}.txt (per-camera ids), summary.json, manifest.json
 (the list of files the run wrote), and gt/ for the built-in scene. Reusing DIR
 first removes the files the previous run listed in its manifest; a folder holding
-anything else is refused unless --force (which keeps those files).
+anything else (dot-files included) is refused before anything is removed, unless
+--force (which keeps those files). Two runs cannot write one DIR at once: the
+second is refused with the first one's process id.
 
 A live camera (webcam, URL) that cannot be opened or stops delivering is retried
 5 times in a row, waiting 0.5, 1, 2, 4 and 8 s, then given up; a video file's
@@ -61,7 +63,7 @@ exits with code 2 and a one-line message (--debug shows the traceback).
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -204,48 +206,52 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"The default re-id weights {DEFAULT_REID} are missing; re-create them with the "
             "command in mlfn_keras/weights/README.md or pass --reid PATH."
         )
-    if args.output:
-        from mlfn_keras.tracking.app.recorder import prepare_output_dir
-
-        prepare_output_dir(args.output, force=args.force)
-    config = DemoConfig(
-        cams=args.cams,
-        detector=args.detector,
-        reid=args.reid,
-        scene=SceneConfig(num_people=args.people, num_frames=args.frames, width=width, height=height, seed=args.seed),
-        pipeline=pipeline,
-        output_dir=args.output,
-        show=show,
-        max_frames=args.max_frames,
-        write_video=not args.no_video,
-        progress=not args.quiet,
-        evaluate=args.evaluate,
-        serve=args.serve,
-        offline=args.offline,
-        start_times=args.start_times,
-    )
-    try:
-        summary, scores = run_demo(config)
-    except UserError:
-        raise  # cli_entry prints it in two lines
-    except (CamsError, ValueError, FileNotFoundError) as exc:
-        parser.error(str(exc))
-    cams = ", ".join(
-        f"{c['name']}: {c['frames']} frames, {c['fps']:.1f} FPS"
-        + (f", {c['corrupt_skipped']} corrupt skipped" if c.get("corrupt_skipped") else "")
-        + (", given up" if c.get("gave_up") else "")
-        for c in summary.cameras
-    )
-    print(f"{summary.ticks} ticks in {summary.wall_seconds:.1f} s ({cams}); {summary.global_ids} global ids; "
-          f"{summary.tracker_stats.get('handoffs', 0)} hand-offs, {summary.tracker_stats.get('reentries', 0)} re-entries")
-    if args.output:
-        print(f"outputs in {args.output}/ (summary.json, events.jsonl, mot/, mot_local/)")
-    if scores is not None:
-        print(format_scores(scores))
+    with contextlib.ExitStack() as outputs:
         if args.output:
-            with open(os.path.join(args.output, "scores.json"), "w") as f:  # listed in manifest.json
-                json.dump(scores, f, indent=1)
-    return 130 if summary.interrupted else 0
+            from mlfn_keras.fileio import run_lock
+            from mlfn_keras.tracking.app.recorder import prepare_output_dir
+
+            outputs.enter_context(run_lock(args.output, "--output"))  # one run per folder, held to the end
+            prepare_output_dir(args.output, force=args.force)
+        config = DemoConfig(
+            cams=args.cams,
+            detector=args.detector,
+            reid=args.reid,
+            scene=SceneConfig(num_people=args.people, num_frames=args.frames, width=width, height=height, seed=args.seed),
+            pipeline=pipeline,
+            output_dir=args.output,
+            show=show,
+            max_frames=args.max_frames,
+            write_video=not args.no_video,
+            progress=not args.quiet,
+            evaluate=args.evaluate,
+            serve=args.serve,
+            offline=args.offline,
+            start_times=args.start_times,
+        )
+        try:
+            summary, scores = run_demo(config)
+        except UserError:
+            raise  # cli_entry prints it in two lines
+        except (CamsError, ValueError, FileNotFoundError) as exc:
+            parser.error(str(exc))
+        cams = ", ".join(
+            f"{c['name']}: {c['frames']} frames, {c['fps']:.1f} FPS"
+            + (f", {c['corrupt_skipped']} corrupt skipped" if c.get("corrupt_skipped") else "")
+            + (", given up" if c.get("gave_up") else "")
+            for c in summary.cameras
+        )
+        print(f"{summary.ticks} ticks in {summary.wall_seconds:.1f} s ({cams}); {summary.global_ids} global ids; "
+              f"{summary.tracker_stats.get('handoffs', 0)} hand-offs, {summary.tracker_stats.get('reentries', 0)} re-entries")
+        if args.output:
+            print(f"outputs in {args.output}/ (summary.json, events.jsonl, mot/, mot_local/)")
+        if scores is not None:
+            print(format_scores(scores))
+            if args.output:
+                from mlfn_keras.fileio import write_json
+
+                write_json(os.path.join(args.output, "scores.json"), scores, indent=1)  # listed in manifest.json
+        return 130 if summary.interrupted else 0
 
 
 if __name__ == "__main__":

@@ -16,16 +16,17 @@
 
 Every file is flushed as it goes, so an interrupted run leaves usable output.
 
-A reused output folder is cleared by :func:`prepare_output_dir` before a run:
-it removes only the files the previous run listed in its manifest (or, for
-runs older than the manifest, in its ``summary.json``) and refuses a folder
-holding anything else unless ``force`` is set, so a run never mixes its files
-with an earlier run's and never deletes what it did not write.
+A reused output folder is cleared by :func:`prepare_output_dir` before a run,
+under the rules of :mod:`mlfn_keras.fileio`: the folder is checked first
+(anything its manifest does not list, dot-files included, is refused unless
+``force``), and only then are the files the previous run listed removed, so a
+run never mixes its files with an earlier run's and never deletes what it did
+not write. Final files (``summary.json``, the re-clustered MOT files) are
+written atomically.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -35,14 +36,13 @@ from typing import Any
 import numpy as np
 
 from mlfn_keras.errors import OutputExistsError
-from mlfn_keras.fileio import atomic_output, check_output_dir
+from mlfn_keras.fileio import atomic_output, check_output_dir, write_json, write_manifest
 from mlfn_keras.tracking.core.events import as_dict
 from mlfn_keras.tracking.core.pipeline import TrackedObject
 
 MANIFEST = "manifest.json"
 #: Marks a manifest as this project's (a foreign ``manifest.json`` is not trusted).
 MANIFEST_KIND = "mlfn_keras.multicam_run"
-_SUBFOLDERS = ("mot", "mot_local", "gt")
 
 
 def run_files(camera_names: Sequence[str], write_video: bool = True) -> list[str]:
@@ -62,26 +62,32 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def _legacy_files(folder: Path) -> list[str] | None:
+    """The files a run from before the manifest wrote: its summary names its cameras."""
+    summary = _read_json(folder / "summary.json")
+    if isinstance(summary, dict) and isinstance(summary.get("cameras"), list) and "ticks" in summary:
+        names = [str(c.get("name", f"cam{i}")) for i, c in enumerate(summary["cameras"]) if isinstance(c, dict)]
+        return run_files(names, write_video=True)
+    return None
+
+
 def previous_run_files(out_dir: str | os.PathLike) -> list[str]:
     """The files an earlier run of this project listed in ``out_dir`` (relative paths)."""
     folder = Path(out_dir)
     manifest = _read_json(folder / MANIFEST)
     if isinstance(manifest, dict) and manifest.get("kind") == MANIFEST_KIND:
         return [str(f) for f in manifest.get("files", [])]
-    summary = _read_json(folder / "summary.json")
-    if isinstance(summary, dict) and isinstance(summary.get("cameras"), list) and "ticks" in summary:
-        # A run from before the manifest: its summary names its cameras.
-        names = [str(c.get("name", f"cam{i}")) for i, c in enumerate(summary["cameras"]) if isinstance(c, dict)]
-        return run_files(names, write_video=True)
-    return []
+    return _legacy_files(folder) or []
 
 
 def prepare_output_dir(out_dir: str | os.PathLike, force: bool = False) -> list[str]:
     """Makes ``out_dir`` ready for a new run without losing anything foreign.
 
-    Removes the files the previous run of this project listed (so none of its
-    cameras' files outlive it), then refuses the folder if anything else is
-    left, unless ``force``, which writes beside those files and keeps them.
+    Checks the folder first (see :func:`mlfn_keras.fileio.check_output_dir`):
+    anything the previous run's manifest does not list, dot-files included,
+    is refused unless ``force``, and nothing has been deleted when it is.
+    Then removes the files the previous run listed, so none of its cameras'
+    files outlive it; with ``force`` the foreign files stay beside the new run.
 
     Args:
         out_dir: the ``--output`` folder (created if missing).
@@ -91,24 +97,12 @@ def prepare_output_dir(out_dir: str | os.PathLike, force: bool = False) -> list[
         The relative paths removed.
 
     Raises:
-        OutputExistsError: the folder holds foreign files and ``force`` is off.
+        OutputExistsError: the folder is a file, or holds foreign files and ``force`` is off.
     """
-    folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise OutputExistsError(f"--output {str(folder)!r} is a file; expected a folder (or a new path)")
-    removed = []
-    root = folder.resolve() if folder.exists() else None
-    for rel in previous_run_files(folder) if root is not None else []:
-        path = (folder / rel).resolve()
-        if root not in path.parents or not path.is_file():
-            continue  # never follow a listed path out of the folder
-        path.unlink()
-        removed.append(rel)
-    for sub in _SUBFOLDERS:
-        with contextlib.suppress(OSError):
-            (folder / sub).rmdir()  # only when empty
-    check_output_dir(folder, force=force, what="--output folder")
-    return removed
+    claim = check_output_dir(out_dir, MANIFEST_KIND, force=force, what="--output folder",
+                             writes=[MANIFEST, "events.jsonl", "summary.json", "scores.json", "mot", "mot_local", "gt"],
+                             legacy=_legacy_files)
+    return claim.remove_previous()
 
 
 class RunRecorder:
@@ -125,12 +119,18 @@ class RunRecorder:
         self.out_dir = out_dir
         self.camera_names = list(camera_names)
         self.fps = [float(f) if f else 15.0 for f in fps]
+        self.files = run_files(self.camera_names, write_video)
+        # gt/ is copied in before the run starts; anything else already there was not written by this run.
+        clashes = [f for f in self.files if f != MANIFEST and not f.startswith("gt/")
+                   and os.path.lexists(os.path.join(out_dir, f))]
+        if clashes:
+            raise OutputExistsError(
+                f"--output folder {out_dir!r} holds {', '.join(clashes[:8])}, which this run would replace but did "
+                "not write; nothing was changed; move them away or choose another --output")
         os.makedirs(os.path.join(out_dir, "mot"), exist_ok=True)
         os.makedirs(os.path.join(out_dir, "mot_local"), exist_ok=True)
         # The manifest comes first, so even a killed run's files are known.
-        self.files = run_files(self.camera_names, write_video)
-        with atomic_output(os.path.join(out_dir, MANIFEST)) as tmp:
-            tmp.write_text(json.dumps({"kind": MANIFEST_KIND, "files": self.files}, indent=1))
+        write_manifest(out_dir, MANIFEST_KIND, self.files)
         self._events = open(os.path.join(out_dir, "events.jsonl"), "w")
         self._mot = [open(os.path.join(out_dir, "mot", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
         self._mot_local = [open(os.path.join(out_dir, "mot_local", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
@@ -178,14 +178,13 @@ class RunRecorder:
         for camera, rows in enumerate(self._rows):
             self._mot[camera].close()
             path = os.path.join(self.out_dir, "mot", f"cam{camera}.txt")
-            with open(path + ".tmp", "w") as f:
+            with atomic_output(path) as tmp, open(tmp, "w") as f:
                 for frame_index, track, segment, tail in rows:
                     key = (camera, track, segment)
                     gid = ids.get(key)
                     if gid is None:
                         gid = extra.setdefault(key, next_id + len(extra))
                     f.write(f"{frame_index + 1},{gid},{tail}")
-            os.replace(path + ".tmp", path)
             self._mot[camera] = open(path, "a")
 
     def close(self, summary: dict[str, Any]) -> str:
@@ -198,7 +197,6 @@ class RunRecorder:
             if v is not None:
                 v.release()
         path = os.path.join(self.out_dir, "summary.json")
-        with open(path, "w") as f:
-            json.dump(summary, f, indent=1)
+        write_json(path, summary, indent=1)
         self.closed = True
         return path

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from mlfn_keras.errors import InputPathError, UserError
+from mlfn_keras.fileio import atomic_output, write_json, write_text
 from mlfn_keras.tracking.app.sources import SourceSpec
 from mlfn_keras.tracking.eval.scoring import (
     RunScores,
@@ -55,6 +57,8 @@ HIST = "hist"
 AUTO_DETECTOR = {"generated": "bgsub", "real": "ssdlite"}
 #: Files and folders the benchmark writes into ``--output``.
 OUTPUT_NAMES = ("results.json", "table.md", "cross_camera_idf1.png", "runs")
+#: The manifest kind of the benchmark's --output folder (see `mlfn_keras.fileio`).
+OUTPUT_KIND = "mlfn_keras.real_video_benchmark"
 
 
 @dataclass(frozen=True)
@@ -333,15 +337,24 @@ def resolve_settings(config: BenchmarkConfig) -> list[Setting]:
 
 def run_benchmark(config: BenchmarkConfig) -> list[RunResult]:
     """Runs every setting with every re-id model; writes ``results.json`` and ``table.md`` with an output dir."""
-    from mlfn_keras.fileio import check_output_dir
+    from mlfn_keras.fileio import check_output_dir, legacy_listing, run_lock
 
     if not config.reids:
         raise UserError("no re-id model given; expected at least one --reid PATH or 'hist'")
     for reid in config.reids:  # a wrong path fails before any long step
         check_reid(reid)
-    if config.output_dir:
-        root = check_output_dir(config.output_dir, ours=OUTPUT_NAMES, what="--output folder")
-        tmp = None
+    with contextlib.ExitStack() as lock:
+        if config.output_dir:
+            lock.enter_context(run_lock(config.output_dir, "--output"))  # one run per folder
+            claim = check_output_dir(config.output_dir, OUTPUT_KIND, what="--output folder", writes=OUTPUT_NAMES,
+                                     legacy=legacy_listing(OUTPUT_NAMES, "results.json"))
+            claim.write_manifest(OUTPUT_NAMES)  # first, so a killed run's files are known
+        return _run_settings(config, Path(config.output_dir) if config.output_dir else None)
+
+
+def _run_settings(config: BenchmarkConfig, output_dir: Path | None) -> list[RunResult]:
+    if output_dir is not None:
+        root, tmp = output_dir, None
     else:
         tmp = tempfile.mkdtemp(prefix="mlfn-realvideo-")
         root = Path(tmp)
@@ -373,8 +386,8 @@ def write_results(results: Sequence[RunResult], out_dir: str | os.PathLike, conf
     meta = {}
     if config is not None:
         meta = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.__dict__.items() if k != "log"}
-    (out / "results.json").write_text(json.dumps({"config": meta, "runs": [r.to_dict() for r in results]}, indent=1))
-    (out / "table.md").write_text(format_table(results) + "\n\n" + format_details(results) + "\n")
+    write_json(out / "results.json", {"config": meta, "runs": [r.to_dict() for r in results]}, indent=1)
+    write_text(out / "table.md", format_table(results) + "\n\n" + format_details(results) + "\n")
     plot_results(results, out / "cross_camera_idf1.png")
 
 
@@ -404,7 +417,8 @@ def plot_results(results: Sequence[RunResult], path: str | os.PathLike) -> Path:
     ax.set_title("Cross-camera IDF1: re-id against no re-id and the oracle (same run)", fontsize=10)
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=120)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return out
 
