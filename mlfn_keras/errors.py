@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
