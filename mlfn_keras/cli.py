@@ -57,6 +57,8 @@ COMMANDS: dict[str, Command] = {
     "export tensorrt": Command("mlfn_keras.export.cli:tensorrt_main", "TensorRT engine (NVIDIA GPU), checked against Keras"),
     "convert": Command("mlfn_keras.convert:main", "torchreid MLFN or ImageNet ResNeXt-50 weights to Keras"),
     "synthetic": Command("mlfn_keras.data.synthetic.cli:main", "write generated people as a Market-1501-layout data set"),
+    "edge": Command("mlfn_keras.tracking.site.cli:edge_main", "several boxes: this box's cameras, published to the broker"),
+    "central": Command("mlfn_keras.tracking.site.cli:central_main", "several boxes: the central identity service of a site"),
 }
 
 _EXAMPLES = """examples:

@@ -69,6 +69,17 @@ $PIP install -e ".[dev]"
 say "installing torchreid 0.2.5 (test reference, --no-deps)"
 $PIP install --no-deps "torchreid==0.2.5"
 
+# 4. The multi-box mode (mlfn edge / mlfn central) and its tests need Debian's
+# redis-server >= 7.0; installed here when this runs as root with apt.
+if ! command -v redis-server >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing redis-server (apt)"
+        (apt-get update -qq && apt-get install -y -qq redis-server) || echo "note: redis-server could not be installed"
+    else
+        echo "note: install redis-server (>= 7.0) for the multi-box mode: sudo apt-get install -y redis-server"
+    fi
+fi
+
 say "done in $(( $(date +%s) - start )) s. Next:"
 cat <<'EOF'
   .venv/bin/mlfn demo --output runs/demo --evaluate   # track the built-in two-camera scene, scored

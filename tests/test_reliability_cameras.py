@@ -15,7 +15,7 @@ import supervision as sv
 from stream_helpers import drain
 
 from mlfn_keras.tracking.app import sources
-from mlfn_keras.tracking.app.runner import RunOptions, run_multicam
+from mlfn_keras.tracking.app.runner import NoFramesError, RunOptions, run_multicam
 from mlfn_keras.tracking.app.sources import CameraStream, SourceSpec, parse_cam
 
 DEAD_URL = "rtsp://127.0.0.1:9/x"
@@ -137,10 +137,25 @@ def test_dead_source_never_holds_back_a_good_one(tmp_path):
 
 
 @pytest.mark.parametrize("value", [DEAD_URL, "97"])
-def test_max_frames_with_an_unreachable_source_still_ends(tmp_path, value):
-    summary = _run([parse_cam(value, 0)], tmp_path, max_frames=5, max_retries=2)
-    assert summary.cameras[0]["frames"] == 0
-    assert summary.cameras[0]["gave_up"]
+def test_a_run_where_no_camera_delivered_fails_with_one_line_reason(tmp_path, value):
+    with pytest.raises(NoFramesError) as err:
+        _run([parse_cam(value, 0)], tmp_path, max_frames=5, max_retries=2)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("no camera delivered a frame: [cam0] cannot be opened")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())  # still written
+    assert summary["cameras"][0]["frames"] == 0 and summary["cameras"][0]["gave_up"]
+
+
+def test_no_frames_is_a_user_error_so_clis_exit_2_with_the_line():
+    from mlfn_keras.errors import UserError, cli_entry
+
+    assert issubclass(NoFramesError, UserError)
+
+    @cli_entry
+    def main(argv=None):
+        raise NoFramesError("no camera delivered a frame: [cam0] cannot be opened")
+
+    assert main([]) == 2
 
 
 def test_max_frames_counts_per_camera(tmp_path):

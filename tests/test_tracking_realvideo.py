@@ -100,7 +100,7 @@ def test_one_tiny_run_end_to_end_with_ground_truth_boxes_and_the_histogram(tmp_p
     # Person 1 crosses cameras: without re-id it is split; the oracle joins it.
     assert s.oracle > s.no_reid
     assert s.oracle > 0.85
-    assert (tmp_path / "run" / "mot_local" / "cam1.txt").is_file()
+    assert (tmp_path / "run" / "mot_local" / "c1.txt").is_file()  # MOT files are named by camera
     # The raw detections were recorded and scored: ground-truth boxes find everyone.
     assert (tmp_path / "run" / "detections" / "cam1.txt").is_file()
     assert all(c.detector_recall == pytest.approx(1.0) and c.detector_precision == pytest.approx(1.0) for c in s.cameras)

@@ -14,8 +14,14 @@ floors; each floor imports only the floors above it in this list:
     rule, label-free threshold calibration, constrained clustering, overlapping
     views, online revision;
   - :mod:`~mlfn_keras.tracking.core.events`: typed events (``events.jsonl``);
-  - :mod:`~mlfn_keras.tracking.core.pipeline`: the multi-camera tracker (named
-    steps, per-camera results, offline re-clustering).
+  - :mod:`~mlfn_keras.tracking.core.edge`: the tracker's edge half (track,
+    pick crops, embed, cut segments), which needs the frames;
+  - :mod:`~mlfn_keras.tracking.core.updates`: what the edge half hands the
+    central half (``CameraTick``), in process or over a broker;
+  - :mod:`~mlfn_keras.tracking.core.central`: the tracker's central half
+    (tracklets, global ids, online revision, offline re-clustering);
+  - :mod:`~mlfn_keras.tracking.core.pipeline`: both halves in one process (the
+    single box: ``MultiCameraTracker``) and the settings (``PipelineConfig``).
 
 * :mod:`~mlfn_keras.tracking.detection`: person detectors behind one
   :func:`~mlfn_keras.tracking.detection.detectors.build_detector` (SSDLite ONNX,
@@ -25,17 +31,23 @@ floors; each floor imports only the floors above it in this list:
   HOTA/MOTA/IDF1 and cross-camera IDF1 (:mod:`~mlfn_keras.tracking.eval.metrics`),
   one run scored with the baselines (:mod:`~mlfn_keras.tracking.eval.scoring`),
   detector recall and precision (:mod:`~mlfn_keras.tracking.eval.detection`).
-* :mod:`~mlfn_keras.tracking.app`: running it: camera sources
-  (:mod:`~mlfn_keras.tracking.app.sources`), the main loop
-  (:mod:`~mlfn_keras.tracking.app.runner`), run outputs
+* :mod:`~mlfn_keras.tracking.app`: running it on one box: camera sources
+  (:mod:`~mlfn_keras.tracking.app.sources`), the cameras of a run read one
+  tick at a time (:mod:`~mlfn_keras.tracking.app.cameras`), the main loop
+  (:mod:`~mlfn_keras.tracking.app.runner`), where results go
+  (:mod:`~mlfn_keras.tracking.app.outputs`: files and live views), the files
   (:mod:`~mlfn_keras.tracking.app.recorder`), the generated scene
   (:mod:`~mlfn_keras.tracking.app.scene`), what the demo CLI calls
   (:mod:`~mlfn_keras.tracking.app.demo`), and ``mlfn demo`` itself
   (:mod:`~mlfn_keras.tracking.app.cli`).
+* :mod:`~mlfn_keras.tracking.site`: running it across boxes: edge boxes and a
+  central identity service on Redis Streams (broker interface, messages,
+  ordering, ``mlfn edge`` and ``mlfn central``).
 * :mod:`~mlfn_keras.tracking.bench`: benchmarks that run the app and score it:
   the real-video benchmark (:mod:`~mlfn_keras.tracking.bench.realvideo`),
   frames per second per stage (:mod:`~mlfn_keras.tracking.bench.speed`), a
-  detector on PETS09 pseudo-cameras (:mod:`~mlfn_keras.tracking.bench.detector`).
+  detector on PETS09 pseudo-cameras (:mod:`~mlfn_keras.tracking.bench.detector`),
+  the multi-box figures (:mod:`~mlfn_keras.tracking.bench.multibox`).
 
 MOT text files (every ``mot/``, ``gt/`` and ``detections/`` file) are read and
 written by :mod:`mlfn_keras.data.mot` only.

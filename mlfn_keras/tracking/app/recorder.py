@@ -5,11 +5,11 @@
 * ``cam{i}.mp4``: each camera's frames with boxes labelled by global id;
 * ``events.jsonl``: one JSON object per event (``track_start``, ``track_end``,
   ``global_id_assigned``, ``handoff``, ``reentry``, ``camera_message``);
-* ``mot/cam{i}.txt``: MOT rows with **global** ids (what the demo shows;
-  scored per camera and across cameras by ``demo/evaluate.py``); in offline
-  mode rewritten at the end with the re-clustered final ids
-  (:meth:`RunRecorder.final_ids`), every track included;
-* ``mot_local/cam{i}.txt``: MOT rows with the per-camera tracker ids;
+* ``mot/NAME.txt`` (``NAME``: the camera's name, ``cam{i}`` by default): MOT
+  rows with **global** ids (what the demo shows; scored per camera and across
+  cameras by ``demo/evaluate.py``); in offline mode rewritten at the end with
+  the re-clustered final ids (:meth:`RunRecorder.final_ids`), every track included;
+* ``mot_local/NAME.txt``: MOT rows with the per-camera tracker ids;
 * ``summary.json``: counts, timings and FPS, written by :meth:`close`;
 * ``manifest.json``: every file this run writes (including ``gt/cam{i}.txt``
   and ``scores.json``, which the demo adds), written first.
@@ -48,8 +48,8 @@ MANIFEST_KIND = "mlfn_keras.multicam_run"
 def run_files(camera_names: Sequence[str], write_video: bool = True) -> list[str]:
     """Every path (relative to the output folder) a run with these cameras may write."""
     files = [MANIFEST, "events.jsonl", "summary.json", "scores.json"]
-    for i, name in enumerate(camera_names):
-        files += [f"mot/cam{i}.txt", f"mot_local/cam{i}.txt", f"gt/cam{i}.txt"]
+    for name in camera_names:
+        files += [f"mot/{name}.txt", f"mot_local/{name}.txt", f"gt/{name}.txt"]
         if write_video:
             files.append(f"{name}.mp4")
     return files
@@ -113,15 +113,20 @@ class RunRecorder:
         camera_names: one name per camera.
         fps: frame rate per camera for the videos.
         write_video: write annotated ``.mp4`` files.
+        keep_rows: keep every MOT row in memory for :meth:`final_ids` (a
+            live run that is never re-clustered does not need them).
+        resume: a :meth:`checkpoint` to continue from: the files are cut
+            back to what it covered and appended to (a restarted central).
     """
 
-    def __init__(self, out_dir: str, camera_names: Sequence[str], fps: Sequence[float], write_video: bool = True):
+    def __init__(self, out_dir: str, camera_names: Sequence[str], fps: Sequence[float], write_video: bool = True,
+                 keep_rows: bool = True, resume: dict[str, Any] | None = None):
         self.out_dir = out_dir
         self.camera_names = list(camera_names)
         self.fps = [float(f) if f else 15.0 for f in fps]
         self.files = run_files(self.camera_names, write_video)
         # gt/ is copied in before the run starts; anything else already there was not written by this run.
-        clashes = [f for f in self.files if f != MANIFEST and not f.startswith("gt/")
+        clashes = [f for f in self.files if f != MANIFEST and not f.startswith("gt/") and resume is None
                    and os.path.lexists(os.path.join(out_dir, f))]
         if clashes:
             raise OutputExistsError(
@@ -131,14 +136,32 @@ class RunRecorder:
         os.makedirs(os.path.join(out_dir, "mot_local"), exist_ok=True)
         # The manifest comes first, so even a killed run's files are known.
         write_manifest(out_dir, MANIFEST_KIND, self.files)
-        self._events = open(os.path.join(out_dir, "events.jsonl"), "w")
-        self._mot = [open(os.path.join(out_dir, "mot", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
-        self._mot_local = [open(os.path.join(out_dir, "mot_local", f"cam{i}.txt"), "w") for i in range(len(camera_names))]
+        if resume is not None:  # a restarted central: cut the files back to its checkpoint, then append
+            for rel, size in resume["sizes"].items():
+                with open(os.path.join(out_dir, rel), "a") as f:
+                    f.truncate(size)
+        mode = "a" if resume is not None else "w"
+        self._events = open(os.path.join(out_dir, "events.jsonl"), mode)
+        self._mot = [open(self._mot_path("mot", n), mode) for n in self.camera_names]
+        self._mot_local = [open(self._mot_path("mot_local", n), mode) for n in self.camera_names]
         self._write_video = write_video
         self._videos: list[Any] = [None] * len(camera_names)
         # (frame, track, segment, MOT row tail) per camera, for final_ids.
-        self._rows: list[list[tuple[int, int, int, str]]] = [[] for _ in camera_names]
+        self._keep_rows = keep_rows
+        self._rows: list[list[tuple[int, int, int, str]]] = (
+            [list(r) for r in resume["rows"]] if resume is not None else [[] for _ in camera_names])
         self.closed = False
+
+    def _mot_path(self, kind: str, name: str) -> str:
+        return os.path.join(self.out_dir, kind, f"{name}.txt")
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Flushes everything and returns what :class:`RunRecorder` needs to resume here (``resume=``)."""
+        sizes = {}
+        for f in [self._events, *self._mot, *self._mot_local]:
+            f.flush()
+            sizes[os.path.relpath(f.name, self.out_dir)] = f.tell()
+        return {"sizes": sizes, "rows": [list(r) for r in self._rows]}
 
     def events(self, events: Sequence[Any]) -> None:
         """Appends events (typed :mod:`~mlfn_keras.tracking.core.events` or dicts) to ``events.jsonl``."""
@@ -153,7 +176,8 @@ class RunRecorder:
             x1, y1, x2, y2 = (float(v) for v in obj.xyxy)
             tail = f"{x1:.1f},{y1:.1f},{x2 - x1:.1f},{y2 - y1:.1f},{obj.score:.3f},-1,-1,-1\n"
             row = f"{frame_index + 1},{{}},{tail}"
-            self._rows[camera].append((frame_index, obj.track_id, obj.segment, tail))
+            if self._keep_rows:
+                self._rows[camera].append((frame_index, obj.track_id, obj.segment, tail))
             self._mot_local[camera].write(row.format(obj.track_id))
             if obj.global_id is not None:
                 self._mot[camera].write(row.format(obj.global_id))
@@ -167,7 +191,7 @@ class RunRecorder:
             self._videos[camera].write(annotated)
 
     def final_ids(self, ids: dict[tuple[int, int, int], int]) -> None:
-        """Rewrites ``mot/cam{i}.txt`` with final ids per tracklet ``(camera, track, segment)``.
+        """Rewrites ``mot/NAME.txt`` with final ids per tracklet ``(camera, track, segment)``.
 
         Every recorded row is written, so a track that never had an online
         global id is in the final output too; a tracklet missing from ``ids``
@@ -177,7 +201,7 @@ class RunRecorder:
         extra: dict[tuple[int, int, int], int] = {}
         for camera, rows in enumerate(self._rows):
             self._mot[camera].close()
-            path = os.path.join(self.out_dir, "mot", f"cam{camera}.txt")
+            path = self._mot_path("mot", self.camera_names[camera])
             with atomic_output(path) as tmp, open(tmp, "w") as f:
                 for frame_index, track, segment, tail in rows:
                     key = (camera, track, segment)

@@ -19,44 +19,30 @@ its files and writes the summary.
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from mlfn_keras.tracking.app.recorder import RunRecorder
-from mlfn_keras.tracking.app.sources import (
-    DEFAULT_FPS,
-    LIVE_MAX_RETRIES,
-    LIVE_RETRY_BACKOFF,
-    CameraStream,
-    SourceSpec,
-)
-from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
+from mlfn_keras.errors import UserError
+from mlfn_keras.tracking.app.cameras import CameraSet, CameraState, probe_fps
+from mlfn_keras.tracking.app.outputs import RunOutputs, finish_offline
+from mlfn_keras.tracking.app.sources import LIVE_MAX_RETRIES, LIVE_RETRY_BACKOFF, SourceSpec
+from mlfn_keras.tracking.core import events as ev
+from mlfn_keras.tracking.core.frames import FramePacket
+from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig, TickResult
 from mlfn_keras.tracking.core.reid import Embedder
 from mlfn_keras.tracking.detection.detectors import Detector
-from mlfn_keras.tracking.view import LiveViews, View
-from mlfn_keras.tracking.view.draw import annotate
+from mlfn_keras.tracking.view import View
 
 STAGES = ("decode", "detect", "track", "embed", "associate", "output")
 
 
-def probe_fps(spec: SourceSpec, default: float = DEFAULT_FPS) -> float:
-    """The source's frame rate if it says so (files), else ``default``."""
-    if spec.fps:
-        return float(spec.fps)
-    if spec.kind == "file":
-        import cv2
+__all__ = ["NoFramesError", "RunOptions", "RunSummary", "probe_fps", "run_multicam"]
 
-        cap = cv2.VideoCapture(spec.target)
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        cap.release()
-        if 0 < fps < 1000:
-            return fps
-    return default
+
+class NoFramesError(UserError):
+    """A run ended without a single frame from any camera."""
 
 
 @dataclass
@@ -141,178 +127,106 @@ def run_multicam(
 
     Returns:
         The run's summary (also written to ``summary.json`` with an output dir).
+
+    Raises:
+        NoFramesError: no camera ever delivered a frame (after the summary is
+            written), naming each camera's last fault.
     """
     options = options or RunOptions()
-    lock = threading.Lock()
-    pending_messages: list[str] = []
-    log = options.log or (lambda line: print(line, file=sys.stderr, flush=True))
-
-    def on_message(line: str) -> None:
-        log(line)
-        with lock:
-            pending_messages.append(line)
-
-    fps = [probe_fps(s) for s in specs]
-    streams = [
-        CameraStream(
-            s, i, queue_size=1 if s.live else options.queue_size, on_message=on_message,
-            retry_backoff=options.retry_backoff, max_retries=options.max_retries,
-        )
-        for i, s in enumerate(specs)
-    ]
-    offline = options.offline if options.offline is not None else not any(s.live for s in specs)
-    mct = MultiCameraTracker(len(specs), embedder, fps, config)
-    recorder = RunRecorder(options.output_dir, [s.name for s in specs], fps, options.write_video) if options.output_dir else None
-    views = LiveViews(list(options.views), [s.name for s in specs], log)
-    if options.show:
-        from mlfn_keras.tracking.view.window import WindowView
-
-        views.views.append(WindowView(log))
-    last_objects: list[list[Any]] = [[] for _ in specs]
-    stage = dict.fromkeys(STAGES, 0.0)
-    frames_done = [0] * len(specs)
-    last_frame = [-1] * len(specs)
-    cam_fps = [0.0] * len(specs)
-    last_time = [0.0] * len(specs)
-    first_time = [0.0] * len(specs)
-    last_ts = [0.0] * len(specs)
-    ended = [False] * len(specs)
-    last_images: list[np.ndarray | None] = [None] * len(specs)
-    summary = RunSummary()
-    bar = None
-    if options.progress:
-        from mlfn_keras.progress import tqdm
-
-        total = options.total_frames
-        if options.max_frames is not None:
-            total = min(total or options.max_frames, options.max_frames)
-        bar = tqdm(total=total, desc="tracking", unit="tick", file=sys.stderr)
-
-    for s in streams:
-        s.start()
-    want_images = (recorder is not None and options.write_video) or views.wants_images
+    log = options.log or _stderr
+    cameras = CameraSet(specs, options.queue_size, options.retry_backoff, options.max_retries, options.max_frames, log)
+    offline = options.offline if options.offline is not None else not cameras.live
+    mct = MultiCameraTracker(len(specs), embedder, cameras.fps, config)
+    outputs = RunOutputs(cameras.names, cameras.fps, options.output_dir, options.write_video, options.views,
+                         options.show, log)
+    summary = RunSummary(stage_seconds=dict.fromkeys(STAGES, 0.0))
+    bar = _progress_bar(options)
+    cameras.start()
     t_start = time.perf_counter()
     try:
-        while not all(ended):
-            packets = []
-            for i, stream in enumerate(streams):
-                if ended[i]:
-                    continue
-                done = options.max_frames is not None and frames_done[i] >= options.max_frames
-                if done:
-                    packet = None
-                elif stream.spec.live:
-                    packet = stream.read(timeout=0)  # never wait on a live camera
-                else:
-                    packet = None
-                    while packet is None and not stream.finished:
-                        packet = stream.read(timeout=0.2)
-                if packet is None and (done or stream.finished):
-                    ended[i] = True
-                    events = mct.end_camera(i, last_frame[i] + 1, last_ts[i])
-                    events.append({"event": "stream_end", "camera": i, "frame": last_frame[i] + 1})
-                    if recorder:
-                        recorder.events(events)
-                    continue
-                if packet is not None:
-                    packets.append(packet)
-            with lock:
-                messages, pending_messages[:] = list(pending_messages), []
-            if recorder and messages:
-                recorder.events([{"event": "camera_message", "message": m} for m in messages])
-            if not packets:
-                if any(s.spec.live for s in streams):
+        while not cameras.done:
+            read = cameras.read_tick()
+            outputs.events(_end_cameras(mct, read.ended) + read.messages)
+            if not read.packets:
+                if cameras.live:
                     time.sleep(0.005)
                 continue
-            stage["decode"] += sum(p.decode_s for p in packets)
-
+            result = _track_tick(mct, detector, read.packets, summary.stage_seconds)
+            cameras.delivered(read.packets)
             t0 = time.perf_counter()
-            detections = detector([p.image for p in packets], [p.camera for p in packets], [p.index for p in packets])
-            t1 = time.perf_counter()
-            stage["detect"] += t1 - t0
-            result = mct.step(packets, detections)
-            for k in ("track", "embed", "associate"):
-                stage[k] += result.timings.get(k, 0.0)
-
-            t2 = time.perf_counter()
-            now = time.perf_counter()
-            for p in packets:
-                dt = now - last_time[p.camera] if frames_done[p.camera] else 0.0
-                if not frames_done[p.camera]:
-                    first_time[p.camera] = now
-                if dt > 0:
-                    inst = 1.0 / dt
-                    cam_fps[p.camera] = inst if cam_fps[p.camera] == 0 else 0.9 * cam_fps[p.camera] + 0.1 * inst
-                last_time[p.camera] = now
-                frames_done[p.camera] += 1
-                last_frame[p.camera] = p.index
-                last_ts[p.camera] = p.timestamp
-                objs = result.cameras[p.camera].objects
-                image = annotate(p.image, objs, specs[p.camera].name, cam_fps[p.camera] or None) if want_images else None
-                if recorder:
-                    recorder.frame(p.camera, p.index, objs, image)
-                if views:
-                    last_images[p.camera], last_objects[p.camera] = image, objs
-            if recorder:
-                recorder.events(result.events)
-            if views:
-                keep_running = views.update(last_images, last_objects, result.events, cam_fps)
-                want_images = (recorder is not None and options.write_video) or views.wants_images
-                if not keep_running:  # q/Esc in the window
-                    break
-            stage["output"] += time.perf_counter() - t2
+            keep_running = _output_tick(outputs, cameras, read.packets, result)
+            summary.stage_seconds["output"] += time.perf_counter() - t0
             summary.ticks += 1
             if bar is not None:
                 bar.update(1)
+            if not keep_running:  # q/Esc in the window
+                break
     except KeyboardInterrupt:
         summary.interrupted = True
         log("Interrupted: flushing outputs and closing cameras.")
     finally:
         summary.wall_seconds = time.perf_counter() - t_start
-        for s in streams:
-            s.stop()
-        for i in range(len(specs)):
-            if not ended[i]:
-                events = mct.end_camera(i, last_frame[i] + 1, last_ts[i])
-                if recorder:
-                    recorder.events(events)
+        cameras.stop()
+        for c in cameras.cameras:
+            if not c.ended:
+                outputs.events(mct.end_camera(c.index, c.last_frame + 1, c.last_timestamp))
         if bar is not None:
             bar.close()
-        views.close()
-        if offline:
-            final = mct.finalize(max(last_ts))
-            cal = final.calibration
-            log(f"offline association: threshold {cal.threshold:.3f} ({cal.source}; {cal.same_pairs} same-person and "
-                f"{cal.different_pairs} different-person pairs measured); {final.event.global_ids} global ids "
-                f"for {final.event.tracklets} tracklets")
-            for o in final.overlaps:
-                log(f"overlapping views: cameras {o.cameras[0]} and {o.cameras[1]} see the same ground "
-                    f"({o.support} of {o.candidates} co-visible tracklet pairs agree); {o.links} tracklet pairs linked by where the person stood")
-            if recorder:
-                recorder.events([mct.calibration_event(cal, max(last_ts)), final.event])
-                recorder.final_ids(final.ids)
-        summary.stage_seconds = stage
+        outputs.close_views()
+        now = max(c.last_timestamp for c in cameras.cameras)
+        final = finish_offline(mct.central, outputs, now, log) if offline else None
         summary.tracker_stats = dict(mct.stats)
-        summary.global_ids = final.event.global_ids if offline else int(mct.gallery._next_id - 1)
-        summary.cameras = [
-            {
-                "name": specs[i].name,
-                "source": str(specs[i].target) if specs[i].kind != "generator" else "generated",
-                "kind": specs[i].kind,
-                "frames": frames_done[i],
-                # over the camera's own active time, so a camera that ended early
-                # (or one that never delivered) does not skew another's rate
-                "fps": round((frames_done[i] - 1) / (last_time[i] - first_time[i]), 2)
-                if frames_done[i] > 1 and last_time[i] > first_time[i] else 0.0,
-                "dropped": streams[i].stats.frames_dropped,
-                "corrupt_skipped": streams[i].stats.corrupt_skipped,
-                "reconnects": streams[i].stats.reconnects,
-                "gave_up": streams[i].stats.gave_up,
-                "messages": streams[i].stats.messages,
-            }
-            for i in range(len(specs))
-        ]
-        if recorder:
-            recorder.close(summary.to_dict())
+        summary.global_ids = final.event.global_ids if final is not None else mct.central.global_ids_given
+        summary.cameras = cameras.summaries()
+        outputs.close(summary.to_dict())
+    reason = cameras.silence_reason()
+    if reason is not None and not summary.interrupted:
+        raise NoFramesError(reason)
     return summary
 
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _progress_bar(options: RunOptions):
+    if not options.progress:
+        return None
+    from mlfn_keras.progress import tqdm
+
+    total = options.total_frames
+    if options.max_frames is not None:
+        total = min(total or options.max_frames, options.max_frames)
+    return tqdm(total=total, desc="tracking", unit="tick", file=sys.stderr)
+
+
+def _end_cameras(mct: MultiCameraTracker, ended: Sequence[CameraState]) -> list[ev.Event]:
+    """The events of cameras whose stream ended: their tracks end, then ``stream_end``."""
+    events: list[ev.Event] = []
+    for c in ended:
+        events += mct.end_camera(c.index, c.last_frame + 1, c.last_timestamp)
+        events.append(ev.StreamEnd(c.index, c.last_frame + 1, c.last_timestamp))
+    return events
+
+
+def _track_tick(mct: MultiCameraTracker, detector: Detector, packets: Sequence[FramePacket],
+                stage: dict[str, float]) -> TickResult:
+    """Detects on every frame of the tick in one call, then tracks and associates."""
+    stage["decode"] += sum(p.decode_s for p in packets)
+    t0 = time.perf_counter()
+    detections = detector([p.image for p in packets], [p.camera for p in packets], [p.index for p in packets])
+    stage["detect"] += time.perf_counter() - t0
+    result = mct.step(packets, detections)
+    for k in ("track", "embed", "associate"):
+        stage[k] += result.timings.get(k, 0.0)
+    return result
+
+
+def _output_tick(outputs: RunOutputs, cameras: CameraSet, packets: Sequence[FramePacket], result: TickResult) -> bool:
+    """Records and shows one tick; ``False`` when a view asks to stop."""
+    want_images = outputs.wants_images
+    for p in packets:
+        rate = cameras.cameras[p.camera].rate
+        outputs.frame(p.camera, p.index, result.cameras[p.camera].objects, p.image if want_images else None, rate)
+    outputs.events(result.events)
+    return outputs.show(result.events, [c.rate for c in cameras.cameras])

@@ -377,7 +377,6 @@ class CameraStream:
         delay, max_delay = self._retry_backoff
         attempts = 0  # reconnects in a row without a frame (live sources)
         index = 0
-        start_wall = time.monotonic()
         while not self._stop.is_set():
             try:
                 reader.open()
@@ -434,7 +433,7 @@ class CameraStream:
                     self._report(f"{failures} frame(s) that did not decode before frame {index} skipped.")
                     failures = 0
                 if self.spec.live:
-                    timestamp = time.monotonic() - start_wall
+                    timestamp = time.time()  # wall clock: comparable across cameras and boxes
                 else:
                     timestamp = self.spec.start_time + index / (self.fps or DEFAULT_FPS)
                 self.stats.frames_read += 1

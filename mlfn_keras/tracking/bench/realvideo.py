@@ -220,19 +220,22 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
 
     run_dir = Path(run_dir)
     frames: list[int | None] = [None] * len(gt_paths)
+    files: list[str] = []
     summary = run_dir / "summary.json"
     if summary.is_file():
         cams = json.loads(summary.read_text()).get("cameras", [])
         frames = [int(c["frames"]) for c in cams] + frames[len(cams) :]
+        files = [str(c.get("name", f"cam{i}")) for i, c in enumerate(cams)]  # MOT files are named by camera
     gts, global_preds, local_preds = [], [], []
     for i, path in enumerate(gt_paths):
         gt = read_ground_truth(path)
         keep = gt.rows[:, 0] <= frames[i] if frames[i] is not None else np.ones(len(gt.rows), bool)
         gts.append(GroundTruth(gt.rows[keep], gt.ignored[keep]))
+        name = files[i] if i < len(files) else f"cam{i}"
         for kind, out in (("mot", global_preds), ("mot_local", local_preds)):
-            p = run_dir / kind / f"cam{i}.txt"
+            p = run_dir / kind / f"{name}.txt"
             if not p.is_file():
-                raise FileNotFoundError(f"run folder {str(run_dir)!r} has no {kind}/cam{i}.txt; expected the demo's --output layout")
+                raise FileNotFoundError(f"run folder {str(run_dir)!r} has no {kind}/{name}.txt; expected the demo's --output layout")
             out.append(limit_frames(read_mot(str(p)), frames[i]))
     scores = score_run(gts, global_preds, local_preds, names)
     if detection_threshold is None:

@@ -16,7 +16,11 @@ seconds; :meth:`Event.to_dict` is what the recorder writes. Kinds:
 * ``threshold_calibrated``: the association threshold measured on the
   footage (or the manual value) and the evidence behind it;
 * ``final_identities``: the offline re-clustering of the whole run, whose ids
-  replace the online ones in ``mot/``.
+  replace the online ones in ``mot/``;
+* ``stream_end``: a camera's stream ended (or was given up); ``frame`` is one
+  past its last frame;
+* ``camera_message``: a fault report from a camera (or, on a site, an edge)
+  for people to read.
 """
 
 from __future__ import annotations
@@ -121,6 +125,17 @@ class FinalIdentities(Event):
     tracklets: int
     global_ids: int
     online_global_ids: int
+
+
+@dataclass(frozen=True)
+class StreamEnd(Event):
+    kind: ClassVar[str] = "stream_end"
+
+
+@dataclass(frozen=True)
+class CameraMessage(Event):
+    kind: ClassVar[str] = "camera_message"
+    message: str
 
 
 def as_dict(event: Event | dict[str, Any]) -> dict[str, Any]:

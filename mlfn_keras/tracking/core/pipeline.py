@@ -1,27 +1,21 @@
-"""The multi-camera tracker: per-camera ByteTrack + batched re-id + tracklet association.
+"""The multi-camera tracker in one process: the edge half, then the central half.
 
 :class:`MultiCameraTracker` is the core of the demo, free of threads and
 windows so it can be tested directly. :meth:`~MultiCameraTracker.step` takes
-at most one frame per camera with that frame's ``sv.Detections`` and reads as
-five named steps:
+at most one frame per camera with that frame's ``sv.Detections`` and runs the
+two halves a site runs on different boxes:
 
-1. ``_track``: advance each camera's
-   :class:`~mlfn_keras.tracking.core.tracker.CameraTracker`; record each confirmed
-   track in the :class:`~mlfn_keras.tracking.core.association.TrackletStore`;
-2. ``_select_crops``: the boxes worth embedding across all cameras (tracks
-   without a global id first, the others every ``embed_every`` frames; clean,
-   person-shaped boxes only);
-3. ``_embed``: **one** re-id call for all of them; each embedding is checked
-   against its track's appearance (a track that jumped to another person
-   gives its global id back and starts a new tracklet), smoothed and stored;
-4. ``_commit``: **one** commit on the
-   :class:`~mlfn_keras.tracking.core.gallery.IdentityGallery` with every live
-   track: it files their features, gives ids to those with enough evidence
-   (never one id to two tracks seen together in one camera) and forgets old
-   identities;
-5. ``_revise`` (online mode): every ``revise_seconds`` recalibrate the
-   threshold from the footage and merge global ids that later evidence shows
-   are one person (:class:`~mlfn_keras.tracking.core.association.online.OnlineReviser`).
+* the **edge half** (:class:`~mlfn_keras.tracking.core.edge.EdgeTracker`):
+  ``_track`` (each camera's ByteTrack), ``_select_crops`` (tracks without
+  enough evidence for an id first, the others every ``embed_every`` frames;
+  clean, person-shaped boxes only), ``_embed`` (**one** re-id call for all of
+  them; a track whose look changed is cut into a new tracklet); out come
+  :class:`~mlfn_keras.tracking.core.updates.CameraTick` objects;
+* the **central half** (:class:`~mlfn_keras.tracking.core.central.CentralAssociator`):
+  ``_apply`` (tracklets into the store), ``_commit`` (**one** commit on the
+  :class:`~mlfn_keras.tracking.core.gallery.IdentityGallery`: ids for the
+  tracks with enough evidence, never one id to two tracks seen together in
+  one camera), ``_revise`` (online mode: recalibrate and merge ids).
 
 Results come back per camera (:class:`CameraResult`: ``sv.Detections`` with
 ``tracker_id`` and ``data["global_id"]``, plus the same as
@@ -46,13 +40,20 @@ import supervision as sv
 from mlfn_keras.tracking.core import events as ev
 from mlfn_keras.tracking.core.association.calibration import Calibration
 from mlfn_keras.tracking.core.association.clustering import METHODS
-from mlfn_keras.tracking.core.association.online import OnlineReviser
-from mlfn_keras.tracking.core.association.overlap import ViewOverlap
-from mlfn_keras.tracking.core.association.tracklets import TrackletKey, TrackletStore
+from mlfn_keras.tracking.core.central import (
+    CameraResult,
+    CentralAssociator,
+    FinalIdentities,
+    TrackedObject,
+    calibration_event,
+)
+from mlfn_keras.tracking.core.edge import EdgeTracker
 from mlfn_keras.tracking.core.frames import FramePacket
-from mlfn_keras.tracking.core.gallery import IdentityGallery, LiveTrack
-from mlfn_keras.tracking.core.reid import Embedder, TrackAppearance, good_box
-from mlfn_keras.tracking.core.tracker import CameraTracker
+from mlfn_keras.tracking.core.reid import Embedder
+
+__all__ = [
+    "CameraResult", "FinalIdentities", "MultiCameraTracker", "PipelineConfig", "TickResult", "TrackedObject", "camera_fps",
+]
 
 
 @dataclass
@@ -176,51 +177,6 @@ class PipelineConfig:
 
 
 @dataclass
-class TrackedObject:
-    """One confirmed track in one frame.
-
-    Attributes:
-        camera: camera index.
-        frame: frame index in that camera's stream (0-based).
-        track_id: the per-camera tracker id.
-        global_id: the cross-camera identity, ``None`` until assigned.
-        xyxy: box in pixels.
-        score: detection score.
-        segment: the track's tracklet number (bumped on an appearance change).
-    """
-
-    camera: int
-    frame: int
-    track_id: int
-    global_id: int | None
-    xyxy: np.ndarray
-    score: float
-    segment: int = 0
-
-    @property
-    def tracklet(self) -> TrackletKey:
-        return (self.camera, self.track_id, self.segment)
-
-
-@dataclass
-class CameraResult:
-    """One camera's part of a tick.
-
-    Attributes:
-        camera: camera index.
-        frame: the frame index.
-        detections: confirmed tracks (``tracker_id``; ``data["global_id"]``,
-            ``-1`` while unassigned).
-        objects: the same as :class:`TrackedObject` rows.
-    """
-
-    camera: int
-    frame: int
-    detections: sv.Detections
-    objects: list[TrackedObject] = field(default_factory=list)
-
-
-@dataclass
 class TickResult:
     """What one tick produced: per-camera results, events, stage timings."""
 
@@ -235,50 +191,13 @@ class TickResult:
         return [o for c in self.cameras.values() for o in c.objects]
 
 
-@dataclass(frozen=True)
-class FinalIdentities:
-    """The offline answer: every tracklet's final global id.
-
-    Attributes:
-        ids: tracklet key ``(camera, track_id, segment)`` → global id (1, 2, ...).
-        calibration: the threshold used and its evidence.
-        event: the ``final_identities`` event for the log.
-        overlaps: camera pairs found to see the same ground, and how many
-            people were linked through them.
-    """
-
-    ids: dict[TrackletKey, int]
-    calibration: Calibration
-    event: ev.FinalIdentities
-    overlaps: list[ViewOverlap] = field(default_factory=list)
-
-
-@dataclass
-class _TrackState:
-    appearance: TrackAppearance
-    global_id: int | None = None
-    last_embed_frame: int = -(10**9)
-    segment: int = 0
-    disagree: int = 0
-
-
-@dataclass
-class _CameraUpdate:
-    packet: FramePacket
-    detections: sv.Detections
-
-
-@dataclass
-class _Crop:
-    key: tuple[int, int]
-    frame: int
-    priority: int
-    xyxy: np.ndarray
-    image: np.ndarray
-
-
 class MultiCameraTracker:
-    """Tracks people in several cameras and links them with global ids.
+    """Tracks people in several cameras and links them with global ids, in one process.
+
+    The edge half (:class:`~mlfn_keras.tracking.core.edge.EdgeTracker`) and the
+    central half (:class:`~mlfn_keras.tracking.core.central.CentralAssociator`)
+    run back to back on each tick; a site runs the same two halves on
+    different boxes (:mod:`mlfn_keras.tracking.site`).
 
     Args:
         num_cameras: number of cameras.
@@ -301,31 +220,19 @@ class MultiCameraTracker:
         if num_cameras < 1:
             raise ValueError(f"num_cameras must be >= 1, got {num_cameras}.")
         self.config = config or PipelineConfig()
-        c = self.config
-        fps_list = [fps] * num_cameras if np.isscalar(fps) or fps is None else list(fps)  # type: ignore[list-item]
-        if len(fps_list) != num_cameras:
-            raise ValueError(f"Got {len(fps_list)} fps values for {num_cameras} cameras.")
-        fps_list = [float(f) if f and np.isfinite(f) and f > 0 else 15.0 for f in fps_list]
         self.num_cameras = num_cameras
         self.embedder = embedder
-        self.trackers = [
-            CameraTracker(f, c.lost_seconds, c.min_hits, c.activation_threshold, c.high_threshold) for f in fps_list
-        ]
-        self.reviser = OnlineReviser(
-            c.revise_seconds, c.threshold, c.different_quantile, c.centre_features,
-            per_camera=c.centre_per_camera, linkage=c.linkage, mutual_k=c.mutual_k, max_gap_seconds=c.max_gap_seconds,
-            overlap_min_support=c.overlap_min_support, overlap_max_error=c.overlap_max_error,
-            first_quantile=c.first_id_quantile,
-        )
-        self.online_revision = online_revision
-        self.gallery = IdentityGallery(self.reviser.threshold, c.expiry_seconds, max_gap_seconds=c.max_gap_seconds)
-        self.store = TrackletStore()
-        self.tracklet_gid: dict[TrackletKey, int] = {}
-        self._tracks: dict[tuple[int, int], _TrackState] = {}
-        self._logged_threshold: float | None = self.reviser.threshold  # logged again once it moves
-        self.stats = {"embeddings": 0, "global_ids": 0, "handoffs": 0, "reentries": 0, "merges": 0, "splits": 0}
+        self.edge = EdgeTracker(camera_fps(fps, num_cameras), embedder, self.config)
+        self.central = CentralAssociator(self.config, online_revision)
 
-    # ------------------------------------------------------------------ step
+    # The parts tests and tools look at.
+    trackers = property(lambda self: self.edge.trackers)
+    gallery = property(lambda self: self.central.gallery)
+    store = property(lambda self: self.central.store)
+    reviser = property(lambda self: self.central.reviser)
+    tracklet_gid = property(lambda self: self.central.tracklet_gid)
+    stats = property(lambda self: self.central.stats)
+
     def step(self, packets: Sequence[FramePacket], detections: Sequence[sv.Detections]) -> TickResult:
         """Processes one frame from each camera that has one this tick.
 
@@ -341,180 +248,29 @@ class MultiCameraTracker:
         result = TickResult()
         if not packets:
             return result
-        now = max(p.timestamp for p in packets)
+        edge = self.edge.step(packets, detections)
         t0 = time.perf_counter()
-        updates = self._track(packets, detections, now, result)
-        t1 = time.perf_counter()
-        crops = self._select_crops(updates)
-        self._embed(crops, now, result)
-        t2 = time.perf_counter()
-        self._commit(updates, now, result)
-        if self.online_revision and self.reviser.due(now):
-            self._revise(now, result)
-        t3 = time.perf_counter()
-        result.cameras = {u.packet.camera: self._camera_result(u) for u in updates}
-        result.timings = {"track": t1 - t0, "embed": t2 - t1, "associate": t3 - t2}
+        result.events, result.embedded = self.central.step(edge.cameras)
+        result.cameras = {t.camera: self.central.camera_result(t) for t in edge.cameras}
+        result.timings = {**edge.timings, "associate": time.perf_counter() - t0}
         return result
-
-    def _track(self, packets, detections, now: float, result: TickResult) -> list[_CameraUpdate]:
-        c = self.config
-        updates = []
-        for packet, dets in zip(packets, detections):
-            cam = packet.camera
-            update = self.trackers[cam].update(dets)
-            for tid in update.ended:
-                self._end_track((cam, tid), packet.index, now, result.events)
-            for tid in update.started:
-                self._tracks[(cam, tid)] = _TrackState(TrackAppearance(c.momentum))
-                result.events.append(ev.TrackStart(cam, packet.index, now, tid))
-            for tid, xyxy in zip(update.detections.tracker_id, update.detections.xyxy):
-                state = self._tracks.setdefault((cam, int(tid)), _TrackState(TrackAppearance(c.momentum)))
-                self.store.observe((cam, int(tid), state.segment), packet.index, packet.timestamp, xyxy)
-            updates.append(_CameraUpdate(packet, update.detections))
-        return updates
-
-    def _select_crops(self, updates: Sequence[_CameraUpdate]) -> list[_Crop]:
-        c = self.config
-        wanted = []
-        for u in updates:
-            for xyxy, tid in zip(u.detections.xyxy, u.detections.tracker_id):
-                key = (u.packet.camera, int(tid))
-                state = self._tracks[key]
-                due = state.global_id is None or u.packet.index - state.last_embed_frame >= c.embed_every
-                if due and good_box(xyxy, u.packet.image.shape, c.min_box_height, c.aspect_range, c.border):
-                    wanted.append(_Crop(key, u.packet.index, 0 if state.global_id is None else 1, xyxy, u.packet.image))
-        wanted.sort(key=lambda w: w.priority)
-        return wanted[: c.max_batch]
-
-    def _embed(self, crops: Sequence[_Crop], now: float, result: TickResult) -> None:
-        if not crops:
-            return
-        images = []
-        for crop in crops:
-            x1, y1, x2, y2 = (int(round(v)) for v in crop.xyxy)
-            images.append(np.ascontiguousarray(crop.image[max(y1, 0) : y2, max(x1, 0) : x2, ::-1]))
-        feats = np.asarray(self.embedder(images), np.float32)
-        for crop, feat in zip(crops, feats):
-            state = self._tracks[crop.key]
-            if self._appearance_changed(state, feat):
-                result.events.append(ev.AppearanceChange(crop.key[0], crop.frame, now, crop.key[1], state.global_id))
-                self.stats["splits"] += 1
-                self._new_segment(crop.key, state, crop.frame, now)
-            state.appearance.update(feat)
-            state.last_embed_frame = crop.frame
-            self.store.add_embedding((*crop.key, state.segment), feat)
-        result.embedded = len(crops)
-        self.stats["embeddings"] += len(crops)
-
-    def _appearance_changed(self, state: _TrackState, feat: np.ndarray) -> bool:
-        c = self.config
-        if state.global_id is None or c.switch_similarity is None or state.appearance.feature is None:
-            return False
-        state.disagree = state.disagree + 1 if float(feat @ state.appearance.feature) < c.switch_similarity else 0
-        return state.disagree >= c.switch_patience
-
-    def _new_segment(self, key: tuple[int, int], state: _TrackState, frame: int, now: float) -> None:
-        state.global_id, state.disagree = None, 0
-        state.appearance = TrackAppearance(self.config.momentum)
-        state.segment += 1
-        self.store.observe((*key, state.segment), frame, now)
-
-    def _commit(self, updates: Sequence[_CameraUpdate], now: float, result: TickResult) -> None:
-        c = self.config
-        frame_of = {u.packet.camera: u.packet.index for u in updates}
-        live = {
-            key: LiveTrack(key[0], s.appearance.feature, s.global_id, s.appearance.count >= c.min_embeddings)
-            for key, s in self._tracks.items()
-        }
-        for key, a in self.gallery.commit(live, now).items():
-            state = self._tracks[key]
-            state.global_id = a.global_id
-            self.tracklet_gid[(*key, state.segment)] = a.global_id
-            self.stats["global_ids"] += 1
-            cam, frame = key[0], frame_of.get(key[0], -1)
-            sim = None if a.new else float(a.similarity)
-            result.events.append(ev.GlobalIdAssigned(cam, frame, now, key[1], a.global_id, a.new, sim))
-            if not a.new and a.previous_camera >= 0:
-                kind = ev.Reentry if a.previous_camera == cam else ev.Handoff
-                self.stats["reentries" if kind is ev.Reentry else "handoffs"] += 1
-                result.events.append(kind(cam, frame, now, key[1], a.global_id, a.previous_camera, sim))
-
-    def _revise(self, now: float, result: TickResult) -> None:
-        self.store.compact_before(now - self.config.expiry_seconds)
-        for merge in self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds):
-            self._merge(merge.kept, merge.removed)
-            result.events.append(ev.IdentitiesMerged(-1, -1, now, merge.kept, merge.removed, merge.similarity))
-        self._log_threshold(now, result)
-        self.gallery.threshold = self.reviser.first_threshold
-        self.gallery.centre = self.reviser.centre
-
-    def _merge(self, kept: int, removed: int) -> None:
-        self.gallery.merge(kept, removed)
-        for key, gid in self.tracklet_gid.items():
-            if gid == removed:
-                self.tracklet_gid[key] = kept
-        for state in self._tracks.values():
-            if state.global_id == removed:
-                state.global_id = kept
-        self.stats["merges"] += 1
-
-    def _log_threshold(self, now: float, result: TickResult) -> None:
-        cal = self.reviser.calibration
-        if self._logged_threshold is not None and abs(cal.threshold - self._logged_threshold) < 0.01:
-            return
-        self._logged_threshold = cal.threshold
-        result.events.append(_calibration_event(cal, now))
-
-    def _camera_result(self, u: _CameraUpdate) -> CameraResult:
-        dets = u.detections
-        cam = u.packet.camera
-        scores = dets.confidence if dets.confidence is not None else np.ones(len(dets), np.float32)
-        objects, gids = [], []
-        for xyxy, tid, score in zip(dets.xyxy, dets.tracker_id, scores):
-            state = self._tracks[(cam, int(tid))]
-            gids.append(-1 if state.global_id is None else state.global_id)
-            objects.append(
-                TrackedObject(cam, u.packet.index, int(tid), state.global_id, np.asarray(xyxy, np.float32), float(score), state.segment)
-            )
-        dets.data["global_id"] = np.asarray(gids, int)
-        return CameraResult(cam, u.packet.index, dets, objects)
-
-    # ------------------------------------------------------------ lifecycle
-    def _end_track(self, key: tuple[int, int], frame: int, now: float, events: list) -> None:
-        state = self._tracks.pop(key, None)
-        if state is not None:
-            events.append(ev.TrackEnd(key[0], frame, now, key[1], state.global_id))
 
     def end_camera(self, camera: int, frame: int, now: float) -> list[ev.Event]:
         """Ends every track of a camera whose stream ended; returns the events."""
-        events: list[ev.Event] = []
-        for tid in self.trackers[camera].finish():
-            self._end_track((camera, tid), frame, now, events)
-        for key in [k for k in self._tracks if k[0] == camera]:
-            self._end_track(key, frame, now, events)
-        return events
+        return self.central.end_camera(self.edge.end_camera(camera, frame, now))
 
     def finalize(self, now: float = 0.0) -> FinalIdentities:
-        """Re-clusters every tracklet of the run (recorded video): the best final ids.
-
-        The threshold is calibrated on the whole run (unless set by hand);
-        people seen at one place at one time by two overlapping cameras are
-        linked; tracklets are grouped by ``config.linkage`` (mutual nearest
-        neighbours by default) with cannot-link constraints and the
-        ``max_gap_seconds`` limit; ids are numbered by first appearance. Every tracklet gets
-        an id, also those too short to embed (each its own person).
-        """
-        cal = self.reviser.recalibrate(self.store)  # on the whole run
-        labels, overlaps = self.reviser.group(list(self.store.values()))
-        ids = {k: v + 1 for k, v in labels.items()}
-        online = len(set(self.tracklet_gid.values()))
-        event = ev.FinalIdentities(-1, -1, now, cal.threshold, len(ids), len(set(ids.values())), online)
-        return FinalIdentities(ids, cal, event, overlaps)
+        """Re-clusters every tracklet of the run (see :meth:`CentralAssociator.finalize`)."""
+        return self.central.finalize(now)
 
     def calibration_event(self, calibration: Calibration, now: float = 0.0) -> ev.ThresholdCalibrated:
         """The ``threshold_calibrated`` event for a calibration."""
-        return _calibration_event(calibration, now)
+        return calibration_event(calibration, now)
 
 
-def _calibration_event(cal: Calibration, now: float) -> ev.ThresholdCalibrated:
-    return ev.ThresholdCalibrated(-1, -1, now, cal.threshold, cal.source, cal.same_pairs, cal.different_pairs, cal.same_median, cal.different_high)
+def camera_fps(fps: float | Sequence[float] | None, num_cameras: int) -> list[float]:
+    """One frame rate per camera; a missing or non-positive value falls back to 15 FPS."""
+    fps_list = [fps] * num_cameras if fps is None or np.isscalar(fps) else list(fps)  # type: ignore[list-item]
+    if len(fps_list) != num_cameras:
+        raise ValueError(f"Got {len(fps_list)} fps values for {num_cameras} cameras.")
+    return [float(f) if f and np.isfinite(f) and f > 0 else 15.0 for f in fps_list]
