@@ -56,7 +56,6 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-every", type=int, default=1,
                         help="score dev/held-out every N rounds (and round 0 and the last); saves wall time")
     parser.add_argument("--force", action="store_true")
-    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
     from mlfn_keras.fileio import check_output_dir, legacy_listing, run_lock
@@ -123,7 +122,7 @@ def run(args) -> int:
                          steps_per_round=steps_per_round)
     request = AdaptRequest(sources=[str(f.video) for f in files], out=out / "site.keras", init=args.init,
                            export=args.export, force=args.force, min_crops=args.min_crops, max_crops=args.max_crops,
-                           config=config, progress=not args.no_progress)
+                           config=config, progress=not args.quiet)
     print(f"footage: {', '.join(str(f.video) for f in files)}; {config}")
     summary = run_adaptation(request, on_round=on_round)
     print("\n".join(summary.lines()))

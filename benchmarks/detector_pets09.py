@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     if args.every < 1:
         raise UserError(f"--every must be >= 1; got {args.every}")
 
-    from tqdm import tqdm
+    from mlfn_keras.progress import tqdm
 
     from mlfn_keras.data import pets09
     from mlfn_keras.tracking.bench.detector import DEFAULT_RANGES, score_split

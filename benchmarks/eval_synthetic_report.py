@@ -1,7 +1,7 @@
 """The paper's evaluation and analyses on generated identities, end to end.
 
 1. generates identities in the Market-1501 layout (with ``gt_bbox`` for
-   multi-query, distractors and attributes) unless ``--root`` already holds them;
+   multi-query, distractors and attributes) unless ``--data-root`` already holds them;
 2. trains a preset with the project's training function
    (`mlfn_keras.training.train`, paper recipe, time budget) unless ``--model`` is given;
 3. runs ``mlfn-eval`` (SQ, MQ, CUHK03-style single-shot; table, JSON, CMC and
@@ -12,7 +12,7 @@ Examples:
 
     python benchmarks/eval_synthetic_report.py --output runs/synth_report --minutes 8
     python benchmarks/eval_synthetic_report.py --model runs/synth_report/train/model.keras \\
-        --root /tmp/synth_eval --output runs/synth_report
+        --data-root /tmp/synth_eval --output runs/synth_report
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
         description=__doc__.split("\n\n")[0],
         epilog="examples:" + __doc__.split("Examples:")[1],
     )
-    parser.add_argument("--root", default="/tmp/synth_eval", help="generated data set folder")
+    parser.add_argument("--data-root", dest="root", default="/tmp/synth_eval", help="generated data set folder")
     parser.add_argument("--identities", type=int, default=300)
     parser.add_argument("--cameras", type=int, default=4)
     parser.add_argument("--preset", default="mlfn_small")
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
         ))
         model_path = result.model_path
         print(f"trained {args.preset}: {result.steps} steps in {result.seconds:.0f} s -> {model_path}")
-    common = ["--model", str(model_path), "--dataset", "synthetic", "--root", str(root), "--no-progress"]
+    common = ["--model", str(model_path), "--dataset", "synthetic", "--data-root", str(root), "--quiet"]
     print("\n$ mlfn-eval ... --protocol single_query multi_query single_shot")
     eval_cli.main(common + ["--protocol", "single_query", "multi_query", "single_shot",
                             "--output", str(out / "eval")])

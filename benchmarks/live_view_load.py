@@ -35,9 +35,10 @@ import urllib.request
 
 from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
+from mlfn_keras.weights import SHIPPED_REID
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")
+WEIGHTS = str(SHIPPED_REID)
 
 
 def run_ticks(url: str) -> int:

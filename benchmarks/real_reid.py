@@ -35,8 +35,9 @@ from pathlib import Path
 
 from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
+from mlfn_keras.weights import SHIPPED_REID
 
-SHIPPED = Path(__file__).resolve().parents[1] / "demo" / "weights" / "mlfn_small_synthetic.keras"
+SHIPPED = SHIPPED_REID
 
 
 @cli_entry

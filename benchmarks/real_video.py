@@ -59,7 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="frames per camera (default: all; not comparable with full runs)")
     parser.add_argument("--output", default=None, metavar="DIR", help="keep each run's outputs, results.json and table.md here")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 

@@ -11,7 +11,7 @@ keeps credit only for the boxes where they carry the same global id in every
 camera they visit (the DukeMTMC multi-camera IDF1 of Ristani et al. 2016).
 
 Without RUN_DIR, runs the built-in generated scene headless first (same
-options as demo/multicam.py) and scores that.
+options as mlfn demo) and scores that.
 
 Examples:
 
@@ -19,7 +19,7 @@ Examples:
     python demo/evaluate.py
 
     # score an earlier run (ground truth in RUN_DIR/gt, written for the built-in scene)
-    python demo/multicam.py --no-show --output runs/scene
+    mlfn demo --no-show --output runs/scene
     python demo/evaluate.py runs/scene
 
     # your own cameras with your own MOT ground truth (gt/cam0.txt, gt/cam1.txt, ...)
@@ -31,25 +31,19 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 from collections.abc import Sequence
 
 from mlfn_keras import cli_args
+from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
 
 
 @cli_entry
 def main(argv: Sequence[str] | None = None) -> int:
-    doc = __doc__ or ""
-    parser = argparse.ArgumentParser(
-        prog="demo/evaluate.py",
-        description=doc.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=doc[doc.index("Examples:") :],
-    )
-    parser.add_argument("run_dir", nargs="?", help="a demo/multicam.py --output folder (default: run the built-in scene now); "
+    parser = parser_from_doc(__doc__, prog="python demo/evaluate.py")
+    parser.add_argument("run_dir", nargs="?", help="an mlfn demo --output folder (default: run the built-in scene now); "
                         "only the cameras its summary.json lists are scored")
     parser.add_argument("--gt", default=None, help="ground-truth folder with cam{i}.txt (default: RUN_DIR/gt)")
     parser.add_argument("--json", default=None, help="also write the scores here")
@@ -68,8 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run_dir = args.run_dir
     if run_dir is None:
-        from demo.multicam import DEFAULT_REID
-        from demo.multicam import main as multicam_main
+        from mlfn_keras.tracking.app.cli import DEFAULT_REID, main as multicam_main
 
         run_dir = tempfile.mkdtemp(prefix="mlfn_multicam_eval_")
         cmd = [
@@ -79,11 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         if args.max_frames:
             cmd += ["--max-frames", str(args.max_frames)]
+        if args.quiet:
+            cmd.append("--quiet")
         rc = multicam_main(cmd)
         if rc != 0:
             return rc
     elif not os.path.isdir(run_dir):
-        parser.error(f"RUN_DIR {run_dir!r} is not a folder; expected a demo/multicam.py --output folder.")
+        parser.error(f"RUN_DIR {run_dir!r} is not a folder; expected an mlfn demo --output folder.")
     try:
         scores = evaluate_run(run_dir, args.gt, args.max_frames)
     except (FileNotFoundError, ValueError) as exc:

@@ -9,11 +9,11 @@ PyTorch eager and its ONNX export in onnxruntime.
 
 Examples:
     # The issue's figures: full mlfn preset at 256x128, 2 threads (~15 min on 2 cores):
-    python export/benchmark.py --preset mlfn --threads 2 --out-dir runs/export_benchmark
+    python export/benchmark.py --preset mlfn --threads 2 --output runs/export_benchmark
     # A trained model, only the CPU runtimes you deploy:
     python export/benchmark.py runs/market/model.keras --backends onnx tflite_fp32 tflite_int8
     # Quick smoke run:
-    python export/benchmark.py --preset mlfn_tiny --min-seconds 0.5 --out-dir /tmp/bench --keep-files
+    python export/benchmark.py --preset mlfn_tiny --min-seconds 0.5 --output /tmp/bench --keep-files
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from mlfn_keras.export.benchmark import (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli_args.make_parser(
-        description="Benchmark MLFN runtimes side by side with torchreid.",
+        "python export/benchmark.py", description="Benchmark MLFN runtimes side by side with torchreid.",
         epilog=__doc__[__doc__.index("Examples:") :],
     )
     parser.add_argument("model", nargs="?", help="a .keras model (default: --preset)")
@@ -49,10 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for every runtime")
     parser.add_argument("--min-seconds", type=float, default=3.0, help="timed seconds per batch size")
     parser.add_argument("--min-iterations", type=int, default=5, help="timed calls per batch size")
-    parser.add_argument(
-        "--out-dir", default="runs/export_benchmark",
-        help="where benchmark.md and benchmark.json go (default runs/export_benchmark)",
-    )
+    cli_args.add_output(parser, dest="out_dir", default="runs/export_benchmark",
+                        help="where benchmark.md and benchmark.json go (default runs/export_benchmark)")
     parser.add_argument(
         "--keep-files", action="store_true",
         help="keep the exported model files in OUT_DIR/files (default: temporary, deleted)",
@@ -65,20 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from mlfn_keras.fileio import check_output_dir, legacy_listing, run_lock
 
-    with run_lock(args.out_dir, "--out-dir"):  # one run per folder; a foreign folder is refused before any work
-        claim = check_output_dir(args.out_dir, OUTPUT_KIND, what="--out-dir folder", writes=OUTPUT_NAMES,
+    with run_lock(args.out_dir, "--output"):  # one run per folder; a foreign folder is refused before any work
+        claim = check_output_dir(args.out_dir, OUTPUT_KIND, what="--output folder", writes=OUTPUT_NAMES,
                                  legacy=legacy_listing(OUTPUT_NAMES, "benchmark.json"))
         claim.write_manifest(OUTPUT_NAMES)
         return run(args)
 
 
-#: What the benchmark writes into --out-dir, and its manifest kind (see `mlfn_keras.fileio`).
+#: What the benchmark writes into --output, and its manifest kind (see `mlfn_keras.fileio`).
 OUTPUT_NAMES = ("benchmark.json", "benchmark.md", "files")
 OUTPUT_KIND = "mlfn_keras.export_benchmark"
 
 
 def run(args) -> int:
-    """The benchmark for parsed arguments (--out-dir already checked and locked by `main`)."""
+    """The benchmark for parsed arguments (--output already checked and locked by `main`)."""
     from mlfn_keras.fileio import write_json, write_text
 
     out_dir = Path(args.out_dir)

@@ -39,7 +39,6 @@ when Keras was imported before ``mlfn_keras``, or by
 import importlib
 import sys
 
-from mlfn_keras import preprocessing
 from mlfn_keras._lazy import lazy_exports
 from mlfn_keras.presets import PRESETS, get_preset
 
@@ -54,6 +53,7 @@ _EXPORTS = {
     "MLFNClassifier": "mlfn_keras.classifier",
     "FactorSelectionGate": "mlfn_keras.layers",
     "GroupedConv2D": "mlfn_keras.layers",
+    "preprocessing": "mlfn_keras.preprocessing",  # NumPy on first use: `mlfn --help` stays light
 }
 
 

@@ -13,13 +13,15 @@ def lazy_exports(
 
     Args:
         package: the package's ``__name__`` (for error messages).
-        exports: attribute name → module that defines it.
+        exports: attribute name → module that defines it (or, for a submodule
+            exported by name, the submodule itself: ``"x": "pkg.x"``).
         namespace: the package's ``globals()``; resolved names are cached there.
     """
 
     def __getattr__(name: str):
         if name in exports:
-            value = getattr(importlib.import_module(exports[name]), name)
+            module = importlib.import_module(exports[name])
+            value = module if exports[name] == f"{package}.{name}" else getattr(module, name)
             namespace[name] = value
             return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

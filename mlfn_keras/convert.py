@@ -4,12 +4,12 @@ Two conversions, one CLI::
 
     # A torchreid MLFN checkpoint (.pth / .pth.tar; with or without a
     # "state_dict" key or "module." prefixes) -> our `mlfn` preset.
-    python -m mlfn_keras.convert torchreid model.pth.tar --out mlfn_market.keras
+    mlfn convert torchreid model.pth.tar --output mlfn_market.keras
 
     # ImageNet ResNeXt-50 32x4d weights (torchvision or timm naming, .pth or
     # .safetensors) -> stem and Factor Modules of `mlfn`, as the paper
     # fine-tunes from ImageNet (Sec. 4.1, "Optimisation Settings").
-    python -m mlfn_keras.convert resnext50 resnext50_32x4d.safetensors --out init.keras
+    mlfn convert resnext50 resnext50_32x4d.safetensors --output init.keras
 
 Reading ``.pth`` needs torch (``pip install mlfn-keras[torch]``);
 ``.safetensors`` needs only the ``safetensors`` package.
@@ -338,23 +338,24 @@ def convert_resnext50(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m mlfn_keras.convert",
+    from mlfn_keras import cli_args
+
+    parser = cli_args.make_parser(
+        "mlfn-convert",
         description="Convert PyTorch weights (torchreid MLFN, ImageNet ResNeXt-50) to Keras.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
             "examples:\n"
-            "  python -m mlfn_keras.convert torchreid mlfn_market.pth.tar --out mlfn_market.keras\n"
-            "  python -m mlfn_keras.convert resnext50 resnext50_32x4d.safetensors --out init.keras\n"
-            "  python -m mlfn_keras.convert resnext50 resnext50_32x4d-7cdf4587.pth --out init.keras\n"
+            "  %(prog)s torchreid mlfn_market.pth.tar --output mlfn_market.keras\n"
+            "  %(prog)s resnext50 resnext50_32x4d.safetensors --output init.keras\n"
+            "  %(prog)s resnext50 resnext50_32x4d-7cdf4587.pth --output init.keras\n"
             "\n"
             "torchreid: a checkpoint with a 751-way classifier also writes\n"
-            "  <out>.classifier.keras (backbone + classifier) next to --out."
+            "  <output>.classifier.keras (backbone + classifier) next to --output."
         ),
     )
     parser.add_argument("source", choices=["torchreid", "resnext50"], help="kind of weights")
     parser.add_argument("weights", help="path to .pth / .pth.tar / .safetensors")
-    parser.add_argument("--out", required=True, help="output .keras file (the MLFN backbone)")
+    cli_args.add_output(parser, required=True, dest="out", metavar="FILE", help="output .keras file (the MLFN backbone)")
     parser.add_argument(
         "--preset", default=None, help="Keras preset to build (default: mlfn)"
     )
@@ -378,7 +379,7 @@ def _save(model, path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.out.endswith(".keras"):
-        raise UserError(f"--out must end with .keras; received {args.out!r}")
+        raise UserError(f"--output must end with .keras; received {args.out!r}")
     preset = args.preset or "mlfn"
     from mlfn_keras.presets import get_preset
 

@@ -106,8 +106,9 @@ F = TypeVar("F", bound=Callable[..., int])
 
 
 def _wants_debug(argv: Sequence[str] | None) -> bool:
-    args = sys.argv[1:] if argv is None else list(argv)
-    return "--debug" in args or os.environ.get("MLFN_KERAS_DEBUG", "") not in ("", "0")
+    from mlfn_keras.console import wants_debug  # the one rule for --debug / MLFN_KERAS_DEBUG
+
+    return wants_debug(argv)
 
 
 def strip_debug(argv: Sequence[str] | None) -> list[str] | None:
@@ -119,7 +120,9 @@ def strip_debug(argv: Sequence[str] | None) -> list[str] | None:
 
 def report(error: BaseException, prog: str | None = None) -> None:
     """Prints ``prog: error: message`` (the way argparse does) to stderr."""
-    prog = prog or os.path.basename(sys.argv[0]) or "mlfn-keras"
+    from mlfn_keras.console import program_name
+
+    prog = prog or program_name()
     message = str(error) or error.__class__.__name__
     if isinstance(error, OSError) and not isinstance(error, UserError) and error.filename is not None:
         message = f"{error.strerror or error.__class__.__name__}: {error.filename}"
@@ -137,11 +140,15 @@ def cli_entry(main: F) -> F:
       file, exit code 2.
     * Ctrl-C: exit code 130 without a traceback.
     * ``--debug`` is removed from ``argv`` before ``main`` sees it.
+    * TensorFlow's start-up lines are silenced (:func:`mlfn_keras.console.quiet_start`).
     """
 
     @functools.wraps(main)
     def wrapper(argv: Sequence[str] | None = None) -> int:
         debug = _wants_debug(argv)
+        from mlfn_keras.console import quiet_start
+
+        quiet_start(argv)  # before the command imports TensorFlow (does nothing with --debug)
         try:
             return main(strip_debug(argv))
         except HANDLED as error:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packaging check (CI, before the tests): build the wheel, install it with the
-# `demo` extra into a FRESH virtual environment, and run the multi-camera demo
-# for a few frames on the built-in scene, scoring it (--evaluate), from outside
-# the checkout, so that only what the wheel declares is importable.
+# `demo` extra into a FRESH virtual environment, and run `mlfn demo` for a few
+# frames on the built-in scene, scoring it (--evaluate), from outside the
+# checkout, so that only what the wheel declares (code and shipped weights) is
+# importable.
 #
 #   bash scripts/check_wheel.sh            # work folder: a new temporary one
 #   WORK=/tmp/wheelcheck bash scripts/check_wheel.sh
@@ -28,14 +29,16 @@ VPY="$WORK/venv/bin/python"
 $VPY -m pip install --quiet --disable-pip-version-check "${WHEEL}[demo]"
 $VPY -m pip check
 
-# The demo script and its shipped weights, copied out of the checkout: its own
-# folder goes first on sys.path, and it holds no mlfn_keras package.
+# The installed command runs the demo (its weights ship inside the wheel); the
+# demo script, copied out of the checkout, is an alias of it (its own folder goes
+# first on sys.path, and it holds no mlfn_keras package).
 rm -rf "$WORK/app" && mkdir -p "$WORK/app"
 cp -r "$REPO/demo" "$WORK/app/demo"
 cd "$WORK"
-echo "[wheel] demo: 20 frames of the built-in scene with --evaluate"
-"$VPY" "$WORK/app/demo/multicam.py" --no-show --max-frames 20 \
-    --output "$WORK/run" --evaluate
+"$WORK/venv/bin/mlfn" --version
+"$VPY" "$WORK/app/demo/multicam.py" --help >/dev/null
+echo "[wheel] mlfn demo: 20 frames of the built-in scene with --evaluate"
+"$WORK/venv/bin/mlfn" demo --no-show --max-frames 20 --output "$WORK/run" --evaluate
 "$VPY" - "$WORK/run" <<'PY'
 import json, sys
 from pathlib import Path

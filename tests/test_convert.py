@@ -60,7 +60,7 @@ def test_cli_on_torchreid_checkpoint(torchreid_model, images, tmp_path, capsys):
     state = {f"module.{k}": v for k, v in torchreid_model.state_dict().items()}
     torch.save({"state_dict": state, "epoch": 60, "rank1": 0.9}, ckpt)
     out = tmp_path / "mlfn.keras"
-    assert convert.main(["torchreid", str(ckpt), "--out", str(out)]) == 0
+    assert convert.main(["torchreid", str(ckpt), "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "classifier kept" in printed and "left 0 at initialisation" in printed
     restored = keras.models.load_model(str(out))
@@ -106,7 +106,7 @@ def test_resnext50_initialisation_from_safetensors(tmp_path, capsys):
     path = tmp_path / "resnext50_32x4d.safetensors"
     save_file(state, str(path))
     out = tmp_path / "init.keras"
-    assert convert.main(["resnext50", str(path), "--out", str(out)]) == 0
+    assert convert.main(["resnext50", str(path), "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     model = keras.models.load_model(str(out))
     # Grouped 3x3 conv of block 5 (stage 2, block 2) and the stem, transposed.
@@ -140,5 +140,5 @@ def test_load_state_dict_strips_prefix_and_unwraps(tmp_path):
 
 
 def test_cli_rejects_non_keras_output(tmp_path, capsys):
-    assert convert.main(["torchreid", "x.pth", "--out", str(tmp_path / "m.h5")]) == 2
-    assert "--out must end with .keras" in capsys.readouterr().err
+    assert convert.main(["torchreid", "x.pth", "--output", str(tmp_path / "m.h5")]) == 2
+    assert "--output must end with .keras" in capsys.readouterr().err

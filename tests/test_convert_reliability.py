@@ -62,22 +62,22 @@ def test_cli_bad_input_is_two_lines_and_exit_2(tmp_path, capsys):
     empty = tmp_path / "empty.pth"
     empty.write_bytes(b"")
     out = tmp_path / "m.keras"
-    assert convert.main(["torchreid", str(empty), "--out", str(out)]) == 2
+    assert convert.main(["torchreid", str(empty), "--output", str(out)]) == 2
     err = capsys.readouterr().err
     assert "empty.pth" in err and "Traceback" not in err and len(err.strip().splitlines()) == 2
     assert not out.exists()
-    assert convert.main(["torchreid", str(tmp_path / "missing.pth"), "--out", str(out)]) == 2
+    assert convert.main(["torchreid", str(tmp_path / "missing.pth"), "--output", str(out)]) == 2
     assert "missing.pth" in capsys.readouterr().err
 
 
 def test_cli_wrong_kind_of_checkpoint_is_a_clear_error(tmp_path, capsys):
     path = _good(tmp_path / "other.pth")  # tensors, but not an MLFN
-    assert convert.main(["torchreid", str(path), "--out", str(tmp_path / "m.keras")]) == 2
+    assert convert.main(["torchreid", str(path), "--output", str(tmp_path / "m.keras")]) == 2
     err = capsys.readouterr().err
     assert "torchreid MLFN" in err and "Traceback" not in err
 
 
 def test_cli_unknown_preset_is_a_clear_error(tmp_path, capsys):
     path = _good(tmp_path / "w.pth")
-    assert convert.main(["torchreid", str(path), "--out", str(tmp_path / "m.keras"), "--preset", "nope"]) == 2
+    assert convert.main(["torchreid", str(path), "--output", str(tmp_path / "m.keras"), "--preset", "nope"]) == 2
     assert "nope" in capsys.readouterr().err

@@ -140,8 +140,8 @@ def test_run_definition_resumes_only_the_same_run(tmp_path):
     assert check_run_definition(record, {"sources": ["a.mp4"]}, "a.mp4") is False
     write_run_definition(record, {"sources": ["a.mp4"]}, "a.mp4")
     assert check_run_definition(record, {"sources": ["a.mp4"]}, "a.mp4") is True
-    with pytest.raises(RunMismatchError, match=r"holds a run of a\.mp4; this run is of b\.mp4.*new --out or --fresh"):
-        check_run_definition(record, {"sources": ["b.mp4"]}, "b.mp4", output_flag="--out")
+    with pytest.raises(RunMismatchError, match=r"holds a run of a\.mp4; this run is of b\.mp4.*new --output or --fresh"):
+        check_run_definition(record, {"sources": ["b.mp4"]}, "b.mp4", output_flag="--output")
     record.write_text("{not json")
     with pytest.raises(DamagedFileError, match="damaged.*--fresh"):
         check_run_definition(record, {"sources": ["a.mp4"]}, "a.mp4")

@@ -100,8 +100,8 @@ def test_eval_on_a_damaged_onnx_is_one_line(exported, tmp_path, capsys):
 
     root = generate_market_layout(tmp_path / "synth", num_identities=4, num_cameras=2, images_per_identity_camera=2,
                                   height=32, width=16, progress=False)
-    rc = cli.main(["--model", str(exported / "random.onnx"), "--dataset", "synthetic", "--root", str(root),
-                   "--no-progress"])
+    rc = cli.main(["--model", str(exported / "random.onnx"), "--dataset", "synthetic", "--data-root", str(root),
+                   "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and "random.onnx" in err and "Traceback" not in err
 
@@ -124,7 +124,7 @@ def test_adapt_init_that_is_damaged_or_a_lambda_is_one_line(files, lambda_model,
     frames.mkdir()
     cv2.imwrite(str(frames / "0.jpg"), np.zeros((60, 80, 3), np.uint8))
     init = lambda_model if name == "lambda" else files / name
-    rc = cli.main(["--videos", str(frames), "--out", str(tmp_path / "site.keras"), "--init", str(init),
-                   "--no-progress"])
+    rc = cli.main(["--cams", str(frames), "--output", str(tmp_path / "site.keras"), "--init-weights", str(init),
+                   "--quiet"])
     err = capsys.readouterr().err
-    assert rc == 2 and "--init" in err and str(init) in err and "Traceback" not in err
+    assert rc == 2 and "--init-weights" in err and str(init) in err and "Traceback" not in err

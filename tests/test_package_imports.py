@@ -126,7 +126,8 @@ def test_no_library_module_imports_a_command_line():
     graph = import_graph()
     clis = cli_modules()
     assert {"mlfn_keras.training.cli", "mlfn_keras.evaluation.cli", "mlfn_keras.data.synthetic.cli",
-            "mlfn_keras.adapt.cli", "mlfn_keras.export.cli"} <= clis
+            "mlfn_keras.adapt.cli", "mlfn_keras.export.cli", "mlfn_keras.tracking.app.cli",
+            "mlfn_keras.tracking.site.cli", "mlfn_keras.cli"} <= clis
     allowed = ENTRY_POINTS | {m for m in graph if m.endswith("__main__")}
     offenders = {m: sorted(d & clis) for m, d in graph.items() if d & clis and m not in allowed}
     assert not offenders

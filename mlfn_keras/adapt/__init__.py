@@ -21,7 +21,18 @@ Built on the rest of the package, not beside it:
 * the export: ``mlfn_keras/export/`` (parity-gated ONNX/TFLite).
 """
 
-from mlfn_keras.adapt.pipeline import AdaptRequest, AdaptSummary, run_adaptation
-from mlfn_keras.adapt.trainer import AdaptConfig, AdaptResult, adapt
+from mlfn_keras._lazy import lazy_exports
+
+# Imported on first use, so `mlfn ... --help` and light imports stay fast (no TensorFlow).
+_EXPORTS = {
+    "AdaptRequest": "mlfn_keras.adapt.pipeline",
+    "AdaptSummary": "mlfn_keras.adapt.pipeline",
+    "run_adaptation": "mlfn_keras.adapt.pipeline",
+    "AdaptConfig": "mlfn_keras.adapt.config",
+    "AdaptResult": "mlfn_keras.adapt.trainer",
+    "adapt": "mlfn_keras.adapt.trainer",
+}
 
 __all__ = ["AdaptConfig", "AdaptRequest", "AdaptResult", "AdaptSummary", "adapt", "run_adaptation"]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -35,9 +35,10 @@ from mlfn_keras.adapt.trainer import (
     save_tracklets,
 )
 from mlfn_keras.errors import InputPathError, OutputExistsError, UserError
+from mlfn_keras.weights import SHIPPED_REID
 
 #: The demo's shipped weights, the default starting point.
-SHIPPED_WEIGHTS = Path(__file__).resolve().parents[2] / "demo" / "weights" / "mlfn_small_synthetic.keras"
+SHIPPED_WEIGHTS = SHIPPED_REID
 EXPORTS = ("onnx", "tflite", "none")
 
 
@@ -113,7 +114,7 @@ def output_paths(out: str | Path, export: str) -> tuple[Path, Path | None, Path,
     """``(model, export, summary json, checkpoint folder)`` of an output ``.keras`` path."""
     out = Path(out)
     if out.suffix != ".keras":
-        raise UserError(f"--out {str(out)!r} must end in .keras (the adapted model); e.g. --out site.keras")
+        raise UserError(f"--output {str(out)!r} must end in .keras (the adapted model); e.g. --output site.keras")
     exported = None if export == "none" else out.with_suffix("." + export)
     return out, exported, out.with_name(out.stem + ".adapt.json"), out.with_name(out.stem + ".adapt-checkpoint")
 
@@ -136,10 +137,10 @@ def load_start_model(init: str | Path | None):
     if not path.is_file() or path.suffix != ".keras":
         raise InputPathError(
             f"starting model {str(path)!r} " + ("does not exist" if not path.exists() else "is not a .keras file")
-            + "; expected an MLFN .keras model (--init), e.g. demo/weights/mlfn_small_synthetic.keras")
+            + "; expected an MLFN .keras model (--init-weights), e.g. the shipped " + SHIPPED_REID.name)
     from mlfn_keras.modelfile import load_mlfn_keras
 
-    model = load_mlfn_keras(path, what="starting model (--init)")  # damaged, Lambda or non-MLFN: one line
+    model = load_mlfn_keras(path, what="starting model (--init-weights)")  # damaged, Lambda or non-MLFN: one line
     if hasattr(model, "backbone"):  # an MLFNClassifier: adapt its backbone
         model = model.backbone
     return model
@@ -149,11 +150,11 @@ def _parse_sources(sources: Sequence[str]):
     from mlfn_keras.tracking.app.sources import CamsError, parse_cam
 
     if not sources:
-        raise UserError("no footage given; expected --videos with one video file, image folder or live source per camera")
+        raise UserError("no footage given; expected --cams with one video file, image folder or live source per camera")
     try:
         return [parse_cam(s, i) for i, s in enumerate(sources)]
     except CamsError as error:
-        raise InputPathError(str(error).replace("--cams", "--videos")) from None
+        raise InputPathError(str(error)) from None
 
 
 def export_model(model_path: Path, export: str, target: Path, images: np.ndarray, labels: np.ndarray):
@@ -207,7 +208,7 @@ def _open_checkpoint(request: AdaptRequest, checkpoint: Checkpoint) -> bool:
         if not checkpoint.run_path.exists():
             raise damaged(checkpoint.folder, "checkpoint of an interrupted run",
                           f"no {checkpoint.run_path.name}: written by another version, or not by mlfn-adapt")
-        check_run_definition(checkpoint.run_path, definition, summary, output_flag="--out",
+        check_run_definition(checkpoint.run_path, definition, summary, output_flag="--output",
                              what="checkpoint of an interrupted run")
         return checkpoint.tracklets_path.is_file()
     checkpoint.folder.mkdir(parents=True, exist_ok=True)
@@ -230,7 +231,7 @@ def run_adaptation(request: AdaptRequest, on_round: Callable | None = None,
     if request.export not in EXPORTS:
         raise UserError(f"--export got {request.export!r}; expected one of {', '.join(EXPORTS)}")
     model_path, _, _, _ = output_paths(request.out, request.export)
-    with run_lock(model_path, "--out"):
+    with run_lock(model_path, "--output"):
         return _run_adaptation(request, on_round, log)
 
 

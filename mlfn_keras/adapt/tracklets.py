@@ -159,7 +159,7 @@ def mine_tracklets(specs: Sequence, detector, image_size: tuple[int, int] = (128
                    live_seconds: float | None = None, progress: bool = True,
                    log: Callable[[str], None] = print) -> MiningResult:
     """Runs detector + tracker over every camera (`SourceSpec`) in turn and collects tracklets."""
-    from tqdm.auto import tqdm
+    from mlfn_keras.progress import tqdm
 
     from mlfn_keras.tracking.app.cameras import probe_fps
     from mlfn_keras.tracking.app.sources import probe_source

@@ -12,13 +12,13 @@ factors always on), ``<base>_no_fusion`` and ``<base>`` itself.
 
 Command line:
 
-    python -m mlfn_keras.data.synthetic --out /tmp/synth --identities 200 --multi-query 2 \\
+    mlfn synthetic --output /tmp/synth --identities 200 --multi-query 2 \\
         --height 128 --width 64
     python -m mlfn_keras.analysis.ablation --base mlfn_small --dataset synthetic \\
-        --root /tmp/synth --minutes 5 --output runs/ablation
+        --data-root /tmp/synth --minutes 5 --output runs/ablation
     # the paper's models, on Market-1501 with the paper's recipe
     python -m mlfn_keras.analysis.ablation --dataset market1501 \\
-        --root ~/data/Market-1501-v15.09.15 --init-weights init.keras --output runs/table6
+        --data-root ~/data/Market-1501-v15.09.15 --init-weights init.keras --output runs/table6
 """
 
 from __future__ import annotations
@@ -157,14 +157,14 @@ def run_ablation(
 
 
 _EPILOG = """examples:
-  python -m mlfn_keras.data.synthetic --out /tmp/synth --identities 200 --multi-query 2 \\
+  mlfn synthetic --output /tmp/synth --identities 200 --multi-query 2 \\
       --height 128 --width 64
   python -m mlfn_keras.analysis.ablation --base mlfn_small --dataset synthetic \\
-      --root /tmp/synth --minutes 5 --output runs/ablation
-  python -m mlfn_keras.analysis.ablation --base mlfn_tiny --dataset synthetic --root /tmp/synth \\
+      --data-root /tmp/synth --minutes 5 --output runs/ablation
+  python -m mlfn_keras.analysis.ablation --base mlfn_tiny --dataset synthetic --data-root /tmp/synth \\
       --minutes 3 --batch-size 64 --lr 1e-3 --output runs/ablation_tiny
   python -m mlfn_keras.analysis.ablation --dataset market1501 \\
-      --root ~/data/Market-1501-v15.09.15 --init-weights init.keras --output runs/table6
+      --data-root ~/data/Market-1501-v15.09.15 --init-weights init.keras --output runs/table6
 """
 
 
@@ -197,15 +197,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--init-weights", help=".keras weights to initialise from (e.g. ImageNet ResNeXt)")
     cli_args.add_output(parser, required=True, help="run folder")
     cli_args.add_seed(parser)
-    cli_args.add_progress(parser)
     args = parser.parse_args(argv)
     with cli_args.user_errors():
         variants = (dict(zip(PAPER_VARIANTS, args.presets)) if args.presets
                     else derived_variants(args.base))
         rows = run_ablation(
-            variants, args.dataset, args.root, args.output, protocols=args.protocol,
+            variants, args.dataset, args.data_root, args.output, protocols=args.protocol,
             steps=args.steps, minutes=args.minutes, batch_size=args.batch_size,
-            learning_rate=args.lr, init_weights=args.init_weights, seed=args.seed, progress=not args.no_progress,
+            learning_rate=args.lr, init_weights=args.init_weights, seed=args.seed, progress=not args.quiet,
         )
     title = dataset_title(args.dataset)
     runs = {label: r.pop("_run") for label, r in rows.items()}
@@ -214,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(table, metrics=("R1", "mAP"),
                        title=f"Ablation results (%) on {title} (cf. paper Table 6); "
                        f"same recipe for every row."))
-    path = write_json({"dataset": args.dataset, "root": args.root, "rows": rows, "runs": runs},
+    path = write_json({"dataset": args.dataset, "root": args.data_root, "rows": rows, "runs": runs},
                       Path(args.output) / "ablation.json")
     print(f"wrote {path}")
     return 0

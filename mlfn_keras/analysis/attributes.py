@@ -18,9 +18,9 @@ Attribute sources:
 Command line:
 
     python -m mlfn_keras.analysis.attributes --model runs/synth/model.keras \\
-        --dataset synthetic --root /tmp/synth --output runs/attributes
+        --dataset synthetic --data-root /tmp/synth --output runs/attributes
     python -m mlfn_keras.analysis.attributes --model mlfn_market.keras --dataset market1501 \\
-        --root ~/data/Market-1501-v15.09.15 --attributes ~/data/market_attribute.mat
+        --data-root ~/data/Market-1501-v15.09.15 --attributes ~/data/market_attribute.mat
 """
 
 from __future__ import annotations
@@ -214,9 +214,9 @@ def run_attribute_analysis(
 
 _EPILOG = """examples:
   python -m mlfn_keras.analysis.attributes --model runs/synth/model.keras \\
-      --dataset synthetic --root /tmp/synth --output runs/attributes
+      --dataset synthetic --data-root /tmp/synth --output runs/attributes
   python -m mlfn_keras.analysis.attributes --model mlfn_market.keras --dataset market1501 \\
-      --root ~/data/Market-1501-v15.09.15 --attributes ~/data/market_attribute.mat
+      --data-root ~/data/Market-1501-v15.09.15 --attributes ~/data/market_attribute.mat
 """
 
 
@@ -238,14 +238,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--C", type=float, default=1.0, help="SVM regularisation (default 1)")
     cli_args.add_batch_size(parser)
     cli_args.add_output(parser, help="folder for attributes.json results")
-    cli_args.add_progress(parser)
     args = parser.parse_args(argv)
     with cli_args.user_errors():
-        split = load_eval_split(args.dataset, args.root)
+        split = load_eval_split(args.dataset, args.data_root)
         table = load_attributes(args.attributes or Path(split.root) / "attributes.json")
         model, preset = load_model(args.model, None)
         result = run_attribute_analysis(model, split, table, C=args.C, batch_size=args.batch_size,
-                                        progress=not args.no_progress)
+                                        progress=not args.quiet)
     columns = list(result)
     names = [a for a in next(iter(result.values())) if a != "mean"] + ["mean"]
     rows = {a: {"Accuracy (%)": {c: 100.0 * result[c][a] for c in columns}} for a in names}

@@ -8,9 +8,9 @@ row) and the 20 with the lowest (second row).
 Command line:
 
     python -m mlfn_keras.analysis.factor_grid --model runs/synth/model.keras \\
-        --dataset synthetic --root /tmp/synth --factors 1:3 2:7 --output runs/factors
+        --dataset synthetic --data-root /tmp/synth --factors 1:3 2:7 --output runs/factors
     python -m mlfn_keras.analysis.factor_grid --model mlfn_market.keras --dataset market1501 \\
-        --root ~/data/Market-1501-v15.09.15 --factors 2:29 7:31 10:23 15:29 --output figs
+        --data-root ~/data/Market-1501-v15.09.15 --factors 2:29 7:31 10:23 15:29 --output figs
     # no --factors: one factor per block, the one whose output varies most
 """
 
@@ -130,10 +130,10 @@ def _parse_factor(text: str) -> tuple[int, int]:
 
 _EPILOG = """examples:
   python -m mlfn_keras.analysis.factor_grid --model runs/synth/model.keras \\
-      --dataset synthetic --root /tmp/synth --factors 1:3 2:7 --output runs/factors
+      --dataset synthetic --data-root /tmp/synth --factors 1:3 2:7 --output runs/factors
   python -m mlfn_keras.analysis.factor_grid --model mlfn_market.keras --dataset market1501 \\
-      --root ~/data/Market-1501-v15.09.15 --factors 2:29 7:31 10:23 15:29 --output figs
-  python -m mlfn_keras.analysis.factor_grid --model m.keras --dataset synthetic --root /tmp/synth \\
+      --data-root ~/data/Market-1501-v15.09.15 --factors 2:29 7:31 10:23 15:29 --output figs
+  python -m mlfn_keras.analysis.factor_grid --model m.keras --dataset synthetic --data-root /tmp/synth \\
       --auto 4 --output figs        # 4 blocks bottom to top, most variable factor of each
 """
 
@@ -157,14 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=20, help="images per row (default 20)")
     cli_args.add_batch_size(parser)
     cli_args.add_output(parser, required=True, help="folder for factor_<n>_<i>.png")
-    cli_args.add_progress(parser)
     args = parser.parse_args(argv)
     with cli_args.user_errors():
-        split = load_eval_split(args.dataset, args.root)
+        split = load_eval_split(args.dataset, args.data_root)
         model, _ = load_model(args.model, None)
         paths = [r[0] for r in list(split.query) + list(split.gallery)]
         feats = extract_features(model, paths, batch_size=args.batch_size,
-                                 progress=not args.no_progress, desc="test images")
+                                 progress=not args.quiet, desc="test images")
         if not feats.selections:
             raise ValueError("the model has no factor selection outputs (selection_n).")
         factors = args.factors or most_variable_factors(feats.selections, args.auto)

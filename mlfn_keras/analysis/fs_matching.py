@@ -15,9 +15,9 @@ feature vectors.
 Command line (prints Table 7's layout, SQ and MQ):
 
     python -m mlfn_keras.analysis.fs_matching --model runs/synth/model.keras \\
-        --dataset synthetic --root /tmp/synth --output runs/fs_only
+        --dataset synthetic --data-root /tmp/synth --output runs/fs_only
     python -m mlfn_keras.analysis.fs_matching --model mlfn_market.keras \\
-        --dataset market1501 --root ~/data/Market-1501-v15.09.15 --pairs 100000
+        --dataset market1501 --data-root ~/data/Market-1501-v15.09.15 --pairs 100000
 """
 
 from __future__ import annotations
@@ -242,9 +242,9 @@ def run_fs_only(
 
 _EPILOG = """examples:
   python -m mlfn_keras.analysis.fs_matching --model runs/synth/model.keras \\
-      --dataset synthetic --root /tmp/synth --output runs/fs_only
+      --dataset synthetic --data-root /tmp/synth --output runs/fs_only
   python -m mlfn_keras.analysis.fs_matching --model mlfn_market.keras \\
-      --dataset market1501 --root ~/data/Market-1501-v15.09.15 --pairs 100000
+      --dataset market1501 --data-root ~/data/Market-1501-v15.09.15 --pairs 100000
 """
 
 
@@ -271,13 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_args.add_batch_size(parser)
     cli_args.add_output(parser, help="folder for fs_only.json")
     cli_args.add_seed(parser)
-    cli_args.add_progress(parser)
     args = parser.parse_args(argv)
     with cli_args.user_errors():
-        split = load_eval_split(args.dataset, args.root)
+        split = load_eval_split(args.dataset, args.data_root)
         model, preset = load_model(args.model, None)
         rows = run_fs_only(model, split, protocols=args.protocol, num_pairs=args.pairs, C=args.C,
-                           batch_size=args.batch_size, progress=not args.no_progress, seed=args.seed)
+                           batch_size=args.batch_size, progress=not args.quiet, seed=args.seed)
     svm = rows.pop("_svm")["fit"]
     labels = [PROTOCOLS[p].label for p in args.protocol]
     print(format_table(

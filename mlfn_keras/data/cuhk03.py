@@ -50,7 +50,7 @@ def extract_cuhk03_images(raw_mat: str | Path, out_dir: str | Path, image_type: 
     """
     import cv2
     import h5py
-    from tqdm.auto import tqdm
+    from mlfn_keras.progress import tqdm
 
     raw_mat, out_dir = Path(raw_mat), Path(out_dir)
     if not raw_mat.is_file():

@@ -174,7 +174,7 @@ def extract_zip(archive: str | Path, dest: str | Path | None = None) -> Path:
     Raises:
         DatasetNotFoundError: If the archive is missing or not a zip file.
     """
-    from tqdm.auto import tqdm
+    from mlfn_keras.progress import tqdm
 
     archive = Path(archive)
     if not archive.is_file():

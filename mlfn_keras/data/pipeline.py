@@ -84,7 +84,7 @@ def validate_images(paths: Sequence[str], num_threads: int = 8, progress: bool =
     Returns:
         Boolean mask, True where the file decodes.
     """
-    from tqdm.auto import tqdm
+    from mlfn_keras.progress import tqdm
 
     with ThreadPoolExecutor(max_workers=num_threads) as pool:
         ok = list(tqdm(pool.map(_decodes, paths, chunksize=64), total=len(paths), desc="checking images",

@@ -148,7 +148,7 @@ class Cuhk03(_ReidBuilder):
 class SyntheticReid(_ReidBuilder):
     """The project's generated identities (a folder from ``python -m mlfn_keras.data.synthetic``)."""
 
-    MANUAL_DOWNLOAD_INSTRUCTIONS = _manual("a folder written by `python -m mlfn_keras.data.synthetic --out DIR`")
+    MANUAL_DOWNLOAD_INSTRUCTIONS = _manual("a folder written by `mlfn synthetic --output DIR`")
     _DESCRIPTION = "Generated identities in the Market-1501 layout (mlfn_keras.data.synthetic)."
 
     def _load(self, manual_dir: str) -> ReidDataset:

@@ -9,17 +9,17 @@ green = same identity, red = different).
 Examples:
 
     # generated identities (Market-1501 layout) and a trained model
-    python -m mlfn_keras.data.synthetic --out /tmp/synth --identities 200 --multi-query 2
-    mlfn-eval --model runs/mlfn_small/model.keras --dataset synthetic --root /tmp/synth \\
+    mlfn synthetic --output /tmp/synth --identities 200 --multi-query 2
+    mlfn-eval --model runs/mlfn_small/model.keras --dataset synthetic --data-root /tmp/synth \\
         --protocol single_query multi_query --output runs/eval
 
     # Market-1501 SQ + MQ with flip TTA and re-ranking
     mlfn-eval --model mlfn_market.keras --dataset market1501 \\
-        --root ~/data/Market-1501-v15.09.15 --protocol single_query multi_query \\
+        --data-root ~/data/Market-1501-v15.09.15 --protocol single_query multi_query \\
         --flip --rerank --output runs/market_eval
 
     # an untrained preset (sanity check of the pipeline, chance-level numbers)
-    python -m mlfn_keras.evaluation --preset mlfn_tiny --dataset synthetic --root /tmp/synth
+    %(prog)s --preset mlfn_tiny --dataset synthetic --data-root /tmp/synth
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from mlfn_keras.evaluation.models import load_model
 from mlfn_keras.evaluation.protocols import PROTOCOLS
 
 _EPILOG = """examples:
-  python -m mlfn_keras.data.synthetic --out /tmp/synth --identities 200 --multi-query 2
-  mlfn-eval --model runs/mlfn_small/model.keras --dataset synthetic --root /tmp/synth \\
+  mlfn synthetic --output /tmp/synth --identities 200 --multi-query 2
+  %(prog)s --model runs/mlfn_small/model.keras --dataset synthetic --data-root /tmp/synth \\
       --protocol single_query multi_query --output runs/eval
-  mlfn-eval --model mlfn_market.keras --dataset market1501 \\
-      --root ~/data/Market-1501-v15.09.15 --protocol single_query multi_query --flip --rerank
-  mlfn-eval --model model.onnx --dataset dukemtmcreid --root ~/data/DukeMTMC-reID --metric cosine
-  python -m mlfn_keras.evaluation --preset mlfn_tiny --dataset synthetic --root /tmp/synth
+  %(prog)s --model mlfn_market.keras --dataset market1501 \\
+      --data-root ~/data/Market-1501-v15.09.15 --protocol single_query multi_query --flip --rerank
+  %(prog)s --model model.onnx --dataset dukemtmcreid --data-root ~/data/DukeMTMC-reID --metric cosine
+  %(prog)s --preset mlfn_tiny --dataset synthetic --data-root /tmp/synth
 """
 
 
@@ -74,7 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write into an --output folder holding files mlfn-eval did not write (they are kept)")
     parser.add_argument("--num-ranked", type=int, default=8, help="queries drawn in the ranked-list PNG (0: no ranked-list PNG)")
     cli_args.add_seed(parser)
-    cli_args.add_progress(parser)
     return parser
 
 
@@ -89,13 +88,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from mlfn_keras.evaluation.splits import load_eval_split
 
     start = time.perf_counter()
-    split = load_eval_split(args.dataset, args.root)
+    split = load_eval_split(args.dataset, args.data_root)
     model, preset = load_model(args.model, args.preset)
     name = args.name or (Path(args.model).stem if args.model else args.preset)
     need_mq = any(PROTOCOLS[p].multi_query for p in args.protocol)
     feats = extract_split_features(
         model, split, flip=args.flip, multi_query=need_mq,
-        batch_size=args.batch_size, progress=not args.no_progress,
+        batch_size=args.batch_size, progress=not args.quiet,
     )
     title = dataset_title(args.dataset)
     results, table, per_protocol = {}, {}, {}

@@ -204,7 +204,7 @@ def extract_features(
     Raises:
         ValueError: On an empty image list or an unreadable image.
     """
-    from tqdm.auto import tqdm
+    from mlfn_keras.progress import tqdm
 
     from mlfn_keras.preprocessing import resize_crops, to_uint8
 

@@ -266,7 +266,7 @@ def evaluate_rank(
 
     starts = range(0, num_q, chunk_size)
     if progress:
-        from tqdm.auto import tqdm
+        from mlfn_keras.progress import tqdm
 
         starts = tqdm(starts, desc="ranking", unit="chunk")
     for start in starts:

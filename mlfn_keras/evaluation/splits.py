@@ -79,7 +79,7 @@ def load_eval_split(dataset: str, root: str | Path) -> EvalSplit:
     if spec.generated and not (root / "meta.json").exists():
         raise FileNotFoundError(
             f"{root} is not a generated data set (no meta.json); create one with "
-            f"`python -m mlfn_keras.data.synthetic --out {root}`."
+            f"`mlfn synthetic --output {root}`."
         )
     ds = spec.loader(root)
     return EvalSplit(

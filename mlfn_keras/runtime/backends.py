@@ -263,9 +263,13 @@ class TFLiteEmbedder(ModelEmbedder):
         from mlfn_keras.runtime.formats import read_tflite_metadata
 
         super().__init__(read_tflite_metadata(path), batch_size)
-        # The default op resolver applies the XNNPACK delegate on CPU.
-        self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-        self._runner = self.interpreter.get_signature_runner()
+        from mlfn_keras.console import quiet_native_start
+
+        # The default op resolver applies the XNNPACK delegate on CPU (and announces it once, on stderr).
+        with quiet_native_start():
+            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            self.interpreter.allocate_tensors()  # applies the delegate now, inside the quiet block
+            self._runner = self.interpreter.get_signature_runner()
 
     def _run(self, batch):
         return self._runner(images=batch)["embedding"]

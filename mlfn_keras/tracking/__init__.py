@@ -1,7 +1,7 @@
 """Multi-camera people tracking with cross-camera re-identification.
 
-The library behind ``demo/multicam.py``, in floors; each floor imports only the
-floors above it in this list:
+The library behind ``mlfn demo`` (its command line: :mod:`~mlfn_keras.tracking.app.cli`), in
+floors; each floor imports only the floors above it in this list:
 
 * :mod:`~mlfn_keras.tracking.core` (no threads, no files, no windows): the
   tracking rules.
@@ -46,10 +46,11 @@ floors above it in this list:
   (:mod:`~mlfn_keras.tracking.app.outputs`: files and live views), the files,
   one final id everywhere (:mod:`~mlfn_keras.tracking.app.recorder`), the generated scene
   (:mod:`~mlfn_keras.tracking.app.scene`), what the demo CLI calls
-  (:mod:`~mlfn_keras.tracking.app.demo`).
+  (:mod:`~mlfn_keras.tracking.app.demo`), and ``mlfn demo`` itself
+  (:mod:`~mlfn_keras.tracking.app.cli`).
 * :mod:`~mlfn_keras.tracking.site`: running it across boxes: edge boxes and a
   central identity service on Redis Streams (broker interface, messages,
-  ordering, ``mlfn-edge`` and ``mlfn-central``).
+  ordering, ``mlfn edge`` and ``mlfn central``).
 * :mod:`~mlfn_keras.tracking.bench`: benchmarks that run the app and score it:
   the real-video benchmark (:mod:`~mlfn_keras.tracking.bench.realvideo`),
   frames per second per stage and cameras per box against quality
@@ -61,13 +62,22 @@ MOT text files (every ``mot/``, ``gt/`` and ``detections/`` file) are read and
 written by :mod:`mlfn_keras.data.mot` only.
 """
 
-from mlfn_keras.tracking.app.runner import RunOptions, run_multicam
-from mlfn_keras.tracking.app.scene import SceneConfig
-from mlfn_keras.tracking.app.sources import CameraStream, SourceSpec, parse_cams
-from mlfn_keras.tracking.core.gallery import IdentityGallery
-from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig
-from mlfn_keras.tracking.core.tracker import CameraTracker
-from mlfn_keras.tracking.detection.detectors import build_detector
+from mlfn_keras._lazy import lazy_exports
+
+# Imported on first use, so `mlfn ... --help` and light imports stay fast (no TensorFlow).
+_EXPORTS = {
+    "RunOptions": "mlfn_keras.tracking.app.runner",
+    "run_multicam": "mlfn_keras.tracking.app.runner",
+    "SceneConfig": "mlfn_keras.tracking.app.scene",
+    "CameraStream": "mlfn_keras.tracking.app.sources",
+    "SourceSpec": "mlfn_keras.tracking.app.sources",
+    "parse_cams": "mlfn_keras.tracking.app.sources",
+    "IdentityGallery": "mlfn_keras.tracking.core.gallery",
+    "MultiCameraTracker": "mlfn_keras.tracking.core.pipeline",
+    "PipelineConfig": "mlfn_keras.tracking.core.pipeline",
+    "CameraTracker": "mlfn_keras.tracking.core.tracker",
+    "build_detector": "mlfn_keras.tracking.detection.detectors",
+}
 
 __all__ = [
     "CameraStream",
@@ -82,3 +92,5 @@ __all__ = [
     "parse_cams",
     "run_multicam",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

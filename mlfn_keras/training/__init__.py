@@ -21,11 +21,21 @@ From Python:
     print(result.model_path)
 """
 
-from mlfn_keras.training.checkpoints import TimeBudget
-from mlfn_keras.training.loop import TrainResult, train
-from mlfn_keras.training.recipes import PAPER_RECIPES, TrainConfig
-from mlfn_keras.training.schedule import LinearWarmup, build_optimizer
-from mlfn_keras.training.transplant import load_init_weights
+from mlfn_keras._lazy import lazy_exports
+
+# Imported on first use, so `mlfn ... --help` and light imports stay fast (no TensorFlow).
+_EXPORTS = {
+    "TimeBudget": "mlfn_keras.training.checkpoints",
+    "TrainResult": "mlfn_keras.training.loop",
+    "train": "mlfn_keras.training.loop",
+    "PAPER_RECIPES": "mlfn_keras.training.recipes",
+    "TrainConfig": "mlfn_keras.training.recipes",
+    "LinearWarmup": "mlfn_keras.training.schedule",
+    "build_optimizer": "mlfn_keras.training.schedule",
+    "load_init_weights": "mlfn_keras.training.transplant",
+}
 
 __all__ = ["PAPER_RECIPES", "LinearWarmup", "TimeBudget", "TrainConfig", "TrainResult", "build_optimizer",
            "load_init_weights", "train"]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

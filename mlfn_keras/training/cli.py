@@ -5,35 +5,35 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
+from mlfn_keras import cli_args
 from mlfn_keras.errors import cli_entry
-from mlfn_keras.training.loop import train
 from mlfn_keras.training.recipes import TrainConfig
 
 __all__ = ["config_from_args", "main"]
 
 _EPILOG = """examples:
   # no data needed: generated identities, 5 minutes on a CPU
-  mlfn-train --dataset synthetic --preset mlfn_small --minutes 5 --output runs/synthetic
+  %(prog)s --dataset synthetic --preset mlfn_small --minutes 5 --output runs/synthetic
 
   # the paper's Market-1501 setting (Adam 3.5e-4, batch 64, 100k steps) from ImageNet weights
-  mlfn-train --dataset market1501 --data-root ~/data/Market-1501-v15.09.15 \\
+  %(prog)s --dataset market1501 --data-root ~/data/Market-1501-v15.09.15 \\
       --preset mlfn --init-weights init.keras --output runs/market
 
   # CUHK03 767/700, detected boxes (lr 5e-4, 75k steps chosen automatically)
-  mlfn-train --dataset cuhk03 --data-root ~/data/cuhk03 --init-weights init.keras
+  %(prog)s --dataset cuhk03 --data-root ~/data/cuhk03 --init-weights init.keras
 
   # CIFAR-100 recipe (SGD Nesterov, lr 0.1 x0.1 every 100 epochs, batch 256)
-  mlfn-train --dataset cifar100 --data-root ~/data/cifar-100-python.tar.gz
+  %(prog)s --dataset cifar100 --data-root ~/data/cifar-100-python.tar.gz
 
   # "bag of tricks" on all local GPUs, mixed precision + XLA
-  mlfn-train --dataset market1501 --data-root ~/data/market --label-smoothing 0.1 \\
+  %(prog)s --dataset market1501 --data-root ~/data/market --label-smoothing 0.1 \\
       --triplet-weight 1 --bnneck --warmup-steps 2000 --schedule cosine \\
       --random-erasing 0.5 --mixed-precision --xla --strategy mirrored
 
   # two machines (or two processes on one): the same command on each, its own --worker-index
-  mlfn-train --dataset market1501 --data-root ~/data/market --output runs/market \
+  %(prog)s --dataset market1501 --data-root ~/data/market --output runs/market \\
       --workers 10.0.0.1:2222,10.0.0.2:2222 --worker-index 0     # on 10.0.0.1 (the chief)
-  mlfn-train --dataset market1501 --data-root ~/data/market --output runs/market \
+  %(prog)s --dataset market1501 --data-root ~/data/market --output runs/market \\
       --workers 10.0.0.1:2222,10.0.0.2:2222 --worker-index 1     # on 10.0.0.2
 
 --batch-size is the global batch over all devices and workers; the learning
@@ -46,19 +46,15 @@ worker's command to resume. TF_CONFIG works instead of --workers.
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="mlfn-train",
-        description="Train an MLFN preset with model.fit (paper recipe by default).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=_EPILOG,
-    )
+    p = cli_args.make_parser("mlfn-train", "Train an MLFN preset with model.fit (paper recipe by default).", _EPILOG,
+                             quiet_help="no progress bar or progress lines (same as --verbose 0)")
     d = TrainConfig()
     p.add_argument("--dataset", default=d.dataset,
                    help="market1501, dukemtmcreid, cuhk03, cuhk03_labeled, msmt17, cifar100 or synthetic "
                         "(default: synthetic)")
-    p.add_argument("--data-root", help="data set folder or archive (synthetic: where to generate; default cache)")
+    p.add_argument("--data-root", metavar="DIR", help="data set folder or archive (synthetic: where to generate; default cache)")
     p.add_argument("--preset", help="model preset (default: mlfn; mlfn_cifar for cifar100)")
-    p.add_argument("--output", default=d.output, help=f"run folder (default: {d.output})")
+    cli_args.add_output(p, default=d.output, help=f"run folder (default: {d.output})")
     budget = p.add_argument_group("budget")
     budget.add_argument("--steps", type=int, help="training iterations (default: paper's, e.g. 100000)")
     budget.add_argument("--minutes", type=float, help="stop cleanly after this many minutes")
@@ -79,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     tricks.add_argument("--random-erasing", type=float, default=0.0, help="random erasing probability")
     tricks.add_argument("--no-flip", dest="flip", action="store_false", help="disable left-right flips")
     sys_ = p.add_argument_group("system")
-    sys_.add_argument("--init-weights", help=".keras file to initialise from (e.g. converted ImageNet ResNeXt)")
+    cli_args.add_init_weights(sys_, help=".keras file to initialise from (e.g. converted ImageNet ResNeXt)")
     sys_.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPU)")
     sys_.add_argument("--xla", action="store_true", help="XLA-compile the train step")
     sys_.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored", "multiworker"),
@@ -144,7 +140,9 @@ def config_from_args(argv: Sequence[str] | None = None) -> TrainConfig:
         value = args.pop(flag)
         if value is not None:
             synthetic[key] = value
-    verbose = args.pop("verbose")
+    verbose = 0 if args.pop("quiet") else args.pop("verbose")
+    args.pop("verbose", None)
+    args.pop("debug", None)
     return TrainConfig(**args, synthetic=synthetic, verbose="auto" if verbose is None else verbose)
 
 
@@ -152,6 +150,8 @@ def config_from_args(argv: Sequence[str] | None = None) -> TrainConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     """``mlfn-train`` entry point."""
     config = config_from_args(argv)
+    from mlfn_keras.training.loop import train
+
     result = train(config)
     if not result.is_chief:
         print(f"done: {result.steps} steps ({result.seconds:.0f} s this run); the chief wrote {config.output}")

@@ -84,7 +84,7 @@ def test_pipeline_writes_gated_export_and_refuses_overwrite(scene, init_model, t
 
     from mlfn_keras.adapt import cli
 
-    rc = cli.main(["--videos", *scene["videos"], "--out", str(out), "--init", str(init_model), "--no-progress"])
+    rc = cli.main(["--cams", *scene["videos"], "--output", str(out), "--init-weights", str(init_model), "--quiet"])
     assert rc == 2 and "--force" in capsys.readouterr().err and model_path.stat().st_mtime_ns == stamp
 
 
@@ -116,12 +116,12 @@ def test_cli_explains_footage_without_people(tmp_path, init_model, capsys):
     folder.mkdir()
     for i in range(4):
         cv2.imwrite(str(folder / f"{i}.jpg"), np.full((120, 160, 3), 80, np.uint8))
-    rc = cli.main(["--videos", str(folder), "--out", str(tmp_path / "s.keras"), "--init", str(init_model),
-                   "--detector", "bgsub", "--no-progress"])
+    rc = cli.main(["--cams", str(folder), "--output", str(tmp_path / "s.keras"), "--init-weights", str(init_model),
+                   "--detector", "bgsub", "--quiet"])
     assert rc == 2
     assert "no usable tracklet" in capsys.readouterr().err and not (tmp_path / "s.keras").exists()
-    rc = cli.main(["--videos", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "s.keras"), "--no-progress"])
-    assert rc == 2 and "--videos" in capsys.readouterr().err
+    rc = cli.main(["--cams", str(tmp_path / "missing.mp4"), "--output", str(tmp_path / "s.keras"), "--quiet"])
+    assert rc == 2 and "--cams" in capsys.readouterr().err
 
 
 def test_colour_prior_for_pseudo_labels_is_an_option(tracklets, init_model):
@@ -157,9 +157,9 @@ def test_feature_anchor_keeps_the_model_near_its_start(tracklets, init_model, tm
 def test_cli_passes_the_anchor_weight():
     from mlfn_keras.adapt import cli
 
-    args = cli.build_parser().parse_args(["--videos", "a.mp4", "--out", "s.keras", "--anchor-weight", "2.5"])
+    args = cli.build_parser().parse_args(["--cams", "a.mp4", "--output", "s.keras", "--anchor-weight", "2.5"])
     assert args.anchor_weight == 2.5
-    assert cli.build_parser().parse_args(["--videos", "a.mp4", "--out", "s.keras"]).anchor_weight == \
+    assert cli.build_parser().parse_args(["--cams", "a.mp4", "--output", "s.keras"]).anchor_weight == \
         AdaptConfig().anchor_weight
 
 

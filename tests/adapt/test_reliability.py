@@ -56,13 +56,13 @@ def _snapshot(folder):
 def test_rerun_on_other_footage_is_refused_and_the_checkpoint_kept(interrupted, scene, init_model, capsys):
     out, checkpoint = interrupted
     before = _snapshot(checkpoint)
-    with pytest.raises(RunMismatchError, match=r"holds a run of .*cam.*; this run is of .*new --out or --fresh"):
+    with pytest.raises(RunMismatchError, match=r"holds a run of .*cam.*; this run is of .*new --output or --fresh"):
         run_adaptation(_request(scene, init_model, out, sources=scene["videos"][:1]), log=lambda m: None)
     assert _snapshot(checkpoint) == before and not out.exists()
 
     from mlfn_keras.adapt import cli
 
-    rc = cli.main(["--videos", scene["videos"][1], "--out", str(out), "--init", str(init_model), "--no-progress"])
+    rc = cli.main(["--cams", scene["videos"][1], "--output", str(out), "--init-weights", str(init_model), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and "holds a run of" in err and "--fresh" in err and "Traceback" not in err
     assert _snapshot(checkpoint) == before
@@ -97,7 +97,7 @@ def test_cli_on_a_damaged_checkpoint_is_one_line(scene, init_model, tmp_path, ca
     checkpoint.mkdir()
     (checkpoint / "run.json").write_text('{"fingerp')
     (checkpoint / "tracklets.npz").write_bytes(b"PK\x03\x04")
-    rc = cli_main(["--videos", *scene["videos"], "--out", str(out), "--init", str(init_model), "--no-progress"])
+    rc = cli_main(["--cams", *scene["videos"], "--output", str(out), "--init-weights", str(init_model), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 2 and "damaged" in err and "--fresh" in err and "Traceback" not in err
     assert (checkpoint / "run.json").read_text() == '{"fingerp'  # not deleted without --fresh

@@ -37,7 +37,7 @@ def test_cli_prints_table6_layout(tmp_path, capsys, monkeypatch):
                 for i, (label, p) in enumerate(variants.items(), start=1)}
 
     monkeypatch.setattr(ablation, "run_ablation", fake_run)
-    rc = ablation.main(["--base", "mlfn_tiny", "--dataset", "synthetic", "--root", str(tmp_path),
+    rc = ablation.main(["--base", "mlfn_tiny", "--dataset", "synthetic", "--data-root", str(tmp_path),
                         "--steps", "3", "--output", str(tmp_path / "abl")])
     assert rc == 0 and calls["kw"]["steps"] == 3
     lines = capsys.readouterr().out.splitlines()

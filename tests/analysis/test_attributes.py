@@ -84,7 +84,7 @@ def test_cli_on_generated_identities(tmp_path, capsys):
                                   images_per_identity_camera=2, height=64, width=32, progress=False)
     mlfn_keras.MLFN.from_preset("mlfn_tiny").save(tmp_path / "m.keras")
     rc = attributes.main(["--model", str(tmp_path / "m.keras"), "--dataset", "synthetic",
-                          "--root", str(root), "--no-progress", "--output", str(tmp_path / "o")])
+                          "--data-root", str(root), "--quiet", "--output", str(tmp_path / "o")])
     assert rc == 0
     out = capsys.readouterr().out
     assert "| Attribute" in out and "| mean" in out and "majority" in out

@@ -58,8 +58,8 @@ def test_cli_writes_grids(tmp_path, capsys):
     root = generate_market_layout(tmp_path / "s", num_identities=8, num_cameras=2,
                                   images_per_identity_camera=2, height=64, width=32, progress=False)
     mlfn_keras.MLFN.from_preset("mlfn_tiny").save(tmp_path / "m.keras")
-    args = ["--model", str(tmp_path / "m.keras"), "--dataset", "synthetic", "--root", str(root),
-            "--no-progress", "--top", "5", "--output", str(tmp_path / "o")]
+    args = ["--model", str(tmp_path / "m.keras"), "--dataset", "synthetic", "--data-root", str(root),
+            "--quiet", "--top", "5", "--output", str(tmp_path / "o")]
     assert factor_grid.main(args + ["--factors", "2:3"]) == 0
     assert (tmp_path / "o" / "factor_2_3.png").stat().st_size > 1000
     assert factor_grid.main(args) == 0  # automatic choice: one factor per block

@@ -74,7 +74,7 @@ def test_cli_on_generated_identities(tmp_path, capsys):
                                   multi_query_images=1, progress=False)
     mlfn_keras.MLFN.from_preset("mlfn_tiny").save(tmp_path / "m.keras")
     rc = fs_matching.main(["--model", str(tmp_path / "m.keras"), "--dataset", "synthetic",
-                           "--root", str(root), "--pairs", "400", "--no-progress",
+                           "--data-root", str(root), "--pairs", "400", "--quiet",
                            "--output", str(tmp_path / "o")])
     assert rc == 0
     out = capsys.readouterr().out

@@ -75,8 +75,8 @@ def test_market_layout_is_read_trained_and_evaluated(tmp_path):
                              output=str(tmp_path / "run"), checkpoint_every=1, verbose=0))
     assert result.steps == 2 and result.num_classes == 5
     out = tmp_path / "eval"
-    rc = cli.main(["--model", result.model_path, "--dataset", "market1501", "--root", str(root),
-                   "--output", str(out), "--no-progress", "--num-ranked", "2"])
+    rc = cli.main(["--model", result.model_path, "--dataset", "market1501", "--data-root", str(root),
+                   "--output", str(out), "--quiet", "--num-ranked", "2"])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]["single_query"]
     assert 0.0 < metrics["mAP"] <= 100.0

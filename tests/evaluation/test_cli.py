@@ -28,9 +28,9 @@ def test_cli_writes_table_json_and_pictures(tiny_market, tmp_path, capsys):
     model.save(model_path)
     out = tmp_path / "eval"
     rc = cli.main([
-        "--model", str(model_path), "--dataset", "synthetic", "--root", str(tiny_market),
+        "--model", str(model_path), "--dataset", "synthetic", "--data-root", str(tiny_market),
         "--protocol", "single_query", "multi_query", "--flip", "--output", str(out),
-        "--no-progress", "--num-ranked", "3",
+        "--quiet", "--num-ranked", "3",
     ])
     assert rc == 0
     printed = capsys.readouterr().out
@@ -48,7 +48,7 @@ def test_cli_writes_table_json_and_pictures(tiny_market, tmp_path, capsys):
 
 def test_cli_errors_are_reported(tmp_path, capsys):
     rc = cli.main(["--model", str(tmp_path / "missing.keras"), "--dataset", "synthetic",
-                   "--root", str(tmp_path)])
+                   "--data-root", str(tmp_path)])
     assert rc == 2
     assert "not a generated data set" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -112,8 +112,8 @@ def test_num_ranked_zero_skips_the_ranked_picture(tiny_market, tmp_path, capsys)
     model_path = tmp_path / "tiny.keras"
     mlfn_keras.MLFN.from_preset("mlfn_tiny").save(model_path)
     out = tmp_path / "eval"
-    args = ["--model", str(model_path), "--dataset", "synthetic", "--root", str(tiny_market),
-            "--protocol", "single_query", "--output", str(out), "--no-progress"]
+    args = ["--model", str(model_path), "--dataset", "synthetic", "--data-root", str(tiny_market),
+            "--protocol", "single_query", "--output", str(out), "--quiet"]
     assert cli.main(args + ["--num-ranked", "0"]) == 0
     assert (out / "metrics.json").is_file() and not (out / "ranked_single_query.png").exists()
     with pytest.raises(SystemExit) as info:

@@ -26,8 +26,8 @@ demo's scene generator all reuse it.
 Command line (:mod:`~mlfn_keras.data.synthetic.cli`, also
 ``python -m mlfn_keras.data.synthetic``):
 
-    mlfn-synthetic --out /tmp/synth --identities 200 --cameras 4
-    mlfn-synthetic --out /tmp/synth_photo --identities 2000 --train-identities 1900 \\
+    mlfn synthetic --output /tmp/synth --identities 200 --cameras 4
+    mlfn synthetic --output /tmp/synth_photo --identities 2000 --train-identities 1900 \\
         --height 128 --width 64 --fetch-backgrounds mate-backgrounds
 
 From Python:
@@ -42,32 +42,30 @@ From Python:
     crop = synthetic.apply_camera(rgb, alpha, camera, rng)
 """
 
-from mlfn_keras.data.synthetic.backgrounds import (
-    DEFAULT_PACKAGE,
-    BackgroundBank,
-    fetch_debian_backgrounds,
-)
-from mlfn_keras.data.synthetic.cameras import (
-    CameraStyle,
-    apply_camera,
-    procedural_background,
-    sample_camera,
-)
-from mlfn_keras.data.synthetic.identities import (
-    BAGS,
-    COLOURS,
-    PATTERNS,
-    IdentityAttributes,
-    colour_name,
-    sample_identity,
-)
-from mlfn_keras.data.synthetic.layout import (
-    GENERATOR_VERSION,
-    SyntheticFolderError,
-    generate_market_layout,
-    render_crop,
-)
-from mlfn_keras.data.synthetic.rendering import VIEWS, render_person
+from mlfn_keras._lazy import lazy_exports
+
+# Imported on first use, so `mlfn ... --help` and light imports stay fast (no TensorFlow).
+_EXPORTS = {
+    "DEFAULT_PACKAGE": "mlfn_keras.data.synthetic.backgrounds",
+    "BackgroundBank": "mlfn_keras.data.synthetic.backgrounds",
+    "fetch_debian_backgrounds": "mlfn_keras.data.synthetic.backgrounds",
+    "CameraStyle": "mlfn_keras.data.synthetic.cameras",
+    "apply_camera": "mlfn_keras.data.synthetic.cameras",
+    "procedural_background": "mlfn_keras.data.synthetic.cameras",
+    "sample_camera": "mlfn_keras.data.synthetic.cameras",
+    "BAGS": "mlfn_keras.data.synthetic.identities",
+    "PATTERNS": "mlfn_keras.data.synthetic.identities",
+    "COLOURS": "mlfn_keras.data.synthetic.identities",
+    "IdentityAttributes": "mlfn_keras.data.synthetic.identities",
+    "colour_name": "mlfn_keras.data.synthetic.identities",
+    "sample_identity": "mlfn_keras.data.synthetic.identities",
+    "GENERATOR_VERSION": "mlfn_keras.data.synthetic.layout",
+    "SyntheticFolderError": "mlfn_keras.data.synthetic.layout",
+    "generate_market_layout": "mlfn_keras.data.synthetic.layout",
+    "render_crop": "mlfn_keras.data.synthetic.layout",
+    "VIEWS": "mlfn_keras.data.synthetic.rendering",
+    "render_person": "mlfn_keras.data.synthetic.rendering",
+}
 
 __all__ = [
     "BAGS",
@@ -90,3 +88,5 @@ __all__ = [
     "sample_camera",
     "sample_identity",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -11,8 +11,8 @@ model learns to ignore real backgrounds.
 
 Example:
 
-    mlfn-synthetic --fetch-backgrounds mate-backgrounds --out /tmp/synth
-    mlfn-synthetic --backgrounds ~/Pictures --out /tmp/synth
+    mlfn-synthetic --fetch-backgrounds mate-backgrounds --output /tmp/synth
+    mlfn-synthetic --backgrounds ~/Pictures --output /tmp/synth
 """
 
 from __future__ import annotations

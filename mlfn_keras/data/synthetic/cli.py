@@ -6,16 +6,17 @@ import argparse
 import json
 from typing import Sequence
 
+from mlfn_keras import cli_args
 from mlfn_keras.errors import UserError, cli_entry
 
 EPILOG = """examples:
-  mlfn-synthetic --out /tmp/synth --identities 200 --cameras 4
-  mlfn-synthetic --out /tmp/synth_small --identities 40 --cameras 2 \\
+  %(prog)s --output /tmp/synth --identities 200 --cameras 4
+  %(prog)s --output /tmp/synth_small --identities 40 --cameras 2 \\
       --images-per-camera 3 --height 128 --width 64 --distractors 20 --multi-query 2
   # real photographs behind the people (Debian's mate-backgrounds, GPL-2+, fetched into the cache)
-  mlfn-synthetic --out /tmp/synth_photo --identities 2000 --train-identities 1900 \\
+  %(prog)s --output /tmp/synth_photo --identities 2000 --train-identities 1900 \\
       --height 128 --width 64 --fetch-backgrounds mate-backgrounds
-  mlfn-synthetic --out /tmp/synth_mine --backgrounds ~/Pictures/streets
+  %(prog)s --output /tmp/synth_mine --backgrounds ~/Pictures/streets
 
 A folder that is not empty and was not written by mlfn-synthetic is refused
 (--force adds the data set beside its files, never replacing any); a folder
@@ -24,14 +25,14 @@ generated with other settings needs --overwrite.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mlfn-synthetic",
+    parser = cli_args.make_parser(
+        "mlfn-synthetic",
         description="Write generated identities as a Market-1501-layout folder "
                     "(bounding_box_train/, bounding_box_test/, query/, attributes.json, meta.json).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EPILOG,
+        quiet_help="no progress bar or progress lines",
     )
-    parser.add_argument("--out", required=True, help="output folder (new, empty, or generated before)")
+    cli_args.add_output(parser, required=True, dest="out", help="output folder (new, empty, or generated before)")
     parser.add_argument("--identities", type=int, default=200, help="total identities (default 200)")
     parser.add_argument("--train-identities", type=int, default=None, help="training identities (default half)")
     parser.add_argument("--cameras", type=int, default=4, help="number of cameras, >= 2 (default 4)")
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mlfn_keras.fileio import run_lock
 
     args = build_parser().parse_args(argv)
-    with run_lock(args.out, "--out"):  # one mlfn-synthetic per folder at a time
+    with run_lock(args.out, "--output"):  # one mlfn synthetic per folder at a time
         return _generate(args)
 
 
@@ -77,7 +78,7 @@ def _generate(args: argparse.Namespace) -> int:
             images_per_identity_camera=args.images_per_camera, num_train_identities=args.train_identities,
             seed=args.seed, height=args.height, width=args.width, num_distractors=args.distractors,
             num_junk=args.junk, multi_query_images=args.multi_query, overwrite=args.overwrite,
-            backgrounds=backgrounds, force=args.force,
+            backgrounds=backgrounds, force=args.force, progress=not args.quiet,
         )
     except ValueError as error:  # argument checks of the library
         if isinstance(error, UserError):

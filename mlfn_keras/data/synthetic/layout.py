@@ -113,7 +113,7 @@ def _is_complete(root: Path, config: dict) -> bool:
 def _check_target(root: Path, config: dict, overwrite: bool, force: bool) -> str:
     """Decides what to do with ``root``: ``"reuse"``, ``"create"``, ``"replace"`` or ``"add"``."""
     if root.exists() and not root.is_dir():
-        raise SyntheticFolderError(f"--out {str(root)!r} is a file; expected a folder (new, empty or generated)")
+        raise SyntheticFolderError(f"--output {str(root)!r} is a file; expected a folder (new, empty or generated)")
     if _is_complete(root, config):
         return "reuse"
     has_meta, existing = _read_config(root)
@@ -245,7 +245,7 @@ def generate_market_layout(
             ``root`` holds a different generated data set and ``overwrite`` is
             False, or files this project did not write (see ``force``).
     """
-    from tqdm.auto import tqdm
+    from mlfn_keras.progress import tqdm
 
     root = Path(root)
     bank = BackgroundBank.from_dir(backgrounds) if isinstance(backgrounds, (str, os.PathLike)) else backgrounds

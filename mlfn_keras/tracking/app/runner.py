@@ -232,7 +232,7 @@ def _stderr(line: str) -> None:
 def _progress_bar(options: RunOptions):
     if not options.progress:
         return None
-    from tqdm import tqdm
+    from mlfn_keras.progress import tqdm
 
     total = options.total_frames
     if options.max_frames is not None:

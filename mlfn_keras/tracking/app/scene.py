@@ -296,7 +296,7 @@ def write_scene(config: SceneConfig, out_dir: str, progress: bool = True) -> dic
         ``{"videos": [...], "gt": [...]}`` paths, camera order.
     """
     import cv2
-    from tqdm import tqdm
+    from mlfn_keras.progress import tqdm
 
     os.makedirs(os.path.join(out_dir, "gt"), exist_ok=True)
     scene = Scene(config)

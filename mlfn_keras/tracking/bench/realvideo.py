@@ -63,9 +63,10 @@ from mlfn_keras.tracking.eval.scoring import (
     read_run_folder,
     score_run,
 )
+from mlfn_keras.weights import SHIPPED_REID as _SHIPPED_REID
 
-#: The re-id weights shipped with the demo (what ``demo/multicam.py`` uses by default).
-SHIPPED_REID = str(Path(__file__).resolve().parents[3] / "demo" / "weights" / "mlfn_small_synthetic.keras")
+#: The re-id weights shipped in the package (what ``mlfn demo`` uses by default).
+SHIPPED_REID = str(_SHIPPED_REID)
 #: ``--reid`` value that selects the colour-histogram baseline.
 HIST = HIST_SPEC
 #: Detector per kind of footage for ``--detector auto`` (as the demo chooses).

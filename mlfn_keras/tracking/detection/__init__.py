@@ -11,3 +11,9 @@
 
 Scoring a detector lives in :mod:`mlfn_keras.tracking.eval`.
 """
+
+#: What ``--detector`` accepts, for command-line help (kept here so ``--help`` imports nothing heavy).
+DETECTOR_CHOICES_HELP = (
+    "ssdlite, bgsub, gt (generated scene only), onnx:PATH, ssdlite-fp32 / ssdlite-int8 (fixed precision), "
+    "or ssdlite:RxC (tiles, e.g. ssdlite:1x2)"
+)

@@ -32,6 +32,8 @@ from typing import Protocol
 import numpy as np
 import supervision as sv
 
+from mlfn_keras.tracking.detection import DETECTOR_CHOICES_HELP  # noqa: F401  (re-exported; light for --help)
+
 from mlfn_keras.tracking.detection.ssdlite import (  # noqa: F401  (re-exported)
     SSDLiteDetector,
     convert_ssdlite_to_onnx,
@@ -40,10 +42,6 @@ from mlfn_keras.tracking.detection.ssdlite import (  # noqa: F401  (re-exported)
     ssdlite_graph_path,
 )
 
-DETECTOR_CHOICES_HELP = (
-    "ssdlite, bgsub, gt (generated scene only), onnx:PATH, ssdlite-fp32 / ssdlite-int8 (fixed precision), "
-    "or ssdlite:RxC (tiles, e.g. ssdlite:1x2)"
-)
 
 
 class Detector(Protocol):

@@ -1,4 +1,4 @@
-"""``mlfn-edge`` and ``mlfn-central``: a site of edge boxes and one central identity service.
+"""``mlfn edge`` and ``mlfn central`` (also ``mlfn-edge``, ``mlfn-central``): a site of edge boxes and one central identity service.
 
 Both are thin: they parse arguments and call
 :func:`~mlfn_keras.tracking.site.edge.run_edge` /
@@ -14,24 +14,26 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from mlfn_keras import cli_args
 from mlfn_keras.cli_args import make_parser
 from mlfn_keras.errors import cli_entry
+from mlfn_keras.weights import SHIPPED_REID as _SHIPPED_REID
 
-#: The re-id weights shipped in the repository.
-SHIPPED_REID = str(Path(__file__).resolve().parents[3] / "demo" / "weights" / "mlfn_small_synthetic.keras")
+#: The re-id weights shipped in the package.
+SHIPPED_REID = str(_SHIPPED_REID)
 DEFAULT_BROKER = "redis://127.0.0.1:6379"
 
 EDGE_EXAMPLES = """Examples:
 
     # one edge box with two webcams, named for the site
-    mlfn-edge --broker redis://central.lan:6379 --cams 0 1 --names hall-a hall-b
+    %(prog)s --broker redis://central.lan:6379 --cams 0 1 --names hall-a hall-b
 
     # PETS09 as two boxes on one machine (see docs/multibox.md)
-    mlfn-edge --broker redis://127.0.0.1:6379 --edge box-left --cams left.avi --names left
-    mlfn-edge --broker redis://127.0.0.1:6379 --edge box-right --cams right.avi --names right
+    %(prog)s --broker redis://127.0.0.1:6379 --edge box-left --cams left.avi --names left
+    %(prog)s --broker redis://127.0.0.1:6379 --edge box-right --cams right.avi --names right
 
     # a password-protected broker over TLS
-    mlfn-edge --broker rediss://edge:s3cret@central.lan:6380 --cams rtsp://10.0.0.7/stream
+    %(prog)s --broker rediss://edge:s3cret@central.lan:6380 --cams rtsp://10.0.0.7/stream
 
 Camera names default to <host>-cam<i> and must be unique on the site; the
 edge name defaults to the host name. Recorded files are published tick by
@@ -43,16 +45,16 @@ counted. A restarted edge continues its stream in a new epoch.
 CENTRAL_EXAMPLES = """Examples:
 
     # the central of a two-edge run on recorded files; finishes when both edges end
-    mlfn-central --broker redis://127.0.0.1:6379 --edges 2 --output runs/site
+    %(prog)s --broker redis://127.0.0.1:6379 --edges 2 --output runs/site
 
     # a live site with a web view for the LAN, until Ctrl-C
-    mlfn-central --broker redis://127.0.0.1:6379 --output runs/live --serve 0.0.0.0:8080
+    %(prog)s --broker redis://127.0.0.1:6379 --output runs/live --serve 0.0.0.0:8080
 
     # a standby: waits for the active central's lease, then takes over from its checkpoint
-    mlfn-central --broker redis://127.0.0.1:6379 --output runs/live --standby
+    %(prog)s --broker redis://127.0.0.1:6379 --output runs/live --standby
 
     # score a recorded run against MOT ground truth named like the cameras
-    mlfn-central --edges 2 --output runs/site --evaluate --gt gt/
+    %(prog)s --edges 2 --output runs/site --evaluate --gt gt/
 
 Outputs with --output DIR: mot/NAME.txt (global ids, one file per camera name),
 mot_local/NAME.txt (per-camera track ids), events.jsonl, summary.json (with a
@@ -66,14 +68,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", default=DEFAULT_BROKER, metavar="URL",
                         help=f"redis://[USER:PASSWORD@]HOST[:PORT] or rediss:// for TLS (default: {DEFAULT_BROKER})")
     parser.add_argument("--namespace", default="mlfn", help="the site's key prefix on the broker (default: mlfn)")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def build_edge_parser() -> argparse.ArgumentParser:
     parser = make_parser("mlfn-edge", "An edge box of a site: detect, track and embed its cameras; publish to the broker.",
                          EDGE_EXAMPLES)
     _common(parser)
-    parser.add_argument("--cams", nargs="+", required=True, metavar="SRC", help="this box's cameras (as demo/multicam.py --cams)")
+    cli_args.add_cams(parser, required=True, help="this box's cameras (as mlfn demo --cams)")
     parser.add_argument("--names", nargs="+", default=None, metavar="NAME", help="camera names, unique on the site (default: <host>-cam<i>)")
     parser.add_argument("--edge", default=None, metavar="NAME", help="this edge's name, unique on the site (default: the host name)")
     parser.add_argument("--detector", default="ssdlite", help="ssdlite | bgsub | onnx:PATH (default: ssdlite)")
@@ -93,7 +94,7 @@ def build_central_parser() -> argparse.ArgumentParser:
     parser = make_parser("mlfn-central", "The central identity service of a site: global ids for every edge's cameras.",
                          CENTRAL_EXAMPLES)
     _common(parser)
-    parser.add_argument("--output", default=None, metavar="DIR", help="write MOT files, events and a summary here")
+    cli_args.add_output(parser, help="write MOT files, events and a summary here")
     parser.add_argument("--force", action="store_true", help="write into an --output folder holding files this tool did not write")
     parser.add_argument("--edges", type=int, default=None, metavar="N", help="wait for N edges; finish when all ended (recorded files)")
     parser.add_argument("--allow-edges", nargs="+", default=None, metavar="NAME", help="refuse any other edge name")

@@ -158,14 +158,14 @@ def test_two_processes_building_the_same_folder(tmp_path):
 
 def test_cli_errors_are_short_with_exit_code_2(tmp_path, capsys):
     _market_folder(tmp_path / "market")
-    assert synthetic_cli.main(["--out", str(tmp_path / "market"), "--identities", "4", "--cameras", "2"]) == 2
+    assert synthetic_cli.main(["--output", str(tmp_path / "market"), "--identities", "4", "--cameras", "2"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
     assert "bounding_box_test" in err and "expected" in err
-    assert synthetic_cli.main(["--out", str(tmp_path / "x"), "--identities", "4", "--train-identities", "9"]) == 2
+    assert synthetic_cli.main(["--output", str(tmp_path / "x"), "--identities", "4", "--train-identities", "9"]) == 2
     err = capsys.readouterr().err
     assert "num_train_identities" in err and "Traceback" not in err
-    assert synthetic_cli.main(["--out", str(tmp_path / "y"), "--backgrounds", str(tmp_path / "none")]) == 2
+    assert synthetic_cli.main(["--output", str(tmp_path / "y"), "--backgrounds", str(tmp_path / "none")]) == 2
     assert "backgrounds folder" in capsys.readouterr().err
 
 

@@ -209,7 +209,7 @@ def test_generate_rejects_bad_arguments(tmp_path, kwargs, message):
 
 
 def test_cli(tmp_path, capsys):
-    rc = synthetic_cli.main(["--out", str(tmp_path / "cli"), "--identities", "4", "--cameras", "2",
+    rc = synthetic_cli.main(["--output", str(tmp_path / "cli"), "--identities", "4", "--cameras", "2",
                          "--images-per-camera", "1", "--height", "32", "--width", "16"])
     assert rc == 0
     assert "bounding_box_train" in capsys.readouterr().out

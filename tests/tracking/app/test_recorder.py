@@ -193,7 +193,7 @@ def test_eval_output_that_is_a_file_is_refused_before_the_evaluation(tmp_path, c
     target = tmp_path / "results.txt"
     target.write_text("the user's")
     # The data set root does not exist either: refusing the output first proves no work was done.
-    rc = cli.main(["--preset", "mlfn_tiny", "--dataset", "synthetic", "--root", str(tmp_path / "missing"),
+    rc = cli.main(["--preset", "mlfn_tiny", "--dataset", "synthetic", "--data-root", str(tmp_path / "missing"),
                    "--output", str(target)])
     err = capsys.readouterr().err
     assert rc == 2 and "is a file" in err and "Traceback" not in err and target.read_text() == "the user's"
@@ -205,7 +205,7 @@ def test_eval_output_with_foreign_files_is_refused_before_the_evaluation(tmp_pat
     out = tmp_path / "runs"
     out.mkdir()
     (out / "model.keras").write_bytes(b"weights")
-    rc = cli.main(["--preset", "mlfn_tiny", "--dataset", "synthetic", "--root", str(tmp_path / "missing"),
+    rc = cli.main(["--preset", "mlfn_tiny", "--dataset", "synthetic", "--data-root", str(tmp_path / "missing"),
                    "--output", str(out)])
     err = capsys.readouterr().err
     assert rc == 2 and "model.keras" in err and "--force" in err and (out / "model.keras").read_bytes() == b"weights"
@@ -389,21 +389,21 @@ def test_every_writing_command_takes_the_lock(tmp_path, held, capsys, command):
     if command == "eval":
         from mlfn_keras.evaluation import cli
 
-        rc = cli.main(["--preset", "mlfn_tiny", "--dataset", "synthetic", "--root", str(tmp_path), "--output", str(out)])
+        rc = cli.main(["--preset", "mlfn_tiny", "--dataset", "synthetic", "--data-root", str(tmp_path), "--output", str(out)])
     elif command in ("onnx", "saved_model"):
         module = load_script(f"export/to_{command}.py", f"to_{command}_lock")
         rc = module.main(["--preset", "mlfn_tiny", "--output", str(out)])
     elif command == "export_benchmark":
         module = load_script("export/benchmark.py", "export_benchmark_lock")
-        rc = module.main(["--out-dir", str(out)])
+        rc = module.main(["--output", str(out)])
     elif command == "synthetic":
         from mlfn_keras.data.synthetic import cli
 
-        rc = cli.main(["--out", str(out)])
+        rc = cli.main(["--output", str(out)])
     else:
         from mlfn_keras.adapt import cli
 
-        rc = cli.main(["--videos", str(tmp_path), "--out", str(out)])
+        rc = cli.main(["--cams", str(tmp_path), "--output", str(out)])
     err = capsys.readouterr().err
     assert rc == 2 and f"process {pid}" in err and "one run per output" in err and "Traceback" not in err
 

@@ -189,4 +189,5 @@ def test_the_shipped_weights_the_benchmark_defaults_to_exist():
     from mlfn_keras.tracking.bench.realvideo import SHIPPED_REID
 
     assert Path(SHIPPED_REID).is_file(), SHIPPED_REID
-    assert Path(SHIPPED_REID).parent == ROOT / "demo" / "weights"
+    assert Path(SHIPPED_REID).parent == ROOT / "mlfn_keras" / "weights"  # package data: ships in the wheel
+    assert (ROOT / "demo" / "weights" / Path(SHIPPED_REID).name).resolve() == Path(SHIPPED_REID)  # the old path links
