@@ -15,16 +15,12 @@ import time
 
 import keras
 
+from mlfn_keras.progress import LineProgress, tqdm
+
 __all__ = ["StepProgress"]
 
 
 def _tqdm(lines: bool = False, **kwargs):
-    try:
-        from mlfn_keras.progress import LineProgress, tqdm
-    except ImportError:  # before the shared progress module existed
-        from tqdm import tqdm
-
-        return tqdm(**kwargs)
     return LineProgress(**kwargs) if lines else tqdm(**kwargs)
 
 

@@ -60,7 +60,6 @@ def test_with_minutes_the_total_is_the_step_the_budget_reaches(monkeypatch):
 
 
 def test_a_log_file_gets_plain_lines(monkeypatch):
-    pytest.importorskip("mlfn_keras.progress", reason="the shared progress module (plain lines off a terminal)")
     stream = io.StringIO()
     _run(monkeypatch, steps=20, initial=0, deadline_in=None, step_seconds=1.0, stop_at=20, stream=stream)
     text = stream.getvalue()
