@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import keras
-
 __all__ = ["load_init_weights"]
 
 
@@ -40,14 +38,11 @@ def load_init_weights(model, path: str | Path) -> dict[str, list[str]]:
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
+        InputPathError: If it is empty, damaged or not a ``.keras`` archive.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--init-weights: {path} does not exist (expected a .keras model file)")
-    import mlfn_keras
+    from mlfn_keras.modelfile import load_keras_file
 
-    mlfn_keras.register_keras_objects()
-    source = _all_layers(keras.models.load_model(path, compile=False))
+    source = _all_layers(load_keras_file(path, what="--init-weights"))
     report: dict[str, list[str]] = {"loaded": [], "shape_mismatch": [], "not_in_source": []}
     for name, layer in sorted(_all_layers(model).items()):
         src = source.get(name)
