@@ -56,7 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scene-seeds", nargs="*", type=int, default=[0], help="IDF1: built-in scene seeds (default: 0)")
     parser.add_argument("--video", default=None, metavar="PATH", help="PETS09 vtest.avi (default: cached, else apt-get download opencv-doc)")
     parser.add_argument("--output", default=None, metavar="DIR", help="keep every run here (default: a temporary folder)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 

@@ -54,7 +54,6 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="detector onnxruntime threads (default: its own)")
     parser.add_argument("--output", required=True, metavar="DIR", help="where runs/, throughput.md/.json/.png go")
     parser.add_argument("--plot", default=None, help="also write the plot here (e.g. docs/images/throughput.png)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if any(n < 1 for n in args.cameras):
         raise UserError(f"--cameras takes numbers >= 1; got {args.cameras}")

@@ -104,9 +104,9 @@ def _run(children: list[list[str]], timeout: float) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__[__doc__.index("Examples:"):],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from mlfn_keras.cli_args import parser_from_doc
+
+    parser = parser_from_doc(__doc__, prog="benchmarks/train_distributed.py")
     parser.add_argument("--preset", default="mlfn_tiny")
     parser.add_argument("--batch-size", type=int, default=16, help="global batch (default 16)")
     parser.add_argument("--steps", type=int, default=40)

@@ -26,20 +26,13 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from mlfn_keras import cli_args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    doc = __doc__ or ""
-    parser = argparse.ArgumentParser(
-        prog="demo/benchmark.py",
-        description=doc.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=doc[doc.index("Examples:") :],
-    )
+    parser = cli_args.parser_from_doc(__doc__, prog="demo/benchmark.py")
     parser.add_argument("--detectors", default="bgsub,ssdlite", help="comma-separated (default: bgsub,ssdlite)")
     parser.add_argument("--reid", default=None, help="re-id model (default: the shipped mlfn_small)")
     parser.add_argument("--frames", type=int, default=300, help="frames per camera (default: 300)")
@@ -64,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     specs, _ = scene_specs(scene)
     results = []
     for name in [d.strip() for d in args.detectors.split(",") if d.strip()]:
-        results.append(benchmark_pipeline(specs, name, args.reid or DEFAULT_REID, args.frames, schedule))
+        results.append(benchmark_pipeline(specs, name, args.reid or DEFAULT_REID, args.frames, schedule, progress=not args.quiet))
     return cli_args.report(format_table(results), results, args.json)
 
 

@@ -53,7 +53,8 @@ from mlfn_keras.tracking.detection.schedule import DetectionScheduler, ScheduleC
 
 
 def benchmark_pipeline(
-    specs: Sequence[SourceSpec], detector: str, reid: str, max_frames: int, schedule: ScheduleConfig | None = None
+    specs: Sequence[SourceSpec], detector: str, reid: str, max_frames: int, schedule: ScheduleConfig | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Runs the pipeline headless over ``specs`` and returns timings.
 
@@ -75,7 +76,7 @@ def benchmark_pipeline(
             det([frame] * len(specs), list(range(len(specs))), [0] * len(specs))
             emb([crop_rgb(frame, (0, 0, 100, 200))] * 4)
     summary = run_multicam(specs, DetectionScheduler(det, schedule), emb,
-                           options=RunOptions(max_frames=max_frames, progress=True, write_video=False))
+                           options=RunOptions(max_frames=max_frames, progress=progress, write_video=False))
     ticks = max(summary.ticks, 1)
     frames = [c["frames"] for c in summary.cameras]
     stages = summary.stage_seconds
