@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import types
 
-import pytest
-
 from mlfn_keras.training import progress as progress_module
 from mlfn_keras.training.progress import StepProgress
 
