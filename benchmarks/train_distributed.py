@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mlfn_keras.errors import cli_entry
+
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = ("1 worker", "2 logical devices", "2 local workers")
 
@@ -103,6 +105,7 @@ def _run(children: list[list[str]], timeout: float) -> list[dict]:
     return results
 
 
+@cli_entry
 def main(argv=None) -> int:
     from mlfn_keras.cli_args import parser_from_doc
 

@@ -66,6 +66,9 @@ from mlfn_keras.training.transplant import load_init_weights
 
 __all__ = ["TrainResult", "make_strategy", "train"]
 
+#: Batches allowed beyond --steps under mixed precision for steps skipped on overflowing gradients.
+MIXED_PRECISION_SPARE_STEPS = 64
+
 logger = logging.getLogger(__name__)
 
 
@@ -315,7 +318,11 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
 
     # fit() in checkpoint intervals ("epochs"); StopAtStep ends it at exactly --steps.
     interval = max(1, min(config.checkpoint_every, config.steps))
-    epochs = math.ceil(config.steps / interval) + 1  # one spare: a fallback to the older checkpoint
+    # One spare interval: a fallback to the older checkpoint. Under mixed precision a step whose scaled
+    # gradients overflow is skipped (the loss scale halves; the optimizer takes no step), mostly while the
+    # scale settles at the start, so allow batches for those too: StopAtStep still ends at exactly --steps.
+    spare = 1 + (math.ceil(MIXED_PRECISION_SPARE_STEPS / interval) if config.mixed_precision else 0)
+    epochs = math.ceil(config.steps / interval) + spare
     if initial_step >= config.steps:
         epochs = initial_step // interval  # killed after its last checkpoint: restore and save, no step more
     logs = out / "logs"
@@ -423,9 +430,10 @@ class _StepInLogs(keras.callbacks.Callback):
 def _check_precision(config: TrainConfig, replicas: Replicas) -> None:
     """Refuses settings that cannot train under the strategy, before any data is read.
 
-    ``--mixed-precision`` works on one machine under every strategy (also on
-    CPU, slowly); with several workers the first step never completed in
-    our runs, so it is refused.
+    ``--mixed-precision`` works on one device (also on CPU, slowly); over
+    several CPU devices the loss became NaN after the first step, and with
+    several workers the first step never completed in our runs, so both are
+    refused. Several GPUs are not refused (untested here: no GPU).
     ``--xla`` works on one device; with several replicas Keras 3.15 compiles
     the whole distributed step as one XLA program, which fails (a variable on
     another device, keras-team/keras#19005; on CPU, a collective XLA cannot
@@ -436,6 +444,12 @@ def _check_precision(config: TrainConfig, replicas: Replicas) -> None:
             "--mixed-precision with several workers does not train on this TensorFlow (2.21) and Keras (3.15): "
             "the first step never completed in our multi-worker runs; train multi-worker runs in float32 (drop "
             "--mixed-precision), or use mixed precision on one machine (--strategy mirrored or default)")
+    if (config.mixed_precision and replicas.num_replicas > 1
+            and all("CPU" in d.upper() for d in replicas.strategy.extended.worker_devices)):
+        raise UserError(
+            f"--mixed-precision over {replicas.num_replicas} CPU devices does not train on this TensorFlow (2.21) "
+            "and Keras (3.15): the loss becomes NaN after the first step in our runs (one CPU device trains); "
+            "use mixed precision on GPUs or on one device (--strategy default), or drop --mixed-precision")
     if config.xla and replicas.num_replicas > 1:
         raise UserError(
             f"--xla works on one device; this run has {replicas.num_replicas} replicas, and Keras 3.15 cannot "

@@ -133,7 +133,7 @@ def test_cli_missing_or_empty_data_folder_is_a_message(tmp_path, capsys, dataset
 
 
 # ---------------------------------------------------------------- runs know who they are; exact steps; full disks
-REPO = Path(__file__).resolve().parents[1]
+from repo import REPO  # noqa: E402
 
 
 @pytest.fixture(scope="module")

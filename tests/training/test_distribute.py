@@ -11,15 +11,18 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
+from repo import REPO  # noqa: E402
 
 from mlfn_keras.errors import UserError
-from mlfn_keras.training.distribute import Cluster, Replicas, _field_codes, resolve_cluster
-
-REPO = Path(__file__).resolve().parents[1]
+from mlfn_keras.training.distribute import (
+    Cluster,
+    Replicas,
+    _field_codes,
+    resolve_cluster,
+)
 
 
 def test_cluster_from_flags_and_tf_config_agree():
@@ -130,14 +133,22 @@ def test_mirrored_pxk_shares_are_whole_identities(tmp_path):
 
 
 def test_settings_that_cannot_train_under_a_strategy_are_refused():
+    from types import SimpleNamespace
+
     from mlfn_keras.training import TrainConfig
     from mlfn_keras.training.loop import _check_precision
 
-    two_workers = Replicas(strategy=None, num_replicas=2, cluster=Cluster(("a:1", "b:2"), 0))
-    two_devices = Replicas(strategy=None, num_replicas=2)
+    def on(*devices):
+        return SimpleNamespace(extended=SimpleNamespace(worker_devices=devices))
+
+    two_workers = Replicas(strategy=on("/job:worker/CPU:0"), num_replicas=2, cluster=Cluster(("a:1", "b:2"), 0))
+    two_cpus = Replicas(strategy=on("/device:CPU:0", "/device:CPU:1"), num_replicas=2)
+    two_gpus = Replicas(strategy=on("/device:GPU:0", "/device:GPU:1"), num_replicas=2)
     with pytest.raises(UserError, match="--mixed-precision with several workers"):
         _check_precision(TrainConfig(mixed_precision=True), two_workers)
-    _check_precision(TrainConfig(mixed_precision=True), two_devices)  # tested in test_training_loop.py
+    with pytest.raises(UserError, match="--mixed-precision over 2 CPU devices"):  # trained in test_loop.py
+        _check_precision(TrainConfig(mixed_precision=True), two_cpus)
+    _check_precision(TrainConfig(mixed_precision=True), two_gpus)
     with pytest.raises(UserError, match="--xla works on one device; this run has 2 replicas"):
-        _check_precision(TrainConfig(xla=True), two_devices)
+        _check_precision(TrainConfig(xla=True), two_gpus)
     _check_precision(TrainConfig(xla=True), Replicas(strategy=None, num_replicas=1))

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from repo import REPO  # noqa: E402
 WAIT_S = 420  # one worker process, start to end, on a loaded 2-core machine
 
 pytestmark = pytest.mark.slow

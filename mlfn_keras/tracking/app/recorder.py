@@ -151,7 +151,8 @@ class FinalIds:
     Attributes:
         tracklets: every tracklet's final id (those without one left out).
         identities: distinct final ids in ``mot/`` (the run's identity count).
-        live_to_final: each id shown live → final id → boxes.
+        live_to_final: each id shown live → final id → boxes (empty for an id held back for a new track
+            that ended before it was committed).
     """
 
     tracklets: dict[TrackletKey, int] = field(default_factory=dict)
@@ -355,9 +356,11 @@ class RunRecorder:
         out: dict[int, dict[int, int]] = {}
         for camera, rows in enumerate(self._rows):
             for r, gid in zip(rows, row_ids[camera]):
-                if r.live_id is not None and gid is not None:
+                if r.live_id is not None:
+                    # an id held back for a new track that ended before it was committed maps to no one
                     counts = out.setdefault(r.live_id, {})
-                    counts[gid] = counts.get(gid, 0) + 1
+                    if gid is not None:
+                        counts[gid] = counts.get(gid, 0) + 1
         return out
 
     def _write_ids(self, row_ids: list[list[int | None]], result: FinalIds, every_box: bool) -> None:

@@ -268,9 +268,8 @@ class IdentityFeed:
                 box = tuple(float(v) for v in obj.xyxy)
                 app.last_box, app.last_time, app.last_frame = box, float(t), int(frame)
                 app.boxes += 1
-                # the id held back for a new track is shown on its box, but is nobody's card until committed
-                shown = None if obj.global_id is None else int(obj.global_id)
-                gid = None if getattr(obj, "provisional", False) else shown
+                # the id held back for a new track is drawn on its box, but is nobody's card until committed
+                gid = None if obj.global_id is None or getattr(obj, "provisional", False) else int(obj.global_id)
                 if gid != app.global_id:
                     self._move(app, gid)
                 if self.thumbnails and image is not None:
@@ -280,7 +279,7 @@ class IdentityFeed:
                         if jpeg is not None:
                             app.quality, app.thumb = q, jpeg
                             app.thumb_version += 1
-                seen.append({"id": gid, "shown": shown, "track": app.track, "box": [round(v, 1) for v in box]})
+                seen.append({"id": gid, "track": app.track, "box": [round(v, 1) for v in box]})
             cam.objects = seen
             self._version += 1
 

@@ -22,7 +22,7 @@ from mlfn_keras.tracking.app.demo import DemoConfig, run_demo
 from mlfn_keras.tracking.app.scene import SceneConfig
 from mlfn_keras.tracking.view.draw import colour_for, label_height
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from repo import ROOT  # noqa: E402
 WEIGHTS = os.path.join(ROOT, "demo", "weights", "mlfn_small_synthetic.keras")
 SCENE = SceneConfig(num_people=6, num_frames=200, width=384, height=288, seed=0, pass_seconds=(2.5, 4.0), transit_seconds=(0.5, 1.5))
 

@@ -171,3 +171,12 @@ def test_events_since_beyond_the_end_is_empty_not_an_error(since):
     feed = IdentityFeed(["cam0"])
     got = feed.events(since)
     assert got["events"] == [] and got["next"] == 0
+
+
+def test_an_id_held_back_for_a_new_track_is_nobodys_card_until_committed():
+    feed = IdentityFeed(["cam0"])
+    held = TrackedObject(0, 0, 1, 7, np.asarray((10, 20, 50, 120), np.float32), 0.9, 0, provisional=True)
+    feed.observe(0, 0, 0.0, [held], image())
+    assert feed.identities() == [] and feed.cameras()[0]["objects"][0]["id"] is None
+    feed.observe(0, 1, 0.1, [obj(0, 1, 1, 7)], image())  # committed: the same id, now a person
+    assert [card["id"] for card in feed.identities()] == [7]
