@@ -223,7 +223,7 @@ def _read_detections(path: Path) -> np.ndarray:
 
 
 def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Sequence[str] | None = None,
-                  detection_threshold: float | None = None) -> RunScores:
+                  detection_threshold: float | None = None, ids: str = "final") -> RunScores:
     """Scores a demo output folder (``mot/``, ``mot_local/``, ``summary.json``) against ground truth.
 
     Only the frames each camera processed are scored (``summary.json``), so a
@@ -232,11 +232,15 @@ def score_run_dir(run_dir: str | os.PathLike, gt_paths: Sequence[str], names: Se
     score ≥ ``detection_threshold`` (default: the score that can start a
     track) are scored too.
 
+    Args:
+        ids: ``"final"`` (``mot/``) or ``"shown"`` (the ids the live view
+            showed at each frame; :func:`~mlfn_keras.tracking.eval.scoring.read_run_folder`).
+
     Raises:
         FileNotFoundError: naming the missing run file.
     """
     run_dir = Path(run_dir)
-    run = read_run_folder(run_dir, gt_paths)
+    run = read_run_folder(run_dir, gt_paths, ids)
     scores = score_run(run.gts, run.global_preds, run.local_preds, names)
     gts, frames = run.gts, run.frames
     if detection_threshold is None:
@@ -288,7 +292,8 @@ def run_setting(setting: Setting, reid: str, embedder, run_dir: str, detector: s
     summary = run_multicam(list(setting.specs), recording, embedder, PipelineConfig(), options)
     recording.write(run_dir)
     names = [s.name for s in setting.specs]
-    scores = score_run_dir(run_dir, setting.gt_paths, names)
+    # online: what a live viewer saw at each frame, not the ids after the run's later merges and splits
+    scores = score_run_dir(run_dir, setting.gt_paths, names, ids="shown" if mode == "online" else "final")
     return RunResult(
         setting=setting.name,
         kind=setting.kind,

@@ -39,8 +39,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -370,12 +371,46 @@ class RunFolder:
     frames: list[int | None]
 
 
-def read_run_folder(run_dir: str | os.PathLike, gt_paths: Sequence[str]) -> RunFolder:
+def shown_ids(local: np.ndarray, tracklets: Sequence[dict[str, Any]]) -> np.ndarray:
+    """One camera's boxes (``mot_local`` rows) with the global id shown live at each frame.
+
+    Args:
+        local: MOT rows with per-camera track ids (frames 1-based).
+        tracklets: that camera's ``ids.json`` tracklets (frames 0-based), each
+            with ``live_ids``: ``{"id", "from_frame", "to_frame"}``.
+
+    Returns:
+        The rows that showed a global id, with that id in the id column; a box
+        shown without one (a track not yet given an id) is left out.
+    """
+    spans: dict[int, list[tuple[int, int, int]]] = {}
+    for t in tracklets:
+        for live in t["live_ids"]:
+            spans.setdefault(int(t["track"]), []).append((int(live["from_frame"]) + 1, int(live["to_frame"]) + 1, int(live["id"])))
+    out = []
+    for row in local:
+        frame, track = int(row[0]), int(row[1])
+        gid = next((g for a, b, g in spans.get(track, ()) if a <= frame <= b), None)
+        if gid is not None:
+            out.append(np.concatenate([row[:1], [gid], row[2:]]))
+    return np.asarray(out, dtype=float) if out else np.zeros((0, local.shape[1]), float)
+
+
+def read_run_folder(run_dir: str | os.PathLike, gt_paths: Sequence[str], ids: str = "final") -> RunFolder:
     """Reads ``mot/``, ``mot_local/`` and the ground truth, cut to the frames each camera processed (``summary.json``).
+
+    Args:
+        run_dir: the demo's ``--output`` folder.
+        gt_paths: ground truth, one MOT file per camera.
+        ids: ``"final"``: the global ids of ``mot/`` (every output's id);
+            ``"shown"``: the ids the live view showed at each frame
+            (``mot_local/`` with ``ids.json``'s live ids, :func:`shown_ids`).
 
     Raises:
         FileNotFoundError: naming the missing run file.
     """
+    if ids not in ("final", "shown"):
+        raise ValueError(f"ids got {ids!r}; expected 'final' or 'shown'")
     run_dir = Path(run_dir)
     frames: list[int | None] = [None] * len(gt_paths)
     files: list[str] = []
@@ -395,6 +430,13 @@ def read_run_folder(run_dir: str | os.PathLike, gt_paths: Sequence[str]) -> RunF
             if not p.is_file():
                 raise FileNotFoundError(f"run folder {str(run_dir)!r} has no {kind}/{name}.txt; expected the demo's --output layout")
             preds.append(limit_frames(read_mot(str(p)), frames[i]))
+    if ids == "shown":
+        path = run_dir / "ids.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"run folder {str(run_dir)!r} has no ids.json; expected the demo's --output layout")
+        tracklets = json.loads(path.read_text())["tracklets"]
+        out.global_preds = [shown_ids(local, [t for t in tracklets if t["camera"] == (files[i] if i < len(files) else f"cam{i}")])
+                            for i, local in enumerate(out.local_preds)]
     return out
 
 

@@ -214,3 +214,17 @@ def test_recall_and_precision_are_undefined_without_ground_truth_or_predictions(
     empty = GroundTruth(np.zeros((0, 6)), np.zeros(0, bool))
     d = detection_scores(empty, np.zeros((0, 6)))
     assert (d.tp, d.fp, d.fn) == (0, 0, 0) and np.isnan(d.recall) and np.isnan(d.precision)
+
+
+def test_shown_ids_are_the_live_ids_frame_by_frame():
+    from mlfn_keras.tracking.eval.scoring import shown_ids
+
+    local = np.array([[f, 1, 10, 20, 30, 60, 0.9, -1, -1, -1] for f in (1, 2, 3, 4)]
+                     + [[2, 2, 50, 20, 30, 60, 0.9, -1, -1, -1]], float)
+    tracklets = [{"camera": "cam0", "track": 1, "live_ids": [{"id": 7, "from_frame": 1, "to_frame": 1},
+                                                             {"id": 3, "from_frame": 2, "to_frame": 3}]}]
+    out = shown_ids(local, tracklets)
+    # frame 1 (0-based 0) showed no id yet; track 2 never got one
+    assert out[:, :2].tolist() == [[2, 7], [3, 3], [4, 3]]
+    assert out[:, 2:].tolist() == local[1:4, 2:].tolist()
+    assert shown_ids(local, []).shape == (0, 10)
