@@ -48,6 +48,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -564,17 +565,20 @@ def lock_path(target: str | os.PathLike) -> Path:
     return target.with_name(f".{target.name}.lock")
 
 
-def _holder(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        info = json.loads(os.read(fd, 65536).decode("utf-8", "replace"))
-        command = " ".join(info.get("argv", []))
-        if len(command) > 160:
-            command = command[:157] + "..."
-        return (f"process {info.get('pid')} on {info.get('host')}, started {info.get('started')}"
-                + (f": {command}" if command else ""))
-    except (OSError, ValueError, AttributeError):
-        return "another process"
+def _holder(fd: int, attempts: int = 20) -> str:
+    # The holder writes who it is just after taking the lock: a refusal in between waits for it briefly.
+    for attempt in range(attempts):
+        try:
+            info = json.loads(os.pread(fd, 65536, 0).decode("utf-8", "replace"))
+            command = " ".join(info.get("argv", []))
+            if len(command) > 160:
+                command = command[:157] + "..."
+            return (f"process {info.get('pid')} on {info.get('host')}, started {info.get('started')}"
+                    + (f": {command}" if command else ""))
+        except (OSError, ValueError, AttributeError):
+            if attempt + 1 < attempts:
+                time.sleep(0.025)
+    return "another process"
 
 
 @contextlib.contextmanager

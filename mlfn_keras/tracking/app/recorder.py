@@ -407,7 +407,7 @@ class RunRecorder:
         total = sum(len(f) for f in self._raw_frames)
         bar = None
         if self.progress and total:
-            from tqdm import tqdm
+            from mlfn_keras.progress import tqdm
 
             bar = tqdm(total=total, desc="videos with final ids", unit="frame", file=sys.stderr)
         for camera, name in enumerate(self.camera_names):

@@ -19,20 +19,31 @@ its files and writes the summary. Every output, the web page and
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlfn_keras.errors import UserError
+from mlfn_keras.runtime.contract import Embedder
 from mlfn_keras.tracking.app.cameras import CameraSet, CameraState, probe_fps
 from mlfn_keras.tracking.app.outputs import RunOutputs, finish_offline
-from mlfn_keras.tracking.app.sources import LIVE_MAX_RETRIES, LIVE_RETRY_BACKOFF, SourceSpec
+from mlfn_keras.tracking.app.sources import (
+    LIVE_MAX_RETRIES,
+    LIVE_RETRY_BACKOFF,
+    SourceSpec,
+)
 from mlfn_keras.tracking.core import events as ev
 from mlfn_keras.tracking.core.frames import FramePacket
-from mlfn_keras.tracking.core.pipeline import MultiCameraTracker, PipelineConfig, TickResult
-from mlfn_keras.runtime.contract import Embedder
+from mlfn_keras.tracking.core.pipeline import (
+    MultiCameraTracker,
+    PipelineConfig,
+    TickResult,
+)
 from mlfn_keras.tracking.detection.detectors import Detector
 from mlfn_keras.tracking.detection.schedule import DetectionScheduler
 from mlfn_keras.tracking.view import View
@@ -178,27 +189,14 @@ def run_multicam(
     cameras.start()
     t_start, cpu_start = time.perf_counter(), time.process_time()
     try:
-        while not cameras.done:
-            read = cameras.read_tick()
-            outputs.events(_end_cameras(mct, read.ended) + read.messages)
-            if not read.packets:
-                if cameras.live:
-                    time.sleep(0.005)
-                continue
-            result = _track_tick(mct, scheduler, read.packets, summary.stage_seconds)
-            cameras.delivered(read.packets)
-            t0 = time.perf_counter()
-            keep_running = _output_tick(outputs, cameras, read.packets, result)
-            summary.stage_seconds["output"] += time.perf_counter() - t0
-            summary.ticks += 1
-            if bar is not None:
-                bar.update(1)
-            if not keep_running:  # q/Esc in the window
-                break
-    except KeyboardInterrupt:
+        with _stop_between_ticks() as stop:
+            _main_loop(cameras, mct, scheduler, outputs, summary, bar, stop)
+        summary.interrupted = stop.is_set()
+    except KeyboardInterrupt:  # a second Ctrl-C, or off the main thread
         summary.interrupted = True
-        log("Interrupted: flushing outputs and closing cameras.")
     finally:
+        if summary.interrupted:
+            log("Interrupted: flushing outputs and closing cameras.")
         summary.wall_seconds = time.perf_counter() - t_start
         summary.cpu_seconds = time.process_time() - cpu_start  # every thread's, frames only (not the re-clustering)
         cameras.stop()
@@ -227,6 +225,53 @@ def run_multicam(
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+
+def _main_loop(cameras: CameraSet, mct: MultiCameraTracker, scheduler: DetectionScheduler, outputs: RunOutputs,
+               summary: RunSummary, bar, stop: threading.Event) -> None:
+    """Reads, tracks and writes one tick at a time until every camera has ended (or ``stop``, or q in the window)."""
+    while not cameras.done and not stop.is_set():
+        read = cameras.read_tick()
+        outputs.events(_end_cameras(mct, read.ended) + read.messages)
+        if not read.packets:
+            if cameras.live:
+                time.sleep(0.005)
+            continue
+        result = _track_tick(mct, scheduler, read.packets, summary.stage_seconds)
+        t0 = time.perf_counter()
+        keep_running = _output_tick(outputs, cameras, read.packets, result)
+        summary.stage_seconds["output"] += time.perf_counter() - t0
+        cameras.delivered(read.packets)  # counted once its outputs are written
+        summary.ticks += 1
+        if bar is not None:
+            bar.update(1)
+        if not keep_running:  # q/Esc in the window
+            break
+
+
+@contextlib.contextmanager
+def _stop_between_ticks():
+    """Ctrl-C ends the run after the tick in progress, so every output covers the same frames.
+
+    A second Ctrl-C interrupts at once. Off the main thread (where signal
+    handlers cannot be set) Ctrl-C interrupts at once as usual.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_sigint(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _progress_bar(options: RunOptions):

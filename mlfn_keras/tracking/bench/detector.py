@@ -223,7 +223,7 @@ def build_int8_detector(
     ``--detector ssdlite`` reads.
     """
     import cv2
-    from tqdm import tqdm
+    from mlfn_keras.progress import tqdm
 
     from mlfn_keras.data import pets09
     from mlfn_keras.tracking.detection.quantize import calibration_tiles, quantize_ssdlite, write_record

@@ -114,9 +114,11 @@ def test_demo_serves_page_frames_and_api_while_running(tmp_path):
     assert [c["name"] for c in cams] == ["cam0", "cam1"] and all(c["state"] == "live" and c["fps"] > 0 for c in cams)
     run = json.loads(get(url + "api/run")[2])
     deadline = time.monotonic() + 120
-    while not json.loads(get(url + "api/identities")[2]) and time.monotonic() < deadline:
+    later = run
+    while time.monotonic() < deadline and (not json.loads(get(url + "api/identities")[2])
+                                           or later["ticks"] <= run["ticks"]):
         time.sleep(0.5)
-    later = json.loads(get(url + "api/run")[2])
+        later = json.loads(get(url + "api/run")[2])
     assert later["state"] == "running" and later["ticks"] > run["ticks"] > 0
     cards = json.loads(get(url + "api/identities")[2])
     assert cards and all(isinstance(c["id"], int) and c["colour"].startswith("#") for c in cards)
