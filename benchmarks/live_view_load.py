@@ -229,8 +229,9 @@ def main(argv=None) -> int:
     parser = parser_from_doc(__doc__)
     parser.add_argument("--viewers", type=int, default=20, help="simulated browsers (default: 20; at most 25)")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long they watch (default: 30; at most 120)")
-    parser.add_argument("--frames", type=int, default=1200,
-                        help="built-in scene frames per camera (default: 1200: the run outlasts the viewers' 30 s)")
+    parser.add_argument("--frames", type=int, default=6000,
+                        help="built-in scene frames per camera (default: 6000, so that the run outlasts the viewers' "
+                             "30 s at about 180 FPS; a run that ends first shows up as API errors)")
     parser.add_argument("--people", type=int, default=10, help="built-in scene people (default: 10)")
     parser.add_argument("--size", default="768x576", help="built-in scene WIDTHxHEIGHT (default: 768x576)")
     parser.add_argument("--seed", type=int, default=0)
