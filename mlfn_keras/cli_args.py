@@ -158,6 +158,18 @@ def _deprecate(container: argparse._ActionsContainer, old: str, new: str) -> Non
     container.register(_DEPRECATED, old, new)
 
 
+def check_serve(parser: argparse.ArgumentParser, serve: str | None) -> None:
+    """Refuses a malformed ``--serve [HOST:]PORT`` before anything starts (``None``: no web view)."""
+    if serve is None:
+        return
+    from mlfn_keras.tracking.view.web import ServeError, parse_serve
+
+    try:
+        parse_serve(serve)
+    except ServeError as exc:
+        parser.error(str(exc))
+
+
 def add_seed(parser: argparse.ArgumentParser) -> None:
     """``--seed N`` (default 0)."""
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -66,9 +66,6 @@ from mlfn_keras.training.transplant import load_init_weights
 
 __all__ = ["TrainResult", "make_strategy", "train"]
 
-#: Batches allowed beyond --steps under mixed precision for steps skipped on overflowing gradients.
-MIXED_PRECISION_SPARE_STEPS = 64
-
 logger = logging.getLogger(__name__)
 
 
@@ -318,11 +315,9 @@ def _train(config: TrainConfig, replicas: Replicas, out: Path,
 
     # fit() in checkpoint intervals ("epochs"); StopAtStep ends it at exactly --steps.
     interval = max(1, min(config.checkpoint_every, config.steps))
-    # One spare interval: a fallback to the older checkpoint. Under mixed precision a step whose scaled
-    # gradients overflow is skipped (the loss scale halves; the optimizer takes no step), mostly while the
-    # scale settles at the start, so allow batches for those too: StopAtStep still ends at exactly --steps.
-    spare = 1 + (math.ceil(MIXED_PRECISION_SPARE_STEPS / interval) if config.mixed_precision else 0)
-    epochs = math.ceil(config.steps / interval) + spare
+    # One spare interval: a fallback to the older checkpoint, and room for steps mixed precision skips
+    # (overflowing gradients while the loss scale settles); StopAtStep ends the run at exactly --steps.
+    epochs = math.ceil(config.steps / interval) + 1
     if initial_step >= config.steps:
         epochs = initial_step // interval  # killed after its last checkpoint: restore and save, no step more
     logs = out / "logs"

@@ -234,13 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.max_gap is not None:
         pipeline.max_gap_seconds = None if args.max_gap == "none" else args.max_gap
     show = args.show if args.show is not None else bool(os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"))
-    if args.serve is not None:
-        from mlfn_keras.tracking.view.web import ServeError, parse_serve
-
-        try:
-            parse_serve(args.serve)
-        except ServeError as exc:
-            parser.error(str(exc))
+    cli_args.check_serve(parser, args.serve)
     if args.cams:
         try:
             parse_cams(args.cams)  # fail on a bad value before loading any model

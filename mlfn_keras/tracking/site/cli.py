@@ -203,13 +203,7 @@ def central_main(argv: Sequence[str] | None = None) -> int:
         parser.error("--evaluate needs --output DIR and --gt DIR (ground truth NAME.txt per camera)")
     if args.edges is not None and args.edges < 1:
         parser.error(f"--edges got {args.edges}; expected 1 or more")
-    if args.serve is not None:
-        from mlfn_keras.tracking.view.web import ServeError, parse_serve
-
-        try:
-            parse_serve(args.serve)
-        except ServeError as exc:
-            parser.error(str(exc))
+    cli_args.check_serve(parser, args.serve)
     if args.output:
         from mlfn_keras.tracking.app.recorder import prepare_output_dir
 
