@@ -91,11 +91,16 @@ def test_live_page_and_report_show_people_and_their_timeline(browser, tmp_path):
     for t in range(30, 60):
         tick(t, {1: [(2, 7, (40, 90, 210), 20), (3, 9, (200, 160, 30), 400)]})
 
+    def now_tick(t):  # ID 9 in cam0, ID 7 in cam1
+        tick(t % 80, {0: [(4, 9, (200, 160, 30), 100)], 1: [(2, 7, (40, 90, 210), 20)]})
+
     def keep_feeding():
-        t = 60
+        t = 61
         while not stop.wait(0.2):
-            tick(t % 80, {0: [(4, 9, (200, 160, 30), 100)], 1: [(2, 7, (40, 90, 210), 20)]})
+            now_tick(t)
             t += 1
+
+    now_tick(60)  # the page's first poll already sees who is where now, not ID 7 left over in cam0
 
     feeder = threading.Thread(target=keep_feeding, daemon=True)
     feeder.start()
@@ -114,8 +119,9 @@ def test_live_page_and_report_show_people_and_their_timeline(browser, tmp_path):
         wait_for(browser, "return !document.getElementById('timeline').hidden && document.querySelectorAll('#tl-list li').length === 2")
         wait_for(browser, "return [...document.querySelectorAll('#tl-list img')].every(i => i.complete && i.naturalWidth > 0)")
         assert [li.get_attribute("data-camera") for li in browser.find_elements("css selector", "#tl-list li")] == ["cam0", "cam1"]
-        wait_for(browser, "return document.querySelectorAll('#tile-1 .hl').length === 1")  # their box, highlighted live
-        assert browser.execute_script("return document.querySelectorAll('#tile-0 .hl').length") == 0
+        # their box, highlighted live in cam1 only (the page redraws on each poll: wait for both at once)
+        wait_for(browser, "return document.querySelectorAll('#tile-1 .hl').length === 1"
+                          " && document.querySelectorAll('#tile-0 .hl').length === 0")
         assert browser.find_element("css selector", "#transitions tbody").text.startswith("cam0 cam1 1")
         browser.save_screenshot(str(tmp_path / "live.png"))
     finally:
