@@ -70,13 +70,15 @@ say "installing torchreid 0.2.5 (test reference, --no-deps)"
 $PIP install --no-deps "torchreid==0.2.5"
 
 # 4. The multi-box mode (mlfn edge / mlfn central) and its tests need Debian's
-# redis-server >= 7.0; installed here when this runs as root with apt.
-if ! command -v redis-server >/dev/null; then
+# redis-server >= 7.0 (and openssl, for the certificates of its TLS tests); installed here
+# when this runs as root with apt.
+if ! command -v redis-server >/dev/null || ! command -v openssl >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        say "installing redis-server (apt)"
-        (apt-get update -qq && apt-get install -y -qq redis-server) || echo "note: redis-server could not be installed"
+        say "installing redis-server and openssl (apt)"
+        (apt-get update -qq && apt-get install -y -qq redis-server openssl) \
+            || echo "note: redis-server/openssl could not be installed"
     else
-        echo "note: install redis-server (>= 7.0) for the multi-box mode: sudo apt-get install -y redis-server"
+        echo "note: install redis-server (>= 7.0) for the multi-box mode: sudo apt-get install -y redis-server openssl"
     fi
 fi
 

@@ -52,6 +52,9 @@ class LocalSite:
         detector: ``--detector`` of the edges.
         realtime: edges play their files at the frame rate (so faults land mid-run).
         edge_args / central_args: more command-line arguments.
+        tls: the broker serves TLS only (``rediss://`` with a throwaway CA; see :class:`LocalRedis`).
+        users: ACL users of the broker (name → password); the edges connect as ``edge``, the central
+            (and :meth:`broker`) as ``central``.
     """
 
     specs: Sequence[SourceSpec]
@@ -61,6 +64,8 @@ class LocalSite:
     realtime: bool = False
     edge_args: Sequence[str] = ()
     central_args: Sequence[str] = ()
+    tls: bool = False
+    users: dict[str, str] | None = None
     redis: LocalRedis | None = None
     edges: dict[int, subprocess.Popen] = field(default_factory=dict)
     central: subprocess.Popen | None = None
@@ -71,8 +76,12 @@ class LocalSite:
         self.out.mkdir(parents=True, exist_ok=True)
 
     def start_redis(self) -> LocalSite:
-        self.redis = LocalRedis().start()
+        self.redis = LocalRedis(tls=self.tls, users=self.users).start()
         return self
+
+    def url(self, role: str) -> str:
+        """The broker URL of ``role`` (``"edge"`` or ``"central"``): its ACL user's when there are users."""
+        return self.redis.url_for(role if self.users else None)
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
         log = open(self.out / f"{name}.log", "a")
@@ -81,7 +90,7 @@ class LocalSite:
 
     def start_edge(self, i: int) -> subprocess.Popen:
         s = self.specs[i]
-        args = ["--broker", self.redis.url, "--cams", str(s.target), "--names", s.name, "--edge", f"box{i}",
+        args = ["--broker", self.url("edge"), "--cams", str(s.target), "--names", s.name, "--edge", f"box{i}",
                 "--detector", self.detector, "--reid", self.reid, "--quiet", "--summary", str(self.out / f"edge{i}.json"),
                 "--start-times", str(s.start_time or 0.0), *self.edge_args]
         if self.realtime:
@@ -90,7 +99,7 @@ class LocalSite:
         return self.edges[i]
 
     def start_central(self) -> subprocess.Popen:
-        args = ["--broker", self.redis.url, "--edges", str(len(self.specs)), "--output", str(self.out / "central"),
+        args = ["--broker", self.url("central"), "--edges", str(len(self.specs)), "--output", str(self.out / "central"),
                 "--quiet", "--checkpoint-every", "0.5", "--force", *self.central_args]
         self.central = self._spawn("central", _cli("central_main", *args))
         return self.central
@@ -105,7 +114,7 @@ class LocalSite:
     def broker(self):
         from mlfn_keras.tracking.site.broker import RedisBroker
 
-        return RedisBroker(self.redis.url)
+        return RedisBroker(self.url("central"))
 
     def stream_length(self, edge: int) -> int:
         """Entries on ``box{edge}``'s stream (0 while the broker is away)."""

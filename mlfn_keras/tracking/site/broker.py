@@ -13,7 +13,10 @@ edge); only Redis ships.
 
 URLs: ``redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`` or ``rediss://`` for TLS
 (``?ssl_ca_certs=PATH`` and friends as redis-py reads them); a password or ACL
-user in the URL authenticates.
+user in the URL authenticates. Refusals that retrying cannot cure (wrong
+password or ACL user, a missing ACL permission, a server certificate the CA
+does not vouch for, an unreadable CA file) are :class:`BrokerError`, one line
+with the password hidden; a server that is away is :class:`BrokerUnavailable`.
 
 Stream ids are ``{tick}-1``: Redis refuses an id that is not above the
 stream's last one ("equal or smaller than the target stream top item"), which
@@ -99,7 +102,29 @@ class Broker(Protocol):
     def close(self) -> None: ...
 
 
-def _unavailable(exc: Exception, url: str) -> BrokerUnavailable:
+#: TLS errors that a dropped or restarting server also gives (retried, not refused for good).
+_TRANSIENT_SSL = ("SSLEOFError", "SSLZeroReturnError", "SSLSyscallError", "SSLWantReadError", "SSLWantWriteError")
+
+
+def _unavailable(exc: Exception, url: str) -> BrokerUnavailable | BrokerError:
+    """A failed connection: :class:`BrokerUnavailable` (retried), or :class:`BrokerError` when TLS refused it
+    for good (an untrusted certificate, a CA file that cannot be read, a server that does not speak TLS)."""
+    import ssl
+
+    seen, cause = set(), exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return BrokerError(f"broker {redact(url)}: TLS certificate not trusted ({cause.verify_message}); "
+                               "expected ?ssl_ca_certs=PATH naming the CA that signed the server's certificate, "
+                               "and a host the certificate names")
+        if isinstance(cause, ssl.SSLError) and type(cause).__name__ not in _TRANSIENT_SSL:
+            return BrokerError(f"broker {redact(url)}: TLS failed ({cause.reason or cause}); expected rediss:// "
+                               "at the server's tls-port and ?ssl_ca_certs=PATH of a PEM file")
+        if isinstance(cause, FileNotFoundError | PermissionError | IsADirectoryError) and url.startswith("rediss:"):
+            return BrokerError(f"broker {redact(url)}: cannot read a TLS file ({cause.strerror}); "
+                               "expected ?ssl_ca_certs=PATH of a readable PEM file")
+        cause = cause.__cause__ or cause.__context__
     return BrokerUnavailable(f"broker {redact(url)} unreachable ({exc})")
 
 
@@ -194,6 +219,7 @@ class RedisBroker:
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
         self._redis_error = redis.exceptions.ResponseError
         self._auth_error = redis.exceptions.AuthenticationError
+        self._perm_error = redis.exceptions.NoPermissionError
         if client is None:
             check_url(url)
             client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
@@ -208,6 +234,9 @@ class RedisBroker:
                               "expected the password / ACL user of the site in the URL") from None
         except self._errors as exc:
             raise _unavailable(exc, self.url) from None
+        except self._perm_error as exc:  # NOPERM (redis-py strips the code from the message)
+            raise BrokerError(f"broker {redact(self.url)} refused us (NOPERM {exc}); expected the ACL user of "
+                              "the site's role in the URL, with the permissions docs/multibox.md gives") from None
         except self._redis_error as exc:
             if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc) or "NOPERM" in str(exc):
                 raise BrokerError(f"broker {redact(self.url)} refused us ({exc}); "
