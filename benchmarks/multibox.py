@@ -12,6 +12,8 @@ Prints, as markdown tables:
   virtual cameras; central tick time, whether it keeps up at 15 ticks/s,
   Redis memory;
 * a simulated 8-hour day at 32 cameras: the central's RSS and tick time per hour;
+* the same day recorded: the final re-clustering by 30-minute windows against
+  all tracklets at once (time, peak memory, pairwise precision / recall);
 * cross-camera IDF1, multi-box against single box on PETS09 `lr` and the
   built-in scene with the shipped re-id model, beside the colour histogram,
   no-re-id and oracle rows of the same runs.
@@ -28,8 +30,8 @@ Examples:
     # only the faults and the latency, keeping the runs
     python benchmarks/multibox.py --parts latency faults --output runs/multibox
 
-    # a shorter simulated day
-    python benchmarks/multibox.py --parts day --day-hours 2
+    # a shorter simulated day, live and recorded
+    python benchmarks/multibox.py --parts day final --day-hours 2
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from pathlib import Path
 from mlfn_keras.cli_args import parser_from_doc
 from mlfn_keras.errors import cli_entry
 
-PARTS = ("latency", "faults", "capacity", "day", "idf1")
+PARTS = ("latency", "faults", "capacity", "day", "final", "idf1")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cameras", nargs="+", type=int, default=[8, 32, 128], metavar="N", help="capacity: virtual cameras (default: 8 32 128)")
     parser.add_argument("--day-cameras", type=int, default=32, help="simulated day: cameras (default: 32)")
     parser.add_argument("--day-hours", type=float, default=8.0, help="simulated day: hours (default: 8)")
+    parser.add_argument("--final-hours", type=float, nargs="+", default=[2.0, 8.0], metavar="H",
+                        help="recorded day: hours, one run each (default: 2 8)")
     parser.add_argument("--splits", nargs="*", default=["lr"], help="IDF1: PETS09 splits (default: lr)")
     parser.add_argument("--scene-seeds", nargs="*", type=int, default=[0], help="IDF1: built-in scene seeds (default: 0)")
     parser.add_argument("--video", default=None, metavar="PATH", help="PETS09 vtest.avi (default: cached, else apt-get download opencv-doc)")
@@ -154,6 +158,21 @@ def part_day(cameras: int, hours: float, log) -> str:
     return "\n".join(lines)
 
 
+def part_final(cameras: int, hours: list[float], log) -> str:
+    from mlfn_keras.tracking.bench.multibox import finalize_day
+
+    lines = [f"### A recorded day's final ids: {cameras} cameras, 300 people an hour, grouped by 30-minute windows or at once",
+             "", ("| hours | tracklets | grouping | most tracklets grouped at once | time (s) | peak memory (MB) | "
+                  "identities | pair precision | pair recall |"), "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for h in hours:
+        log(f"final: {h:g} recorded hours at {cameras} cameras ...")
+        for r in finalize_day(cameras=cameras, hours=h, log=log):
+            way = "at once" if r.window_seconds is None else f"{r.window_seconds / 60:g}-minute windows"
+            lines.append(f"| {h:g} | {r.tracklets} | {way} | {r.largest_group} | {r.seconds:.1f} | {r.peak_mb:.0f} | "
+                         f"{r.identities} | {r.pair_precision * 100:.1f} | {r.pair_recall * 100:.1f} |")
+    return "\n".join(lines)
+
+
 def part_idf1(root: Path, splits, seeds, video, log) -> str:
     from mlfn_keras.tracking.bench.multibox import LocalSite
     from mlfn_keras.tracking.bench.realvideo import (
@@ -206,6 +225,7 @@ def main(argv=None) -> int:
         "faults": lambda: part_faults(root, log),
         "capacity": lambda: part_capacity(root, args.cameras, log),
         "day": lambda: part_day(args.day_cameras, args.day_hours, log),
+        "final": lambda: part_final(args.day_cameras, args.final_hours, log),
         "idf1": lambda: part_idf1(root, args.splits, args.scene_seeds, args.video, log),
     }
     try:

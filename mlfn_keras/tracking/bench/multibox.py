@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,48 +415,52 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def simulate_day(cameras: int = 32, hours: float = 8.0, tick_hz: float = 1.0, people_per_hour: int = 300,
-                 dim: int = 256, seed: int = 0, revise_seconds: float = 30.0,
-                 log: Callable[[str], None] = lambda line: None) -> list[DayHour]:
-    """A live central's associator through a simulated day (no broker, no frames: its memory and tick time).
+@dataclass
+class DayTick:
+    """One tick of a simulated day: its camera ticks and who each new track truly is."""
+
+    index: int
+    time: float
+    cameras: list  # CameraTick, one per camera with someone in view
+    people: dict[tuple[int, int], int]  # (camera, track) started this tick -> person
+
+
+def day_ticks(cameras: int = 32, hours: float = 8.0, tick_hz: float = 1.0, people_per_hour: int = 300,
+              dim: int = 256, seed: int = 0) -> Iterator[DayTick]:
+    """The ticks of a simulated day at a site (no frames: boxes and embeddings).
 
     People arrive at random, each walks through 1-4 cameras, about 8 s in
-    each; a camera tick carries their boxes, an embedding when a track starts
-    and every 5 ticks. Time is simulated: ``tick_hz`` ticks per simulated
-    second (1 by default, so 8 hours take 28,800 ticks and minutes to run),
-    and the online revision runs every ``revise_seconds`` of simulated time.
-    The central keeps ``2 × expiry`` of history, as ``mlfn-central`` does for
-    a live site.
+    each, 1-9 s between cameras; a camera tick carries their boxes, an
+    embedding when a track starts and every 5 ticks (the person's vector plus
+    noise). Time is simulated: ``tick_hz`` ticks per simulated second.
     """
     import numpy as np
 
-    from mlfn_keras.tracking.core.central import CentralAssociator
-    from mlfn_keras.tracking.core.pipeline import PipelineConfig
     from mlfn_keras.tracking.core.updates import CameraTick, TrackEmbedding
 
     rng = np.random.default_rng(seed)
-    config = PipelineConfig(revise_seconds=revise_seconds)
-    central = CentralAssociator(config, online_revision=True, history_seconds=2 * config.expiry_seconds)
     ticks = int(hours * 3600 * tick_hz)
     rate = people_per_hour / 3600 / tick_hz  # arrivals per tick
-    visits: list[list] = []  # [camera, track, start, end, identity vector]
+    visits: list[list] = []  # [camera, track, start, end, identity vector, person]
     next_track = [0] * cameras
-    out, times = [], []
+    person_count = 0
     for k in range(ticks):
         now = k / tick_hz
         for _ in range(rng.poisson(rate)):
             person = rng.standard_normal(dim).astype(np.float32)
+            person_count += 1
             start = k
             for _ in range(int(rng.integers(1, 5))):
                 cam = int(rng.integers(cameras))
                 next_track[cam] += 1
                 length = int(8 * tick_hz) + int(rng.integers(0, 4))
-                visits.append([cam, next_track[cam], start, start + length, person])
+                visits.append([cam, next_track[cam], start, start + length, person, person_count])
                 start += length + int(rng.integers(1, 10) * tick_hz)
         live: dict[int, CameraTick] = {}
+        started: dict[tuple[int, int], int] = {}
         keep = []
         for v in visits:
-            cam, track, start, end, person = v
+            cam, track, start, end, person, who = v
             if k < start:
                 keep.append(v)
                 continue
@@ -471,21 +475,110 @@ def simulate_day(cameras: int = 32, hours: float = 8.0, tick_hz: float = 1.0, pe
             tick.scores = np.append(tick.scores, np.float32(0.9))
             if k == start:
                 tick.started.append(track)
+                started[(cam, track)] = who
             if (k - start) % 5 in (0, 1):
                 f = person + 0.3 * rng.standard_normal(dim).astype(np.float32)
                 tick.embeddings.append(TrackEmbedding(track, 0, f / np.linalg.norm(f), False, k - start >= 2))
         visits = keep
+        yield DayTick(k, now, [live[c] for c in sorted(live)] or [CameraTick(0, k, now)], started)
+
+
+def simulate_day(cameras: int = 32, hours: float = 8.0, tick_hz: float = 1.0, people_per_hour: int = 300,
+                 dim: int = 256, seed: int = 0, revise_seconds: float = 30.0,
+                 log: Callable[[str], None] = lambda line: None) -> list[DayHour]:
+    """A live central's associator through a simulated day (:func:`day_ticks`): its memory and tick time.
+
+    1 tick per simulated second by default, so 8 hours take 28,800 ticks and
+    minutes to run; the online revision runs every ``revise_seconds`` of
+    simulated time. The central keeps ``2 × expiry`` of history, as
+    ``mlfn-central`` does for a live site.
+    """
+    from mlfn_keras.tracking.core.central import CentralAssociator
+    from mlfn_keras.tracking.core.pipeline import PipelineConfig
+
+    config = PipelineConfig(revise_seconds=revise_seconds)
+    central = CentralAssociator(config, online_revision=True, history_seconds=2 * config.expiry_seconds)
+    out, times = [], []
+    for tick in day_ticks(cameras, hours, tick_hz, people_per_hour, dim, seed):
         t0 = time.perf_counter()
-        central.step([live[c] for c in sorted(live)] or [CameraTick(0, k, now)])
+        central.step(tick.cameras)
         times.append(time.perf_counter() - t0)
-        if (k + 1) % int(3600 * tick_hz) == 0:
-            hour = (k + 1) // int(3600 * tick_hz)
+        if (tick.index + 1) % int(3600 * tick_hz) == 0:
+            hour = (tick.index + 1) // int(3600 * tick_hz)
             row = DayHour(hour, _rss_mb(), [v * 1000 for v in percentiles(times)], len(central.store),
                           len(central.gallery), central.global_ids_given)
             out.append(row)
             log(f"hour {hour}: RSS {row.rss_mb:.0f} MB, tick p99 {row.tick_ms[2]:.1f} ms, {row.tracklets} tracklets held")
             times = []
     return out
+
+
+@dataclass
+class FinalDay:
+    """The final re-clustering of a recorded day, one way of grouping."""
+
+    window_seconds: float | None
+    tracklets: int
+    largest_group: int  # the most tracklets clustered at once
+    seconds: float
+    peak_mb: float  # the most memory it allocated at once (tracemalloc)
+    identities: int
+    pair_precision: float  # of the tracklet pairs given one id, the share that are one person
+    pair_recall: float  # of the tracklet pairs that are one person, the share given one id
+
+
+def finalize_day(cameras: int = 32, hours: float = 8.0, windows: Sequence[float | None] = (1800.0, None),
+                 people_per_hour: int = 300, seed: int = 0, log: Callable[[str], None] = lambda line: None) -> list[FinalDay]:
+    """A recorded day through the offline central, then its final ids grouped each way in ``windows``.
+
+    The associator keeps every tracklet (as a recorded run does) and
+    :meth:`~mlfn_keras.tracking.core.central.CentralAssociator.finalize`
+    groups them by time window or, with ``None``, all at once; its time, peak
+    allocation and pairwise precision / recall against who each track truly
+    is are measured per way.
+    """
+    import tracemalloc
+
+    from mlfn_keras.tracking.core.association.tracklets import time_windows
+    from mlfn_keras.tracking.core.central import CentralAssociator
+    from mlfn_keras.tracking.core.pipeline import PipelineConfig
+
+    central = CentralAssociator(PipelineConfig(), online_revision=False)
+    truth: dict[tuple[int, int], int] = {}
+    for tick in day_ticks(cameras, hours, people_per_hour=people_per_hour, seed=seed):
+        central.step(tick.cameras)
+        truth.update(tick.people)
+    log(f"final: {len(central.store)} tracklets of {hours:g} hours at {cameras} cameras recorded")
+    out = []
+    for window in windows:
+        central.config.final_window_seconds = window
+        largest = max((len(w) for w in time_windows(central.store.values(), window)), default=0)
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        final = central.finalize()
+        seconds = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        precision, recall = _pair_scores(final.ids, truth)
+        out.append(FinalDay(window, len(final.ids), largest, seconds, peak, len(set(final.ids.values())),
+                            precision, recall))
+        log(f"final, window {window}: {seconds:.1f} s, peak {peak:.0f} MB, largest group {largest}")
+    return out
+
+
+def _pair_scores(ids: dict, truth: dict) -> tuple[float, float]:
+    """Pairwise precision and recall of tracklet ids against the true people (counted, not listed)."""
+    from collections import Counter
+
+    joint = Counter((ids[k], truth[k[:2]]) for k in ids if k[:2] in truth)
+    by_id = Counter(ids[k] for k in ids if k[:2] in truth)
+    by_person = Counter(truth[k[:2]] for k in ids if k[:2] in truth)
+
+    def pairs(counts) -> int:
+        return sum(n * (n - 1) // 2 for n in counts.values())
+
+    right = pairs(joint)
+    return right / max(pairs(by_id), 1), right / max(pairs(by_person), 1)
 
 
 class DuplicateAndReorder:

@@ -365,9 +365,12 @@ class CentralAssociator:
         neighbours by default) with cannot-link constraints and the
         ``max_gap_seconds`` limit; ids are numbered by first appearance. Every
         tracklet gets an id, also those too short to embed (each its own person).
+        A run longer than ``config.final_window_seconds`` is grouped window by
+        window (the calibration still measures the whole run), so its memory
+        grows with the run, not with its square.
         """
         cal = self.reviser.recalibrate(self.store)  # on the whole run
-        labels, overlaps = self.reviser.group(list(self.store.values()))
+        labels, overlaps = self.reviser.group_windows(list(self.store.values()), self.config.final_window_seconds)
         ids = {k: v + 1 for k, v in labels.items()}
         online = len(set(self.tracklet_gid.values()))
         event = ev.FinalIdentities(-1, -1, now, cal.threshold, len(ids), len(set(ids.values())), online)

@@ -141,6 +141,14 @@ class PipelineConfig:
             This choice was made again, on the same dev criterion, after the
             reported PETS09 ``time`` split had been seen below no re-id
             online with 0.9.
+        final_window_seconds: recorded runs: the final re-clustering groups
+            the tracklets of this many seconds at a time, in windows that
+            overlap by half, stitched in time order
+            (:meth:`~mlfn_keras.tracking.core.association.online.OnlineReviser.group_windows`),
+            so a long recording (a day of many cameras) is never clustered in
+            one matrix; two tracklets within half a window of each other are
+            always compared. A run no longer than one window is clustered at
+            once. ``None``: the whole run at once, however long.
         revise_seconds: online mode: time between revisions.
         expiry_seconds: gallery identities unseen this long are forgotten
             (and their tracklets leave the online store).
@@ -174,6 +182,7 @@ class PipelineConfig:
     first_id_quantile: float | None = 0.95
     live_quantile: float | None = 0.95
     live_min_pairs: int = 20
+    final_window_seconds: float | None = 1800.0
     revise_seconds: float = 2.0
     expiry_seconds: float = 300.0
     embed_every: int = 5
@@ -195,6 +204,8 @@ class PipelineConfig:
             raise ValueError(f"linkage must be one of {', '.join(METHODS)}; got {self.linkage!r}.")
         if self.max_gap_seconds is not None and not self.max_gap_seconds >= 0:
             raise ValueError(f"max_gap_seconds must be >= 0 or None; got {self.max_gap_seconds!r}.")
+        if self.final_window_seconds is not None and not self.final_window_seconds > 0:
+            raise ValueError(f"final_window_seconds must be > 0 or None; got {self.final_window_seconds!r}.")
         if self.mutual_k < 1:
             raise ValueError(f"mutual_k must be >= 1; got {self.mutual_k!r}.")
         if self.overlap_min_support is not None and self.overlap_min_support < 1:

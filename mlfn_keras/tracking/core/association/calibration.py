@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlfn_keras.tracking.core.association.tracklets import Tracklet, cannot_link
+from mlfn_keras.tracking.core.association.tracklets import Tracklet, cannot_link_pairs
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,9 @@ def pair_similarities(tracklets: Iterable[Tracklet], centre: np.ndarray | None =
     if len(items) < 2:
         return np.asarray(same, np.float64), np.zeros((0,), np.float64)
     feats = np.stack([t.feature(centre) for t in items])
-    forbidden = cannot_link(items)
-    iu = np.triu_indices(len(items), 1)
-    mask = forbidden[iu]
-    different = (feats @ feats.T)[iu][mask]
+    # only the cannot-link pairs are compared: a whole recorded day stays linear in its tracklets
+    i, j = cannot_link_pairs(items)
+    different = np.einsum("ij,ij->i", feats[i], feats[j])
     return np.asarray(same, np.float64), np.asarray(different, np.float64)
 
 

@@ -44,6 +44,7 @@ from mlfn_keras.tracking.core.association.tracklets import (
     Tracklet,
     TrackletKey,
     TrackletStore,
+    time_windows,
 )
 
 
@@ -274,6 +275,64 @@ class OnlineReviser:
         labels = cluster_tracklets(tracklets, self.threshold if threshold is None else threshold, self.linkage, self.centre,
                                    self.max_gap_seconds, self.mutual_k, same_pairs, self.apart)
         return labels, overlaps
+
+    def group_windows(
+        self, tracklets: Sequence[Tracklet], window_seconds: float | None
+    ) -> tuple[dict[TrackletKey, int], list[ViewOverlap]]:
+        """:meth:`group` over a long run, one time window at a time (the final ids of a recorded day).
+
+        Clustering compares every pair of the tracklets it is given, so a
+        day of many cameras is never grouped in one matrix: the run is cut
+        into windows of ``window_seconds`` that overlap by half
+        (:func:`~mlfn_keras.tracking.core.association.tracklets.time_windows`),
+        each window is grouped by :meth:`group`, and the windows are stitched
+        in time order by the rule live ids follow (:func:`relabel`): a
+        window's group continues the id that most of its tracklets already
+        labelled by the window before carry, otherwise it is a new person. A
+        tracklet keeps the id its first window gave it. A run no longer than
+        one window is grouped at once, exactly as :meth:`group` does.
+
+        Args:
+            tracklets: the run's tracklets.
+            window_seconds: the window (``None``: the whole run at once).
+
+        Returns:
+            ``(labels, overlaps)`` as :meth:`group` returns them; labels are
+            numbered by first appearance; of the camera views found in
+            several windows, the one with the most support is given.
+        """
+        windows = time_windows(tracklets, window_seconds)
+        if len(windows) <= 1:
+            return self.group(windows[0] if windows else [])
+        ids: dict[TrackletKey, int] = {}  # tracklet -> person (1, 2, ...), fixed by its first window
+        next_id = 1
+        overlaps: dict[tuple[int, int], ViewOverlap] = {}
+        for window in windows:
+            labels, found = self.group(window)
+            for o in found:
+                best = overlaps.get(o.cameras)
+                if best is None or (o.believed, o.support) > (best.believed, best.support):
+                    overlaps[o.cameras] = o
+            # Tracklets new to this window weigh nothing (each under a placeholder of its own), so a
+            # group takes the id its already-labelled tracklets carry, or none: then it is someone new.
+            current = {k: ids.get(k, -(i + 1)) for i, k in enumerate(labels)}
+            weight = {k: float(t.last_frame - t.first_frame + 1) if t.key in ids else 0.0
+                      for t in window for k in [t.key]}
+            new_person: dict[int, int] = {}  # placeholder -> the id made for it
+            for key, gid in relabel(labels, current, weight).items():
+                if key in ids:
+                    continue
+                if gid < 0:
+                    if gid not in new_person:
+                        new_person[gid] = next_id
+                        next_id += 1
+                    gid = new_person[gid]
+                ids[key] = gid
+        order: dict[int, int] = {}
+        first = sorted(tracklets, key=lambda t: (t.first_time, t.key))
+        labels = {t.key: order.setdefault(ids[t.key], len(order)) for t in first}
+        self.overlaps = sorted(overlaps.values(), key=lambda o: o.cameras)
+        return labels, self.overlaps
 
     def _apart(self, tracklets: Sequence[Tracklet], overlaps: Sequence[ViewOverlap]) -> set[tuple[int, int]]:
         """Camera pairs with an unsynced camera whose views were not found to overlap."""

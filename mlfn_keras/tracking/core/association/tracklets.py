@@ -258,6 +258,37 @@ class TrackletStore:
         return self.tracklets.values()
 
 
+def time_windows(tracklets: Iterable[Tracklet], seconds: float | None) -> list[list[Tracklet]]:
+    """Splits a run's tracklets into windows of ``seconds``, each overlapping the next by half.
+
+    Window ``k`` covers ``[t0 + k·seconds/2, t0 + k·seconds/2 + seconds)``
+    (``t0``: the first tracklet's start); a tracklet is in every window its
+    span touches, so any two tracklets within ``seconds / 2`` of each other
+    share a window. A run no longer than ``seconds`` (or ``seconds=None``) is
+    one window holding every tracklet. Empty windows are left out.
+
+    Returns:
+        The windows in time order, each sorted by ``(first_time, key)``.
+    """
+    items = sorted(tracklets, key=lambda t: (t.first_time, t.key))
+    if not items:
+        return []
+    start = items[0].first_time
+    end = max(t.last_time for t in items)
+    if seconds is None or end - start <= seconds:
+        return [items]
+    step = seconds / 2
+    count = int(np.floor((end - start - seconds) / step)) + 2  # the last window reaches past ``end``
+    windows: list[list[Tracklet]] = [[] for _ in range(count)]
+    for t in items:
+        # windows k with start + k*step <= t.last_time and start + k*step + seconds > t.first_time
+        lo = max(int(np.floor((t.first_time - start - seconds) / step)) + 1, 0)
+        hi = min(int(np.floor((t.last_time - start) / step)), count - 1)
+        for k in range(lo, hi + 1):
+            windows[k].append(t)
+    return [w for w in windows if w]
+
+
 def far_apart(tracklets: Sequence[Tracklet], max_gap_seconds: float | None) -> np.ndarray:
     """``(N, N)`` bool: pairs of tracklets of two cameras more than ``max_gap_seconds`` apart.
 
@@ -275,26 +306,54 @@ def far_apart(tracklets: Sequence[Tracklet], max_gap_seconds: float | None) -> n
     return (cam[:, None] != cam[None]) & (gap > float(max_gap_seconds))
 
 
+def cannot_link_pairs(tracklets: Sequence[Tracklet]) -> tuple[np.ndarray, np.ndarray]:
+    """The cannot-link pairs as two index arrays ``(i, j)``, ``i < j``: one camera, seen on a common frame.
+
+    See the module docstring for the rule. Only tracklets of one camera whose
+    spans overlap are candidates, found per camera with a sweep over the
+    tracklets sorted by first frame, so the cost grows with the number of
+    such pairs, not with the square of the run's tracklets (a recorded day
+    of many cameras is never held in one ``(N, N)`` matrix); candidates of
+    which one records its ``seen`` frames are then checked frame by frame.
+    """
+    n = len(tracklets)
+    cam = np.array([t.camera for t in tracklets], np.int64)
+    first = np.array([t.first_frame for t in tracklets], np.int64)
+    last = np.array([t.last_frame for t in tracklets], np.int64)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    for c in np.unique(cam) if n else []:
+        idx = np.flatnonzero(cam == c)
+        idx = idx[np.argsort(first[idx], kind="stable")]
+        firsts = first[idx]
+        # tracklet idx[a] overlaps every later-starting idx[b] (b > a) that starts by its last frame
+        ends = np.searchsorted(firsts, last[idx], side="right")
+        for a in range(len(idx)):
+            if ends[a] > a + 1:
+                others = idx[a + 1 : ends[a]]
+                rows.append(np.full(len(others), idx[a]))
+                cols.append(others)
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    i, j = np.concatenate(rows), np.concatenate(cols)
+    i, j = np.minimum(i, j), np.maximum(i, j)
+    if any(t.seen is not None for t in tracklets):
+        keep = np.array([_seen_together(tracklets[a], tracklets[b]) for a, b in zip(i, j)], bool)
+        i, j = i[keep], j[keep]
+    order = np.lexsort((j, i))
+    return i[order], j[order]
+
+
 def cannot_link(tracklets: Sequence[Tracklet]) -> np.ndarray:
     """``(N, N)`` bool: pairs of tracklets of one camera seen on a common frame (different people).
 
-    See the module docstring for the rule. Spans are compared with one
-    broadcast (no Python loop over pairs), so a run with thousands of
-    tracklets stays cheap; only span-overlapping pairs of which one records
-    its ``seen`` frames are then checked frame by frame.
+    The matrix form of :func:`cannot_link_pairs` (the same rule), for the
+    clustering of a bounded set of tracklets.
     """
     n = len(tracklets)
-    if n == 0:
-        return np.zeros((0, 0), bool)
-    cam = np.array([t.camera for t in tracklets])
-    first = np.array([t.first_frame for t in tracklets])
-    last = np.array([t.last_frame for t in tracklets])
-    out = (cam[:, None] == cam[None]) & (first[:, None] <= last[None]) & (first[None] <= last[:, None])
-    np.fill_diagonal(out, False)
-    if any(t.seen is not None for t in tracklets):
-        for i, j in zip(*np.nonzero(np.triu(out, 1))):
-            if not _seen_together(tracklets[i], tracklets[j]):
-                out[i, j] = out[j, i] = False
+    out = np.zeros((n, n), bool)
+    i, j = cannot_link_pairs(tracklets)
+    out[i, j] = out[j, i] = True
     return out
 
 
