@@ -213,10 +213,16 @@ def _explained(transform: np.ndarray, source: np.ndarray, target: np.ndarray, ma
     b = _foot_and_head(target)
     lo = np.searchsorted(target[:, 0], source[:, 0] - tolerance, "left")
     hi = np.searchsorted(target[:, 0], source[:, 0] + tolerance, "right")
-    explained = 0
-    for k in np.flatnonzero(inside & (hi > lo)):
-        error = np.linalg.norm(b[lo[k] : hi[k]] - mapped[k], axis=2).max(axis=1) / np.maximum(target[lo[k] : hi[k], 3], 1.0)
-        explained += bool(error.min() < max_error)
+    ks = np.flatnonzero(inside & (hi > lo))
+    if not len(ks):
+        return 0, int(inside.sum())
+    # every (source point, target point at that moment) pair at once; the best match per source point
+    counts = hi[ks] - lo[ks]
+    first = np.cumsum(counts) - counts
+    owner = np.repeat(np.arange(len(ks)), counts)
+    near = np.arange(int(counts.sum())) + np.repeat(lo[ks] - first, counts)
+    error = np.linalg.norm(b[near] - mapped[ks][owner], axis=2).max(axis=1) / np.maximum(target[near, 3], 1.0)
+    explained = int((np.minimum.reduceat(error, first) < max_error).sum())
     return explained, int(inside.sum())
 
 
@@ -245,9 +251,13 @@ def explained_share(
         The share explained, both ways together (``nan`` where the mapping
         puts nobody inside the other view).
     """
+    return _explained_share(transform, _all_points(tracklets_a), _all_points(tracklets_b), max_error, tolerance)
+
+
+def _explained_share(transform: np.ndarray, pa: np.ndarray, pb: np.ndarray, max_error: float, tolerance: float) -> float:
+    """:func:`explained_share` on the two cameras' foot points (:func:`_all_points`)."""
     import cv2
 
-    pa, pb = _all_points(tracklets_a), _all_points(tracklets_b)
     forward = _explained(transform, pa, pb, max_error, tolerance)
     backward = _explained(cv2.invertAffineTransform(transform), pb, pa, max_error, tolerance)
     mapped = forward[1] + backward[1]
@@ -294,13 +304,21 @@ def find_overlaps(
     last = np.array([t.last_time for t in tracklets], np.float64)
     # only pairs of two cameras whose time spans overlap can share a moment
     together = (cameras[:, None] < cameras[None]) & (first[:, None] <= last[None] + tolerance) & (first[None] <= last[:, None] + tolerance)
-    pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    # co-visible tracklet pairs, filed by camera pair (one pass: many cameras make many camera pairs)
+    by_cameras: dict[tuple[int, int], dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     for i, j in zip(*np.nonzero(together)):
         seen = co_visible_points(tracklets[i], tracklets[j], tolerance)
         if seen is not None and len(seen[0]) >= min_common:
-            pairs[int(i), int(j)] = seen
-    for cam_a, cam_b in sorted({(int(cameras[i]), int(cameras[j])) for i, j in pairs}):
-        candidates = {k: v for k, v in pairs.items() if cameras[k[0]] == cam_a and cameras[k[1]] == cam_b}
+            by_cameras.setdefault((int(cameras[i]), int(cameras[j])), {})[int(i), int(j)] = seen
+    points: dict[int, np.ndarray] = {}  # each camera's foot points, for explained_share
+
+    def camera_points(cam: int) -> np.ndarray:
+        if cam not in points:
+            points[cam] = _all_points([t for t in tracklets if t.camera == cam])
+        return points[cam]
+
+    for cam_a, cam_b in sorted(by_cameras):
+        candidates = by_cameras[cam_a, cam_b]
         alike = {k: v for k, v in candidates.items() if similarity[k] >= floor}
         stacked = _Pairs(list(alike.values()))
         best, best_support = None, 0
@@ -321,8 +339,7 @@ def find_overlaps(
         agreeing = [v for v, ok in zip(alike.values(), stacked.errors(best) < max_error) if ok]
         refit = _fit(np.concatenate([v[0] for v in agreeing]), np.concatenate([v[1] for v in agreeing]))
         transform = refit if refit is not None else best
-        explained = explained_share(transform, [t for t in tracklets if t.camera == cam_a],
-                                    [t for t in tracklets if t.camera == cam_b], max_error, tolerance)
+        explained = _explained_share(transform, camera_points(cam_a), camera_points(cam_b), max_error, tolerance)
         if not explained >= min_explained:  # NaN (nobody mapped inside) fails too
             rejected.append(ViewOverlap((cam_a, cam_b), transform, best_support, len(candidates), 0, explained, False))
             continue
