@@ -122,9 +122,22 @@ def co_visible_points(
     """
     if not a.points or not b.points or a.last_time < b.first_time - tolerance or b.last_time < a.first_time - tolerance:
         return None
-    pa, pb = np.asarray(a.points, np.float64), np.asarray(b.points, np.float64)
-    order = np.argsort(pb[:, 0], kind="stable")
-    pb = pb[order]
+    return _co_visible(_points(a), _sorted_points(b), tolerance)
+
+
+def _points(t: Tracklet) -> np.ndarray:
+    """``(K, 4)`` the tracklet's points as an array."""
+    return np.asarray(t.points, np.float64).reshape(-1, 4)
+
+
+def _sorted_points(t: Tracklet) -> np.ndarray:
+    """``(K, 4)`` the tracklet's points in time order."""
+    pb = _points(t)
+    return pb[np.argsort(pb[:, 0], kind="stable")]
+
+
+def _co_visible(pa: np.ndarray, pb: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`co_visible_points` on point arrays (``pb`` in time order)."""
     index = np.clip(np.searchsorted(pb[:, 0], pa[:, 0]), 1, len(pb) - 1) if len(pb) > 1 else np.zeros(len(pa), int)
     if len(pb) > 1:
         left = index - 1
@@ -306,8 +319,12 @@ def find_overlaps(
     together = (cameras[:, None] < cameras[None]) & (first[:, None] <= last[None] + tolerance) & (first[None] <= last[:, None] + tolerance)
     # co-visible tracklet pairs, filed by camera pair (one pass: many cameras make many camera pairs)
     by_cameras: dict[tuple[int, int], dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    raw = {i: _points(tracklets[i]) for i in np.unique(np.nonzero(together)[0])}  # each tracklet's points once
+    ordered = {j: _sorted_points(tracklets[j]) for j in np.unique(np.nonzero(together)[1])}
     for i, j in zip(*np.nonzero(together)):
-        seen = co_visible_points(tracklets[i], tracklets[j], tolerance)
+        if not tracklets[i].points or not tracklets[j].points:
+            continue
+        seen = _co_visible(raw[i], ordered[j], tolerance)
         if seen is not None and len(seen[0]) >= min_common:
             by_cameras.setdefault((int(cameras[i]), int(cameras[j])), {})[int(i), int(j)] = seen
     points: dict[int, np.ndarray] = {}  # each camera's foot points, for explained_share
@@ -334,6 +351,8 @@ def find_overlaps(
             support = int((stacked.errors(transform) < max_error).sum())
             if support > best_support:
                 best, best_support = transform, support
+            if best_support == len(alike):  # every pair agrees: no later proposal can do better
+                break
         if best is None or best_support < min_support:
             continue
         agreeing = [v for v, ok in zip(alike.values(), stacked.errors(best) < max_error) if ok]
