@@ -316,8 +316,7 @@ class OnlineReviser:
             # Tracklets new to this window weigh nothing (each under a placeholder of its own), so a
             # group takes the id its already-labelled tracklets carry, or none: then it is someone new.
             current = {k: ids.get(k, -(i + 1)) for i, k in enumerate(labels)}
-            weight = {k: float(t.last_frame - t.first_frame + 1) if t.key in ids else 0.0
-                      for t in window for k in [t.key]}
+            weight = {t.key: float(t.last_frame - t.first_frame + 1) if t.key in ids else 0.0 for t in window}
             new_person: dict[int, int] = {}  # placeholder -> the id made for it
             for key, gid in relabel(labels, current, weight).items():
                 if key in ids:
