@@ -13,7 +13,13 @@ online (:class:`~mlfn_keras.tracking.core.gallery.IdentityGallery`) and
 3. **relabel**: the live ids follow the grouping while changing as few as
    possible (:func:`relabel`): two ids that one group holds are **merged**,
    and an id whose tracklets the grouping puts apart is **split** (the part
-   that is someone else moves to its group's id or to a new one).
+   that is someone else moves to its group's id or to a new one). A split
+   into a new identity needs evidence that the part is someone else: it is
+   less alike the rest of its id than a live link needs, or a rule (seen
+   together, too far apart in time, clocks not known to agree) keeps them
+   apart. Mutual nearest neighbours depend on who else is around, so without
+   that a part could be split off and merged back at the next revision,
+   flipping the id shown each time.
 
 So no live decision is final: a track's first id (given at once by the
 gallery, on a stricter threshold) and every merge are undone by the first
@@ -44,6 +50,8 @@ from mlfn_keras.tracking.core.association.tracklets import (
     Tracklet,
     TrackletKey,
     TrackletStore,
+    cannot_link,
+    far_apart,
     time_windows,
 )
 
@@ -377,8 +385,25 @@ class OnlineReviser:
                 others = [k for k, g in target.items() if g == new and current[k] != source]
                 revision.merges.append(Merge(new, source, _similarity(feats, keys, others)))
             else:
-                revision.splits.append(Split(source, new, tuple(sorted(keys)), _similarity(feats, keys, staying)))
+                similarity = _similarity(feats, keys, staying)
+                holders = [k for k, g in target.items() if g == source]  # who carries the id after this revision
+                if new < 0 and similarity >= self.live_threshold and self._may_link(store, keys, holders):
+                    # Nothing says the part is someone else: it is as alike the rest of its id as a live link
+                    # needs and no rule keeps them apart; only who else is around changed the grouping
+                    # (mutual neighbours), and splitting now would flip the ids shown back at a later revision.
+                    continue
+                revision.splits.append(Split(source, new, tuple(sorted(keys)), similarity))
         return revision
+
+
+    def _may_link(self, store: TrackletStore, a: Sequence[TrackletKey], b: Sequence[TrackletKey]) -> bool:
+        """Whether the grouping's rules allow tracklets ``a`` and ``b`` in one id (cannot-link, time gap, clocks)."""
+        items = [store.get(k) for k in (*a, *b)]
+        forbidden = cannot_link(items) | far_apart(items, self.max_gap_seconds)
+        cameras = [t.camera for t in items]
+        across = forbidden[: len(a), len(a) :]
+        apart = any((min(x, y), max(x, y)) in self.apart for x in cameras[: len(a)] for y in cameras[len(a) :])
+        return not across.any() and not apart
 
 
 def _similarity(feats: Mapping[TrackletKey, np.ndarray], a: Sequence[TrackletKey], b: Sequence[TrackletKey]) -> float:

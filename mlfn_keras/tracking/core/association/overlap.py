@@ -317,16 +317,30 @@ def find_overlaps(
     last = np.array([t.last_time for t in tracklets], np.float64)
     # only pairs of two cameras whose time spans overlap can share a moment
     together = (cameras[:, None] < cameras[None]) & (first[:, None] <= last[None] + tolerance) & (first[None] <= last[:, None] + tolerance)
-    # co-visible tracklet pairs, filed by camera pair (one pass: many cameras make many camera pairs)
-    by_cameras: dict[tuple[int, int], dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    # Alike co-visible tracklet pairs, filed by camera pair in one pass (many cameras make many camera
+    # pairs). Only alike pairs propose or support a mapping; the others are counted (``candidates``)
+    # just for the camera pairs a mapping is found for.
+    alike_by_cameras: dict[tuple[int, int], dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    others_by_cameras: dict[tuple[int, int], list[tuple[int, int]]] = {}
     raw = {i: _points(tracklets[i]) for i in np.unique(np.nonzero(together)[0])}  # each tracklet's points once
     ordered = {j: _sorted_points(tracklets[j]) for j in np.unique(np.nonzero(together)[1])}
-    for i, j in zip(*np.nonzero(together)):
+
+    def co_visible(i: int, j: int):
         if not tracklets[i].points or not tracklets[j].points:
-            continue
+            return None
         seen = _co_visible(raw[i], ordered[j], tolerance)
-        if seen is not None and len(seen[0]) >= min_common:
-            by_cameras.setdefault((int(cameras[i]), int(cameras[j])), {})[int(i), int(j)] = seen
+        return seen if seen is not None and len(seen[0]) >= min_common else None
+
+    for i, j in zip(*np.nonzero(together)):
+        pair, key = (int(i), int(j)), (int(cameras[i]), int(cameras[j]))
+        if similarity[i, j] < floor:
+            others_by_cameras.setdefault(key, []).append(pair)
+        elif (seen := co_visible(*pair)) is not None:
+            alike_by_cameras.setdefault(key, {})[pair] = seen
+
+    def count_candidates(key: tuple[int, int]) -> int:
+        return len(alike_by_cameras[key]) + sum(co_visible(*p) is not None for p in others_by_cameras.get(key, ()))
+
     points: dict[int, np.ndarray] = {}  # each camera's foot points, for explained_share
 
     def camera_points(cam: int) -> np.ndarray:
@@ -334,9 +348,8 @@ def find_overlaps(
             points[cam] = _all_points([t for t in tracklets if t.camera == cam])
         return points[cam]
 
-    for cam_a, cam_b in sorted(by_cameras):
-        candidates = by_cameras[cam_a, cam_b]
-        alike = {k: v for k, v in candidates.items() if similarity[k] >= floor}
+    for cam_a, cam_b in sorted(alike_by_cameras):
+        alike = alike_by_cameras[cam_a, cam_b]
         stacked = _Pairs(list(alike.values()))
         best, best_support = None, 0
         # the pairs seen together longest propose first; a long run's hundreds of
@@ -360,14 +373,16 @@ def find_overlaps(
         transform = refit if refit is not None else best
         explained = _explained_share(transform, camera_points(cam_a), camera_points(cam_b), max_error, tolerance)
         if not explained >= min_explained:  # NaN (nobody mapped inside) fails too
-            rejected.append(ViewOverlap((cam_a, cam_b), transform, best_support, len(candidates), 0, explained, False))
+            rejected.append(ViewOverlap((cam_a, cam_b), transform, best_support, count_candidates((cam_a, cam_b)), 0,
+                                        explained, False))
             continue
         links = 0
         for (i, j), ok in zip(alike, stacked.errors(transform) < max_error):
             if ok:
                 same[i, j] = same[j, i] = True
                 links += 1
-        overlaps.append(ViewOverlap((cam_a, cam_b), transform, best_support, len(candidates), links, explained))
+        overlaps.append(ViewOverlap((cam_a, cam_b), transform, best_support, count_candidates((cam_a, cam_b)), links,
+                                    explained))
     return OverlapEvidence(same, overlaps, rejected)
 
 

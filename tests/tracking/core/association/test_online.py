@@ -175,3 +175,25 @@ def test_the_gallery_matches_across_an_unsynced_camera_only_where_the_views_over
     gid = h.assign(0, {(0, 1): a}, now=0.0)[(0, 1)].global_id
     h.observe(gid, (0, 1), a, 0, 0.0)
     assert h.assign(2, {(2, 1): a}, now=1.0)[(2, 1)].global_id == gid
+
+
+def test_a_part_alike_its_id_is_not_split_off_on_neighbours_alone():
+    # Id 1 holds two tracklets of camera 0 that are alike (0.82) and never seen together. Mutual nearest
+    # neighbours (k=1) group them apart once camera 0's tracklet 3 (id 2, unlike the rest of id 2) is
+    # around: tracklet 3 rightly moves to id 1, but nothing says tracklet 4 is someone else, so it keeps
+    # id 1 instead of flipping to a new id now and back at a later revision.
+    store = _store({(0, 1, 0): (57, 83, [0.4, -0.1, -0.9]), (1, 2, 0): (31, 53, [0.2, -0.6, 0.7]),
+                    (0, 3, 0): (3, 11, [0.1, 0.0, -1.0]), (0, 4, 0): (25, 42, [0.5, -0.6, -0.6])})
+    gids = {(0, 1, 0): 1, (1, 2, 0): 2, (0, 3, 0): 2, (0, 4, 0): 1}
+    reviser = OnlineReviser(manual_threshold=0.5, linkage="mutual", mutual_k=1, max_gap_seconds=15.0)
+    (split,) = reviser.revise(store, gids, now=10.0).splits
+    assert (split.source, split.target, split.tracklets) == (2, 1, ((0, 3, 0),)) and split.similarity < 0
+    a, b, c = [1.0, 0, 0], [0.8, 0, 0.6], [0.98, 0.2, 0]
+    # A rule keeps the parts apart: B is split off although alike A. C is seen with B in camera 1 ...
+    store = _store({(0, 1, 0): (0, 100, a), (1, 1, 0): (0, 20, b), (1, 2, 0): (0, 5, c)})
+    (split,) = reviser.revise(store, {(0, 1, 0): 1, (1, 1, 0): 1, (1, 2, 0): 3}, now=3.0).splits
+    assert split.tracklets == ((1, 1, 0),) and split.target < 0 and split.similarity > 0.5
+    # ... or B is too far apart in time from A (the cross-camera gap)
+    store = _store({(0, 1, 0): (0, 100, a), (1, 1, 0): (300, 320, b), (1, 2, 0): (300, 305, c)})
+    (split,) = reviser.revise(store, {(0, 1, 0): 1, (1, 1, 0): 1, (1, 2, 0): 3}, now=33.0).splits
+    assert split.tracklets == ((1, 1, 0),) and split.target < 0 and split.similarity > 0.5
