@@ -386,15 +386,14 @@ class OnlineReviser:
                 revision.merges.append(Merge(new, source, _similarity(feats, keys, others)))
             else:
                 similarity = _similarity(feats, keys, staying)
-                holders = [k for k, g in target.items() if g == source]  # who carries the id after this revision
-                if new < 0 and similarity >= self.live_threshold and self._may_link(store, keys, holders):
+                if new < 0 and similarity >= self.live_threshold and self._may_link(
+                        store, keys, [k for k, g in target.items() if g == source]):  # everyone keeping the id
                     # Nothing says the part is someone else: it is as alike the rest of its id as a live link
                     # needs and no rule keeps them apart; only who else is around changed the grouping
                     # (mutual neighbours), and splitting now would flip the ids shown back at a later revision.
                     continue
                 revision.splits.append(Split(source, new, tuple(sorted(keys)), similarity))
         return revision
-
 
     def _may_link(self, store: TrackletStore, a: Sequence[TrackletKey], b: Sequence[TrackletKey]) -> bool:
         """Whether the grouping's rules allow tracklets ``a`` and ``b`` in one id (cannot-link, time gap, clocks)."""

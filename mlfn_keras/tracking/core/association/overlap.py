@@ -322,12 +322,16 @@ def find_overlaps(
     # just for the camera pairs a mapping is found for.
     alike_by_cameras: dict[tuple[int, int], dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     others_by_cameras: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    raw = {i: _points(tracklets[i]) for i in np.unique(np.nonzero(together)[0])}  # each tracklet's points once
-    ordered = {j: _sorted_points(tracklets[j]) for j in np.unique(np.nonzero(together)[1])}
+    raw: dict[int, np.ndarray] = {}  # each tracklet's points made an array once, when first needed
+    ordered: dict[int, np.ndarray] = {}
 
     def co_visible(i: int, j: int):
         if not tracklets[i].points or not tracklets[j].points:
             return None
+        if i not in raw:
+            raw[i] = _points(tracklets[i])
+        if j not in ordered:
+            ordered[j] = _sorted_points(tracklets[j])
         seen = _co_visible(raw[i], ordered[j], tolerance)
         return seen if seen is not None and len(seen[0]) >= min_common else None
 

@@ -143,18 +143,20 @@ def test_a_run_shorter_than_one_window_is_grouped_exactly_as_at_once():
     assert reviser.group_windows([], 1800.0)[0] == {}
 
 
-def test_a_window_never_undoes_what_an_earlier_window_decided():
-    # One person's tracklet straddles the boundary; a look-alike appears in the next window only.
-    rng = np.random.default_rng(6)
-    red = np.array([1.0, 0, 0], np.float32)
-    early = Tracklet((0, 1, 0), 0, 80, 0.0, 8.0, [red, red])
-    straddling = Tracklet((1, 2, 0), 90, 160, 9.0, 16.0, [red, red])
-    later = Tracklet((1, 3, 0), 170, 190, 17.0, 19.0, [red, red])
-    other = Tracklet((0, 4, 0), 300, 320, 30.0, 32.0, [np.array([0, 1.0, 0], np.float32)] * 2)
-    labels, _ = OnlineReviser(manual_threshold=0.5, linkage="average", max_gap_seconds=15.0).group_windows(
-        [early, straddling, later, other], 20.0)
-    assert labels[early.key] == labels[straddling.key] == labels[later.key] == 0 and labels[other.key] == 1
-    del rng
+def test_windows_are_stitched_through_the_tracklets_they_share():
+    # 20 s windows, 10 s apart: the early and the late tracklet never share a window; one person's
+    # tracklet spanning the boundary carries the id from one window into the next. Someone else, later,
+    # gets an id of their own.
+    red, green = np.array([1.0, 0, 0], np.float32), np.array([0, 1.0, 0], np.float32)
+    early = Tracklet((0, 1, 0), 0, 40, 0.0, 4.0, [red, red])
+    spanning = Tracklet((1, 2, 0), 120, 230, 12.0, 23.0, [red, red])
+    late = Tracklet((1, 3, 0), 250, 280, 25.0, 28.0, [red, red])
+    other = Tracklet((0, 4, 0), 300, 320, 30.0, 32.0, [green, green])
+    tracklets = [early, spanning, late, other]
+    windows = time_windows(tracklets, 20.0)
+    assert not any(early in w and late in w for w in windows)
+    labels, _ = OnlineReviser(manual_threshold=0.5, linkage="average", max_gap_seconds=15.0).group_windows(tracklets, 20.0)
+    assert labels[early.key] == labels[spanning.key] == labels[late.key] == 0 and labels[other.key] == 1
 
 
 def test_the_final_window_is_checked():
