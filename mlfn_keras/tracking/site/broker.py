@@ -121,11 +121,32 @@ def _unavailable(exc: Exception, url: str) -> BrokerUnavailable | BrokerError:
         if isinstance(cause, ssl.SSLError) and type(cause).__name__ not in _TRANSIENT_SSL:
             return BrokerError(f"broker {redact(url)}: TLS failed ({cause.reason or cause}); expected rediss:// "
                                "at the server's tls-port and ?ssl_ca_certs=PATH of a PEM file")
+        if isinstance(cause, TimeoutError) and "handshake" in str(cause) and _speaks_plain_redis(url):
+            return BrokerError(f"broker {redact(url)}: the server at this port speaks plain Redis, not TLS; "
+                               "expected rediss:// at the server's tls-port, or redis:// for this one")
         if isinstance(cause, FileNotFoundError | PermissionError | IsADirectoryError) and url.startswith("rediss:"):
             return BrokerError(f"broker {redact(url)}: cannot read a TLS file ({cause.strerror}); "
                                "expected ?ssl_ca_certs=PATH of a readable PEM file")
         cause = cause.__cause__ or cause.__context__
     return BrokerUnavailable(f"broker {redact(url)} unreachable ({exc})")
+
+
+def _speaks_plain_redis(url: str, timeout: float = 1.0) -> bool:
+    """Whether the ``rediss://`` URL's port answers a plain-text PING (a TLS handshake sent there just hangs:
+    Redis waits for a command line, so without this a wrong port would be retried forever as "away")."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "rediss" or not parts.hostname:
+        return False
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(64)
+    except OSError:
+        return False
+    return reply[:1] in (b"+", b"-")  # +PONG, or -NOAUTH / -ERR: a RESP reply, so no TLS on this port
 
 
 def redact(url: str) -> str:

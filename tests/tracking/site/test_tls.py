@@ -93,6 +93,22 @@ def test_tls_without_its_ca_with_another_ca_or_an_unreadable_ca_file_is_one_clea
     assert "Traceback" not in err and USERS["central"] not in err
 
 
+def test_tls_to_a_plain_port_is_one_clear_error_not_an_endless_retry(tmp_path, capsys):
+    from mlfn_keras.tracking.site.broker import BrokerError, RedisBroker
+    from mlfn_keras.tracking.site.cli import central_main
+    from mlfn_keras.tracking.site.local import LocalRedis
+
+    with LocalRedis() as plain:  # no TLS: a handshake sent here hangs until the timeout
+        url = f"rediss://127.0.0.1:{plain.port}"
+        with pytest.raises(BrokerError) as err:
+            RedisBroker(url, timeout=1).ping()
+        text = _one_clear_line(err.value)
+        assert "speaks plain Redis, not TLS" in text and "rediss:// at the server's tls-port" in text
+        code = central_main(["--broker", url, "--edges", "1", "--output", str(tmp_path / "c"), "--quiet"])
+        errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+        assert code == 2 and len(errors) == 1 and "speaks plain Redis" in errors[0]
+
+
 def test_the_docs_acl_users_can_do_their_roles_work_and_nothing_else(server):
     from mlfn_keras.tracking.site.broker import BrokerError, RedisBroker
 
