@@ -490,14 +490,17 @@ def simulate_day(cameras: int = 32, hours: float = 8.0, tick_hz: float = 1.0, pe
 
     1 tick per simulated second by default, so 8 hours take 28,800 ticks and
     minutes to run; the online revision runs every ``revise_seconds`` of
-    simulated time. The central keeps ``2 × expiry`` of history, as
-    ``mlfn-central`` does for a live site.
+    simulated time. The central keeps ``2 × expiry`` of history and spreads
+    a revision over ticks by the same time budget, as ``mlfn-central`` does
+    for a live site.
     """
     from mlfn_keras.tracking.core.central import CentralAssociator
     from mlfn_keras.tracking.core.pipeline import PipelineConfig
+    from mlfn_keras.tracking.site.central import CentralConfig
 
     config = PipelineConfig(revise_seconds=revise_seconds)
-    central = CentralAssociator(config, online_revision=True, history_seconds=2 * config.expiry_seconds)
+    central = CentralAssociator(config, online_revision=True, history_seconds=2 * config.expiry_seconds,
+                                revise_budget_seconds=CentralConfig().revise_budget_seconds)
     out, times = [], []
     for tick in day_ticks(cameras, hours, tick_hz, people_per_hour, dim, seed):
         t0 = time.perf_counter()

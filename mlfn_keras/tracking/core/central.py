@@ -20,6 +20,8 @@ id), and per tick, in this order:
    live ids follow the grouping: merge global ids that later evidence shows
    are one person, split off the part of an id it shows is someone else
    (:class:`~mlfn_keras.tracking.core.association.online.OnlineReviser`).
+   A live central with many cameras spreads a revision over several ticks
+   (``revise_budget_seconds``).
 
 A track shows an id from its first frame: until it has enough evidence for a
 global id, a new one held back for it (kept if it turns out to be a new
@@ -33,6 +35,7 @@ so they give the same answer on the same ticks.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,7 +44,7 @@ import supervision as sv
 
 from mlfn_keras.tracking.core import events as ev
 from mlfn_keras.tracking.core.association.calibration import Calibration
-from mlfn_keras.tracking.core.association.online import OnlineReviser
+from mlfn_keras.tracking.core.association.online import OnlineReviser, Revision
 from mlfn_keras.tracking.core.association.overlap import ViewOverlap
 from mlfn_keras.tracking.core.association.tracklets import TrackletKey, TrackletStore
 from mlfn_keras.tracking.core.gallery import IdentityGallery, LiveTrack
@@ -140,10 +143,17 @@ class CentralAssociator:
         unsynced: cameras whose clock is not known to agree with the others'
             (files given without start times): their people are linked to
             another camera's only where the two views are found to overlap.
+        revise_budget_seconds: a live central with many cameras: a revision
+            takes about this long of a tick at most (one part more), and
+            carries on at the next ticks (:meth:`OnlineReviser.start
+            <mlfn_keras.tracking.core.association.online.OnlineReviser.start>`),
+            so no tick waits for the whole of it. ``None``: every revision
+            is made in the tick it falls due, as recorded runs need to give
+            the same answer every time.
     """
 
     def __init__(self, config, online_revision: bool = True, history_seconds: float | None = None,
-                 unsynced: Sequence[int] = ()):
+                 unsynced: Sequence[int] = (), revise_budget_seconds: float | None = None):
         c = self.config = config
         self.history_seconds = history_seconds
         self.reviser = OnlineReviser(
@@ -154,6 +164,8 @@ class CentralAssociator:
             unsynced=unsynced,
         )
         self.online_revision = online_revision
+        self.revise_budget_seconds = revise_budget_seconds
+        self._part_seconds: dict[str, float] = {}  # how long each whole part of a revision took last time
         self.gallery = IdentityGallery(self.reviser.threshold, c.expiry_seconds, max_gap_seconds=c.max_gap_seconds)
         self.gallery.unsynced = self.reviser.unsynced
         self.store = TrackletStore()
@@ -179,7 +191,7 @@ class CentralAssociator:
         now = max(t.timestamp for t in ticks)
         embedded = self._apply(ticks, now, events)
         self._commit(ticks, now, events)
-        if self.online_revision and self.reviser.due(now):
+        if self.online_revision and (self.reviser.pending or self.reviser.due(now)):
             self._revise(now, events)
         return events, embedded
 
@@ -233,11 +245,15 @@ class CentralAssociator:
                 events.append(kind(cam, frame, now, key[1], a.global_id, a.previous_camera, sim))
 
     def _revise(self, now: float, events: list[ev.Event]) -> None:
-        self.store.compact_before(now - self.config.expiry_seconds)
-        if self.history_seconds is not None:
-            for key in self.store.drop_before(now - self.history_seconds):
-                self.tracklet_gid.pop(key, None)
-        revision = self.reviser.revise(self.store, self.tracklet_gid, now, self.config.expiry_seconds)
+        if not self.reviser.pending:
+            self.store.compact_before(now - self.config.expiry_seconds)
+            if self.history_seconds is not None:
+                for key in self.store.drop_before(now - self.history_seconds):
+                    self.tracklet_gid.pop(key, None)
+            self.reviser.start(self.store, self.tracklet_gid, now, self.config.expiry_seconds)
+        revision = self._revision_part()
+        if revision is None:
+            return  # the rest at the next tick
         self.gallery.overlapping = {o.cameras for o in self.reviser.overlaps if o.believed}
         for merge in revision.merges:
             self._merge(merge.kept, merge.removed)
@@ -253,6 +269,35 @@ class CentralAssociator:
         self._log_threshold(now, events)
         self.gallery.threshold = self.reviser.first_threshold
         self.gallery.centre = self.reviser.centre
+
+    def _revision_part(self) -> Revision | None:
+        """Carries the pending revision on for at most ``revise_budget_seconds``; returns it once finished.
+
+        Without a budget it is finished at once. With one, the first part
+        always runs; a later one starts only while the budget lasts and, for
+        the parts that look at every tracklet (recalibration, grouping), only
+        if it took no longer than what is left the last time, so a tick is
+        held about the budget at most (or one such part alone).
+        """
+        budget = self.revise_budget_seconds
+        if budget is None:
+            while (revision := self.reviser.step()) is None:
+                pass
+            return revision
+        start = time.perf_counter()
+        first = True
+        while True:
+            part = self.reviser.next_part
+            spent = time.perf_counter() - start
+            if not first and (spent >= budget or spent + self._part_seconds.get(part, 0.0) > budget):
+                return None
+            began = time.perf_counter()
+            revision = self.reviser.step()
+            if part != "overlaps":
+                self._part_seconds[part] = time.perf_counter() - began
+            if revision is not None:
+                return revision
+            first = False
 
     def _merge(self, kept: int, removed: int) -> None:
         self.gallery.merge(kept, removed)

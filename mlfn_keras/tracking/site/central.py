@@ -53,8 +53,8 @@ from mlfn_keras.tracking.site.messages import (
 )
 from mlfn_keras.tracking.site.ordering import Delivery, EdgeFeed, SiteTick, TickOrderer
 
-#: Checkpoint format (a central refuses a checkpoint it cannot read).
-CHECKPOINT_VERSION = 1
+#: Checkpoint format (a central refuses a checkpoint it cannot read; 2: a revision can be part-way done).
+CHECKPOINT_VERSION = 2
 #: A live edge whose clock is further off than this (seconds) is reported once.
 SKEW_WARNING = 0.5
 #: Entries kept in ``NS:ids``.
@@ -89,6 +89,11 @@ class CentralConfig:
             long after the active one stops renewing it.
         wait_lease: wait this long for the lease (``None``: forever, a standby).
         max_buffered: messages of one edge held in memory; the rest wait in the broker.
+        revise_budget_seconds: online: a revision of the live ids (every
+            ``pipeline.revise_seconds``) takes about this long of a tick at
+            most and carries on at the next ticks, so ids keep flowing while
+            many cameras are revised (``None``: each in one tick; recorded
+            runs always do that, to give the same answer every time).
         tick_delay: extra seconds per committed tick for the first
             ``tick_delay_for`` seconds after the first commit (to test a slow central).
         tick_delay_for: see ``tick_delay``.
@@ -114,6 +119,7 @@ class CentralConfig:
     lease_seconds: float = 5.0
     wait_lease: float | None = None
     max_buffered: int = 64
+    revise_budget_seconds: float | None = 0.02
     tick_delay: float = 0.0
     tick_delay_for: float = 0.0
     deliveries: Callable[[list], list] | None = None
@@ -304,7 +310,8 @@ class Central:
             self.offline = all(h.recorded for h in self.hellos.values())
         # A live site runs for days: it keeps twice the identity expiry of history; recorded runs keep all.
         history = None if self.offline else 2 * self.config.pipeline.expiry_seconds
-        self.associator = CentralAssociator(self.config.pipeline, history_seconds=history)
+        budget = None if self.offline else self.config.revise_budget_seconds  # recorded runs: the same answer every time
+        self.associator = CentralAssociator(self.config.pipeline, history_seconds=history, revise_budget_seconds=budget)
         self._open_outputs(None)
         self.log(f"site cameras: {', '.join(f'{c.index}={c.name} ({c.edge})' for c in self._ordered())}; "
                  f"{'offline (recorded files: re-clustered at the end)' if self.offline else 'online'}")

@@ -15,7 +15,10 @@
 * :mod:`.online`: the live counterpart: periodic recalibration and revision
   (live ids follow the grouping of the recent tracklets: two ids found to be
   one person are merged, the part of an id found to be someone else is
-  split off), on stricter thresholds than the final answer.
+  split off), on stricter thresholds than the final answer; a revision can
+  be made a part at a time (``OnlineReviser.start`` / ``step``: the overlap
+  search one camera pair at a time, ``OverlapSearch``) so a central with
+  many cameras spreads it over several ticks.
 """
 
 from mlfn_keras.tracking.core.association.calibration import (
@@ -29,6 +32,7 @@ from mlfn_keras.tracking.core.association.clustering import (
 )
 from mlfn_keras.tracking.core.association.overlap import (
     OverlapEvidence,
+    OverlapSearch,
     ViewOverlap,
     find_overlaps,
     overlap_links,
@@ -43,6 +47,7 @@ from mlfn_keras.tracking.core.association.tracklets import (
 __all__ = [
     "Calibration",
     "OverlapEvidence",
+    "OverlapSearch",
     "Tracklet",
     "TrackletStore",
     "ViewOverlap",

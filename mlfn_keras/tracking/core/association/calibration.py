@@ -111,6 +111,7 @@ def calibrate(
     floor_fraction: float = 0.3,
     method: str = "quantile",
     fallback: float = 1.0,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Calibration:
     """Measures the linking threshold on unlabelled footage (see the module docstring).
 
@@ -128,6 +129,9 @@ def calibrate(
         method: ``"quantile"`` (the tracker's) or ``"balanced_error"`` (``mlfn-adapt``'s).
         fallback: the threshold when there are fewer than ``min_pairs`` pairs
             of a kind (1.0: link nothing).
+        pairs: ``(same, different)`` as :func:`pair_similarities` measured
+            them on these tracklets with this ``centre`` (``None``: measure
+            them), to take several thresholds from one measurement.
 
     Returns:
         The :class:`Calibration`.
@@ -136,7 +140,7 @@ def calibrate(
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
     if not 0.5 <= different_quantile <= 1.0:
         raise ValueError(f"different_quantile must be in [0.5, 1], got {different_quantile}.")
-    same, different = pair_similarities(tracklets, centre)
+    same, different = pair_similarities(tracklets, centre) if pairs is None else pairs
     n_same, n_diff = len(same), len(different)
     same_median = float(np.median(same)) if n_same else None
     high = float(np.quantile(different, different_quantile)) if n_diff else None

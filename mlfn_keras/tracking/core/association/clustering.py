@@ -135,11 +135,14 @@ def link_mutual_neighbours(
     n = len(sim)
     allowed = ~forbidden & ~np.eye(n, dtype=bool)
     near = np.zeros((n, n), bool)
+    rows = np.arange(n)[:, None]
     for camera in np.unique(cameras):
         cols = np.flatnonzero(cameras == camera)
-        for i in range(n):
-            options = cols[allowed[i, cols]]
-            near[i, options[np.argsort(-sim[i, options], kind="stable")[:k]]] = True
+        # each row's k most similar allowed columns of this camera (ties: the earlier column), all rows at once
+        cost = np.where(allowed[:, cols], -sim[:, cols], np.inf)
+        best = np.argsort(cost, axis=1, kind="stable")[:, :k]
+        ok = np.isfinite(np.take_along_axis(cost, best, axis=1))
+        near[np.broadcast_to(rows, best.shape)[ok], cols[best][ok]] = True
     rows, cols = np.nonzero(np.triu(near & near.T & allowed & (sim >= threshold), 1))
     parent = np.arange(n)
 

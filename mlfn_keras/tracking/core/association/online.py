@@ -27,6 +27,12 @@ revision whose evidence disagrees. What was already shown stays as shown; from
 the revision on, the live view, the annotated video and ``mot/`` carry the
 revised ids.
 
+A revision can also be made a part at a time (:meth:`OnlineReviser.start`,
+then :meth:`OnlineReviser.step`: the recalibration, the overlap search of
+each camera pair, the grouping), so a central with many cameras spreads it
+over several ticks instead of holding one; the answer is the same however
+the parts are spread, on the tracklets as they are when each part runs.
+
 Example:
 
     reviser = OnlineReviser(every_seconds=2.0)
@@ -43,9 +49,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlfn_keras.tracking.core.association.calibration import Calibration, calibrate
+from mlfn_keras.tracking.core.association.calibration import (
+    Calibration,
+    calibrate,
+    pair_similarities,
+)
 from mlfn_keras.tracking.core.association.clustering import cluster_tracklets
-from mlfn_keras.tracking.core.association.overlap import ViewOverlap, overlap_links
+from mlfn_keras.tracking.core.association.overlap import (
+    OverlapSearch,
+    ViewOverlap,
+    overlap_search,
+    search_links,
+)
 from mlfn_keras.tracking.core.association.tracklets import (
     Tracklet,
     TrackletKey,
@@ -139,6 +154,18 @@ def relabel(
     return out
 
 
+@dataclass
+class _Pending:
+    """A revision started by :meth:`OnlineReviser.start` and not yet finished."""
+
+    store: TrackletStore
+    tracklet_gid: Mapping[TrackletKey, int]
+    now: float
+    window: float
+    tracklets: list[Tracklet] | None = None  # taken at the first step
+    search: OverlapSearch | None = None
+
+
 class OnlineReviser:
     """Periodic recalibration and revision (merges and splits) for live runs.
 
@@ -224,6 +251,7 @@ class OnlineReviser:
         self.different_quantile = different_quantile
         self.calibration = Calibration(manual_threshold, "manual") if manual_threshold is not None else Calibration(1.0, "too_little_evidence")
         self._last = -float("inf")
+        self._pending: _Pending | None = None
 
     @property
     def threshold(self) -> float:
@@ -245,12 +273,13 @@ class OnlineReviser:
             self.centre = store.centres() if self.per_camera else store.centre()
         if self.manual_threshold is None:
             min_pairs = max(self.live_min_pairs, 10) if live else 10
-            self.calibration = calibrate(store.values(), self.different_quantile, min_pairs, centre=self.centre)
+            pairs = pair_similarities(store.values(), self.centre)  # measured once, three thresholds taken from it
+            self.calibration = calibrate(store.values(), self.different_quantile, min_pairs, centre=self.centre, pairs=pairs)
             first, strict = self.calibration, self.calibration
             if self.first_quantile is not None and self.calibration.threshold < 1.0:
-                first = calibrate(store.values(), self.first_quantile, min_pairs, centre=self.centre)
+                first = calibrate(store.values(), self.first_quantile, min_pairs, centre=self.centre, pairs=pairs)
             if live and self.live_quantile is not None and self.calibration.threshold < 1.0:
-                strict = calibrate(store.values(), self.live_quantile, min_pairs, centre=self.centre)
+                strict = calibrate(store.values(), self.live_quantile, min_pairs, centre=self.centre, pairs=pairs)
             self.first_threshold = max(first.threshold, self.calibration.threshold)
             self.live_threshold = max(strict.threshold, self.calibration.threshold)
         else:
@@ -274,9 +303,23 @@ class OnlineReviser:
             and the overlapping camera views found (with those refused:
             ``believed`` is ``False``).
         """
+        search = self._overlap_search(tracklets)
+        while search is not None and search.step():
+            pass
+        return self._cluster(tracklets, search, threshold)
+
+    def _overlap_search(self, tracklets: Sequence[Tracklet]) -> OverlapSearch | None:
+        """The overlapping-views search over ``tracklets`` to step through (``None``: overlaps are off)."""
+        if self.overlap_min_support is None:
+            return None
+        return overlap_search(tracklets, self.centre, self.overlap_min_support, self.overlap_max_error)
+
+    def _cluster(self, tracklets: Sequence[Tracklet], search: OverlapSearch | None,
+                 threshold: float | None) -> tuple[dict[TrackletKey, int], list[ViewOverlap]]:
+        """:meth:`group`'s last step, once ``search`` is done."""
         same_pairs, overlaps = [], []
-        if self.overlap_min_support is not None:
-            same_pairs, evidence = overlap_links(tracklets, self.centre, self.overlap_min_support, self.overlap_max_error)
+        if search is not None:
+            same_pairs, evidence = search_links(search)
             overlaps = evidence.overlaps + evidence.rejected
         self.apart = self._apart(tracklets, overlaps)
         self.overlaps = overlaps
@@ -361,13 +404,67 @@ class OnlineReviser:
         group's id or to a new one). Both the first id of a track and every
         earlier revision are only provisional: a wrong one is undone at the
         next revision that sees the evidence against it.
+
+        The same as :meth:`start` and then :meth:`step` until it returns the revision.
+        """
+        self.start(store, tracklet_gid, now, window)
+        while (revision := self.step()) is None:
+            pass
+        return revision
+
+    def start(
+        self, store: TrackletStore, tracklet_gid: Mapping[TrackletKey, int], now: float, window: float = float("inf")
+    ) -> None:
+        """Begins a revision (:meth:`revise`) to be carried out by :meth:`step`, a part at a time.
+
+        A live central with many cameras spreads one revision over several
+        ticks this way, so no tick waits for the whole of it. The parts are
+        the recalibration, the overlapping-views search of each camera pair
+        and the grouping; the answer does not depend on how they are spread.
+        ``store`` and ``tracklet_gid`` are read as they are when each part runs.
         """
         self._last = now
-        self.recalibrate(store, live=True)
-        with_feat = [t for t in store.recent(now - window) if t.embeddings and t.key in tracklet_gid]
-        if len(with_feat) < 2:
-            return Revision()
-        labels, _ = self.group(with_feat, self.live_threshold)
+        self._pending = _Pending(store, tracklet_gid, now, window)
+
+    @property
+    def pending(self) -> bool:
+        """Whether a revision has been started and not yet finished by :meth:`step`."""
+        return self._pending is not None
+
+    @property
+    def next_part(self) -> str | None:
+        """The part the next :meth:`step` makes: ``"calibrate"``, ``"overlaps"`` (one camera pair) or
+        ``"group"`` (``None``: no revision is pending)."""
+        p = self._pending
+        if p is None:
+            return None
+        if p.tracklets is None:
+            return "calibrate"
+        return "overlaps" if p.search is not None and not p.search.done else "group"
+
+    def step(self) -> Revision | None:
+        """Carries the started revision one part further; returns it once finished (``None`` until then)."""
+        p = self._pending
+        if p is None:
+            raise RuntimeError("no revision was started; expected start() first")
+        if p.tracklets is None:  # recalibrate, take the tracklets to group
+            self.recalibrate(p.store, live=True)
+            p.tracklets = [t for t in p.store.recent(p.now - p.window) if t.embeddings and t.key in p.tracklet_gid]
+            if len(p.tracklets) < 2:
+                self._pending = None
+                return Revision()
+            p.search = self._overlap_search(p.tracklets)
+            return None
+        if p.search is not None and not p.search.done:
+            p.search.step()
+            return None
+        self._pending = None
+        labels, _ = self._cluster(p.tracklets, p.search, self.live_threshold)
+        return self._follow(p.store, p.tracklets, labels, p.tracklet_gid)
+
+    def _follow(self, store: TrackletStore, with_feat: Sequence[Tracklet], labels: Mapping[TrackletKey, int],
+                tracklet_gid: Mapping[TrackletKey, int]) -> Revision:
+        """The merges and splits that make the live ids follow the grouping ``labels`` (see :meth:`revise`)."""
         current = {t.key: tracklet_gid[t.key] for t in with_feat}
         weight = {t.key: float(t.last_frame - t.first_frame + 1) for t in with_feat}
         target = relabel(labels, current, weight)

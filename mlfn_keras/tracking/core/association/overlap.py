@@ -308,57 +308,109 @@ def find_overlaps(
     Returns:
         The :class:`OverlapEvidence`.
     """
-    n = len(tracklets)
-    same = np.zeros((n, n), bool)
-    overlaps: list[ViewOverlap] = []
-    rejected: list[ViewOverlap] = []
-    cameras = np.array([t.camera for t in tracklets])
-    first = np.array([t.first_time for t in tracklets], np.float64)
-    last = np.array([t.last_time for t in tracklets], np.float64)
-    # only pairs of two cameras whose time spans overlap can share a moment
-    together = (cameras[:, None] < cameras[None]) & (first[:, None] <= last[None] + tolerance) & (first[None] <= last[:, None] + tolerance)
-    # Alike co-visible tracklet pairs, filed by camera pair in one pass (many cameras make many camera
-    # pairs). Only alike pairs propose or support a mapping; the others are counted (``candidates``)
-    # just for the camera pairs a mapping is found for.
-    alike_by_cameras: dict[tuple[int, int], dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
-    others_by_cameras: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    raw: dict[int, np.ndarray] = {}  # each tracklet's points made an array once, when first needed
-    ordered: dict[int, np.ndarray] = {}
+    search = OverlapSearch(tracklets, similarity, floor, min_common, max_error, min_support, tolerance,
+                           max_hypotheses, min_explained)
+    while search.step():
+        pass
+    return search.evidence()
 
-    def co_visible(i: int, j: int):
+
+class OverlapSearch:
+    """:func:`find_overlaps` one camera pair at a time, so a live central can spread it over several ticks.
+
+    Many cameras make many camera pairs, and searching them all at once can
+    hold a tick for longer than the cameras' frame period. The answer does
+    not depend on how the steps are spread: the pairs are searched in the
+    same order and each step is the whole search of one camera pair.
+    Arguments as :func:`find_overlaps`.
+
+    Example:
+
+        search = OverlapSearch(tracklets, similarity, floor)
+        while search.step():  # one camera pair
+            if out_of_time(): break  # and carry on at the next tick
+        evidence = search.evidence()  # once step() returned False
+    """
+
+    def __init__(
+        self,
+        tracklets: Sequence[Tracklet],
+        similarity: np.ndarray,
+        floor: float,
+        min_common: int = 5,
+        max_error: float = 0.2,
+        min_support: int = 5,
+        tolerance: float = 0.05,
+        max_hypotheses: int = 200,
+        min_explained: float = 0.5,
+    ):
+        self.tracklets = tracklets
+        self.min_common, self.max_error, self.min_support = min_common, max_error, min_support
+        self.tolerance, self.max_hypotheses, self.min_explained = tolerance, max_hypotheses, min_explained
+        n = len(tracklets)
+        self.same = np.zeros((n, n), bool)
+        self.overlaps: list[ViewOverlap] = []
+        self.rejected: list[ViewOverlap] = []
+        cameras = np.array([t.camera for t in tracklets], int)
+        first = np.array([t.first_time for t in tracklets], np.float64)
+        last = np.array([t.last_time for t in tracklets], np.float64)
+        # only pairs of two cameras whose time spans overlap can share a moment
+        together = (cameras[:, None] < cameras[None]) & (first[:, None] <= last[None] + tolerance) & (first[None] <= last[:, None] + tolerance)
+        # Time-overlapping tracklet pairs filed by camera pair (in row order). Only alike pairs propose or
+        # support a mapping; the others are looked at (``candidates``) just for the camera pairs a
+        # mapping is found for.
+        self._alike: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._others: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for i, j in zip(*np.nonzero(together)):
+            pair, key = (int(i), int(j)), (int(cameras[i]), int(cameras[j]))
+            (self._alike if similarity[i, j] >= floor else self._others).setdefault(key, []).append(pair)
+        self._queue = sorted(self._alike)
+        self._raw: dict[int, np.ndarray] = {}  # each tracklet's points made an array once, when first needed
+        self._ordered: dict[int, np.ndarray] = {}
+        self._points: dict[int, np.ndarray] = {}  # each camera's foot points, for explained_share
+
+    @property
+    def done(self) -> bool:
+        return not self._queue
+
+    def step(self) -> bool:
+        """Searches the next camera pair; returns whether any is left."""
+        if self._queue:
+            self._search(self._queue.pop(0))
+        return bool(self._queue)
+
+    def evidence(self) -> OverlapEvidence:
+        """The answer (every camera pair searched)."""
+        if self._queue:
+            raise RuntimeError(f"{len(self._queue)} camera pairs are still to search; expected step() to return False first")
+        return OverlapEvidence(self.same, self.overlaps, self.rejected)
+
+    def _co_visible(self, i: int, j: int):
+        tracklets = self.tracklets
         if not tracklets[i].points or not tracklets[j].points:
             return None
-        if i not in raw:
-            raw[i] = _points(tracklets[i])
-        if j not in ordered:
-            ordered[j] = _sorted_points(tracklets[j])
-        seen = _co_visible(raw[i], ordered[j], tolerance)
-        return seen if seen is not None and len(seen[0]) >= min_common else None
+        if i not in self._raw:
+            self._raw[i] = _points(tracklets[i])
+        if j not in self._ordered:
+            self._ordered[j] = _sorted_points(tracklets[j])
+        seen = _co_visible(self._raw[i], self._ordered[j], self.tolerance)
+        return seen if seen is not None and len(seen[0]) >= self.min_common else None
 
-    for i, j in zip(*np.nonzero(together)):
-        pair, key = (int(i), int(j)), (int(cameras[i]), int(cameras[j]))
-        if similarity[i, j] < floor:
-            others_by_cameras.setdefault(key, []).append(pair)
-        elif (seen := co_visible(*pair)) is not None:
-            alike_by_cameras.setdefault(key, {})[pair] = seen
+    def _camera_points(self, cam: int) -> np.ndarray:
+        if cam not in self._points:
+            self._points[cam] = _all_points([t for t in self.tracklets if t.camera == cam])
+        return self._points[cam]
 
-    def count_candidates(key: tuple[int, int]) -> int:
-        return len(alike_by_cameras[key]) + sum(co_visible(*p) is not None for p in others_by_cameras.get(key, ()))
-
-    points: dict[int, np.ndarray] = {}  # each camera's foot points, for explained_share
-
-    def camera_points(cam: int) -> np.ndarray:
-        if cam not in points:
-            points[cam] = _all_points([t for t in tracklets if t.camera == cam])
-        return points[cam]
-
-    for cam_a, cam_b in sorted(alike_by_cameras):
-        alike = alike_by_cameras[cam_a, cam_b]
+    def _search(self, cameras: tuple[int, int]) -> None:
+        max_error = self.max_error
+        alike = {pair: seen for pair in self._alike[cameras] if (seen := self._co_visible(*pair)) is not None}
+        if not alike:
+            return
         stacked = _Pairs(list(alike.values()))
         best, best_support = None, 0
         # the pairs seen together longest propose first; a long run's hundreds of
         # pairs need no more than max_hypotheses proposals to find the mapping
-        proposals = sorted(alike.values(), key=lambda v: -len(v[0]))[:max_hypotheses]
+        proposals = sorted(alike.values(), key=lambda v: -len(v[0]))[: self.max_hypotheses]
         for a, b, _ in proposals:
             if np.ptp(a[:, 0], axis=0).sum() < 10.0:  # a person standing still fixes no mapping
                 continue
@@ -370,24 +422,24 @@ def find_overlaps(
                 best, best_support = transform, support
             if best_support == len(alike):  # every pair agrees: no later proposal can do better
                 break
-        if best is None or best_support < min_support:
-            continue
+        if best is None or best_support < self.min_support:
+            return
         agreeing = [v for v, ok in zip(alike.values(), stacked.errors(best) < max_error) if ok]
         refit = _fit(np.concatenate([v[0] for v in agreeing]), np.concatenate([v[1] for v in agreeing]))
         transform = refit if refit is not None else best
-        explained = _explained_share(transform, camera_points(cam_a), camera_points(cam_b), max_error, tolerance)
-        if not explained >= min_explained:  # NaN (nobody mapped inside) fails too
-            rejected.append(ViewOverlap((cam_a, cam_b), transform, best_support, count_candidates((cam_a, cam_b)), 0,
-                                        explained, False))
-            continue
+        cam_a, cam_b = cameras
+        explained = _explained_share(transform, self._camera_points(cam_a), self._camera_points(cam_b), max_error,
+                                     self.tolerance)
+        candidates = len(alike) + sum(self._co_visible(*p) is not None for p in self._others.get(cameras, ()))
+        if not explained >= self.min_explained:  # NaN (nobody mapped inside) fails too
+            self.rejected.append(ViewOverlap(cameras, transform, best_support, candidates, 0, explained, False))
+            return
         links = 0
         for (i, j), ok in zip(alike, stacked.errors(transform) < max_error):
             if ok:
-                same[i, j] = same[j, i] = True
+                self.same[i, j] = self.same[j, i] = True
                 links += 1
-        overlaps.append(ViewOverlap((cam_a, cam_b), transform, best_support, count_candidates((cam_a, cam_b)), links,
-                                    explained))
-    return OverlapEvidence(same, overlaps, rejected)
+        self.overlaps.append(ViewOverlap(cameras, transform, best_support, candidates, links, explained))
 
 
 def overlap_links(
@@ -406,16 +458,32 @@ def overlap_links(
         ``(pairs, evidence)``: the tracklet-key pairs found to be one person,
         and the evidence (in the order of the embedded tracklets).
     """
+    search = overlap_search(tracklets, centre, min_support, max_error, tolerance)
+    while search.step():
+        pass
+    return search_links(search)
+
+
+def overlap_search(
+    tracklets: Sequence[Tracklet], centre=None, min_support: int = 5, max_error: float = 0.2, tolerance: float = 0.05
+) -> OverlapSearch:
+    """:func:`overlap_links` to be stepped (:class:`OverlapSearch`); :func:`search_links` gives its answer."""
     from mlfn_keras.tracking.core.association.tracklets import cannot_link
 
     items = [t for t in tracklets if t.embeddings]
     if len(items) < 2:
-        return [], OverlapEvidence(np.zeros((len(items), len(items)), bool), [])
+        return OverlapSearch(items, np.zeros((len(items), len(items))), 1.0)
     features = np.stack([t.feature(centre) for t in items])
     similarity = features @ features.T
     seen_together = cannot_link(items)
     different = similarity[np.triu(seen_together, 1)]
     floor = float(np.median(different)) if len(different) else 1.0
-    evidence = find_overlaps(items, similarity, floor, max_error=max_error, min_support=min_support, tolerance=tolerance)
+    return OverlapSearch(items, similarity, floor, max_error=max_error, min_support=min_support, tolerance=tolerance)
+
+
+def search_links(search: OverlapSearch) -> tuple[list[tuple], OverlapEvidence]:
+    """``(pairs, evidence)`` of a finished :func:`overlap_search`, as :func:`overlap_links` returns them."""
+    evidence = search.evidence()
     rows, cols = np.nonzero(np.triu(evidence.same, 1))
+    items = search.tracklets
     return [(items[i].key, items[j].key) for i, j in zip(rows, cols)], evidence

@@ -197,3 +197,97 @@ def test_a_part_alike_its_id_is_not_split_off_on_neighbours_alone():
     store = _store({(0, 1, 0): (0, 100, a), (1, 1, 0): (300, 320, b), (1, 2, 0): (300, 305, c)})
     (split,) = reviser.revise(store, {(0, 1, 0): 1, (1, 1, 0): 1, (1, 2, 0): 3}, now=33.0).splits
     assert split.tracklets == ((1, 1, 0),) and split.target < 0 and split.similarity > 0.5
+
+
+def _site(rng, cameras=4, people=6):
+    """Cameras 0 and 1 overlap (1 sees 0's image shifted 300 px left); the others see other people at those times.
+
+    Returns a store (boxes and two embeddings per tracklet) and each tracklet its own id, except two
+    of camera 0's people who were given one id by mistake.
+    """
+    store = TrackletStore()
+    looks = rng.normal(size=(people * cameras, 8))
+
+    def walk(key, look, start, x0, y0):
+        for k in range(20):
+            x, y = x0 + 2.0 * k, y0 + 0.5 * k
+            store.observe(key, start + k, (start + k) / 10, [x - 15, y - 80, x + 15, y])
+        for _ in range(2):
+            store.add_embedding(key, look + rng.normal(scale=0.05, size=look.shape))
+
+    for p in range(people):  # each seen with the next: who is who in one camera is known
+        start = 10 * p
+        walk((0, p, 0), looks[p], start, 320 + 10 * p, 200 + 15 * p)
+        walk((1, p, 0), looks[p], start, 20 + 10 * p, 200 + 15 * p)
+        for c in range(2, cameras):
+            walk((c, p, 0), looks[people * c + p], start, rng.uniform(0, 400), rng.uniform(100, 400))
+    gids = {key: i + 1 for i, key in enumerate(sorted(store.tracklets))}
+    gids[(0, 1, 0)] = gids[(0, 3, 0)]
+    return store, gids
+
+
+def _same_overlaps(a, b):
+    assert [(o.cameras, o.support, o.links, o.believed) for o in a] == [(o.cameras, o.support, o.links, o.believed) for o in b]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.transform, y.transform)
+
+
+def test_a_revision_made_a_part_at_a_time_is_the_one_made_at_once():
+    store, gids = _site(np.random.default_rng(5))
+    kwargs = {"manual_threshold": 0.6, "overlap_min_support": 3, "max_gap_seconds": 15.0}
+    at_once = OnlineReviser(**kwargs)
+    expected = at_once.revise(store, gids, now=16.0)
+    assert expected.merges and expected.splits  # the overlap links 0's and 1's people; the mistake is undone
+    parts = OnlineReviser(**kwargs)
+    parts.start(store, gids, now=16.0)
+    done, steps = None, []
+    while done is None:
+        assert parts.pending
+        steps.append(parts.next_part)
+        done = parts.step()
+    assert not parts.pending and parts.next_part is None
+    # the recalibration, one step per camera pair with alike people seen at the same times, the grouping
+    assert steps[0] == "calibrate" and steps[-1] == "group" and steps.count("overlaps") == 6
+    assert done.merges == expected.merges and done.splits == expected.splits
+    _same_overlaps(parts.overlaps, at_once.overlaps)
+    assert [o.cameras for o in parts.overlaps if o.believed] == [(0, 1)]
+    with pytest.raises(RuntimeError, match="start"):
+        parts.step()
+
+
+def test_a_central_with_a_time_budget_spreads_a_revision_over_ticks_and_checkpoints_it_part_way():
+    import pickle
+
+    config = PipelineConfig(threshold=0.9, min_embeddings=1, revise_seconds=1.0, max_gap_seconds=None)
+    red, blue = np.array(RED, np.float32), np.array(BLUE, np.float32)
+
+    def run(central, frames):
+        events = []
+        for f in frames:
+            ticks = [_tick(0, f, [1], started=[1] if f == 0 else [], embeddings=[TrackEmbedding(1, 0, red)]),
+                     _tick(1, f, [7], started=[7] if f == 0 else [], embeddings=[TrackEmbedding(7, 0, blue)]),
+                     _tick(2, f, [3], started=[3] if f == 0 else [], embeddings=[TrackEmbedding(3, 0, red)])]
+            out, _ = central.step(ticks)
+            events += out
+        return events
+
+    at_once = CentralAssociator(config)
+    spread = CentralAssociator(config, revise_budget_seconds=0.0)  # one part a tick
+    run(at_once, range(10)), run(spread, range(10))
+    for central in (at_once, spread):  # camera 1's track is given red's id (a look-alike mistake)
+        central._tracks[(1, 7)].global_id = central.tracklet_gid[(1, 7, 0)] = central.global_id((0, 1))
+    now = [e for e in run(at_once, [10]) if isinstance(e, ev.IdentitySplit)]
+    assert len(now) == 1  # made in the tick it fell due
+    assert not [e for e in run(spread, [10]) if isinstance(e, ev.IdentitySplit)] and spread.reviser.pending
+    resumed = pickle.loads(pickle.dumps(spread))  # a checkpoint part-way through the revision
+    took = []
+    for central in (spread, resumed):
+        events, ticks = [], 0
+        while not events:
+            assert central.reviser.pending
+            events = [e for e in run(central, [11 + ticks]) if isinstance(e, ev.IdentitySplit)]
+            ticks += 1
+        took.append(ticks)
+        assert [(e.global_id, e.live) for e in events] == [(now[0].global_id, now[0].live)]
+        assert central.global_id((1, 7)) not in (central.global_id((0, 1)), None)
+    assert took[0] == took[1] >= 1
