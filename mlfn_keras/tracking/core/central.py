@@ -172,8 +172,11 @@ class CentralAssociator:
         self.tracklet_gid: dict[TrackletKey, int] = {}
         self._tracks: dict[tuple[int, int], _LiveTrack] = {}
         self._logged_threshold: float | None = self.reviser.threshold  # logged again once it moves
+        #: counters; ``revisions``: revisions made, ``revision_ticks``: the ticks they were made over (one
+        #: each in the tick they fall due, more where a time budget spreads them)
         self.stats = {"embeddings": 0, "global_ids": 0, "handoffs": 0, "reentries": 0, "merges": 0, "splits": 0,
-                      "identity_splits": 0}
+                      "identity_splits": 0, "revisions": 0, "revision_ticks": 0}
+        self._revision_ticks = 0  # ticks the pending revision has been worked on
 
     # ------------------------------------------------------------------ tick
     def step(self, ticks: Sequence[CameraTick]) -> tuple[list[ev.Event], int]:
@@ -251,9 +254,13 @@ class CentralAssociator:
                 for key in self.store.drop_before(now - self.history_seconds):
                     self.tracklet_gid.pop(key, None)
             self.reviser.start(self.store, self.tracklet_gid, now, self.config.expiry_seconds)
+            self._revision_ticks = 0
+        self._revision_ticks += 1
         revision = self._revision_part()
         if revision is None:
             return  # the rest at the next tick
+        self.stats["revisions"] += 1
+        self.stats["revision_ticks"] += self._revision_ticks
         self.gallery.overlapping = {o.cameras for o in self.reviser.overlaps if o.believed}
         for merge in revision.merges:
             self._merge(merge.kept, merge.removed)

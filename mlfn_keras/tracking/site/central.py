@@ -145,6 +145,8 @@ class CentralSummary:
     edges: dict[str, dict[str, Any]] = field(default_factory=dict)
     global_ids: int = 0
     interrupted: bool = False
+    revisions: int = 0  # online revisions of the live ids made
+    revision_ticks: int = 0  # the ticks they were spread over (``revise_budget_seconds``)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "tick_seconds"}
@@ -598,6 +600,7 @@ class Central:
         out.close_views()
         final = finish_offline(self.associator, out, self._last_now, self.log) if self.offline and complete else None
         s.global_ids = final.event.global_ids if final is not None else self.associator.global_ids_given
+        s.revisions, s.revision_ticks = self.associator.stats["revisions"], self.associator.stats["revision_ticks"]
         s.edges = {e: {"epoch": h.epoch, "host": h.host, "cameras": h.cameras} for e, h in self.hellos.items()}
         cams = [{"name": c.name, "edge": c.edge, "source": f"edge {c.edge}", "kind": "site", "frames": c.frames,
                  "fps": c.fps} for c in self._ordered()]

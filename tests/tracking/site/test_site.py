@@ -171,6 +171,15 @@ def test_a_site_on_fakeredis_gives_the_single_box_answer(tmp_path):
     assert {"track_start", "global_id_assigned", "stream_end", "final_identities"} <= kinds
 
 
+def test_a_live_central_spreads_each_revision_over_ticks_and_a_recorded_run_does_not(tmp_path):
+    # a budget of 0 s: one part of a revision a tick (recalibration, camera pairs, grouping)
+    live, _ = run_site_in_process(tmp_path / "live", offline=False, revise_budget_seconds=0.0)
+    assert live.ticks == 201 and live.revisions >= 3 and live.revision_ticks >= 2 * live.revisions
+    assert json.loads((tmp_path / "live" / "summary.json").read_text())["site"]["revision_ticks"] == live.revision_ticks
+    recorded, _ = run_site_in_process(tmp_path / "recorded", revise_budget_seconds=0.0)  # the same answer every time
+    assert recorded.revision_ticks == recorded.revisions >= 3
+
+
 def test_ten_percent_duplicated_and_reordered_deliveries_change_nothing(tmp_path):
     reference = single_box(tmp_path / "single")
     from mlfn_keras.tracking.bench.multibox import DuplicateAndReorder

@@ -291,3 +291,6 @@ def test_a_central_with_a_time_budget_spreads_a_revision_over_ticks_and_checkpoi
         assert [(e.global_id, e.live) for e in events] == [(now[0].global_id, now[0].live)]
         assert central.global_id((1, 7)) not in (central.global_id((0, 1)), None)
     assert took[0] == took[1] >= 1
+    # counted: made in one tick each at once; spread, the last one over the tick it fell due and `took` more
+    assert at_once.stats["revision_ticks"] == at_once.stats["revisions"] == spread.stats["revisions"] >= 2
+    assert spread.stats["revision_ticks"] - spread.stats["revisions"] >= took[0]
