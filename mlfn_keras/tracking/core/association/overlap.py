@@ -56,6 +56,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -277,18 +278,28 @@ def _explained_share(transform: np.ndarray, pa: np.ndarray, pb: np.ndarray, max_
     return (forward[0] + backward[0]) / mapped if mapped else float("nan")
 
 
-def find_overlaps(
-    tracklets: Sequence[Tracklet],
-    similarity: np.ndarray,
-    floor: float,
-    min_common: int = 5,
-    max_error: float = 0.2,
-    min_support: int = 5,
-    tolerance: float = 0.05,
-    max_hypotheses: int = 200,
-    min_explained: float = 0.5,
-) -> OverlapEvidence:
+def find_overlaps(tracklets: Sequence[Tracklet], similarity: np.ndarray, floor: float, **options: Any) -> OverlapEvidence:
     """Finds overlapping camera views and the people seen in both (see the module docstring).
+
+    Arguments as :class:`OverlapSearch` (``options``: its keyword arguments),
+    which this runs to the end.
+
+    Returns:
+        The :class:`OverlapEvidence`.
+    """
+    search = OverlapSearch(tracklets, similarity, floor, **options)
+    while search.step():
+        pass
+    return search.evidence()
+
+
+class OverlapSearch:
+    """:func:`find_overlaps` one camera pair at a time, so a live central can spread it over several ticks.
+
+    Many cameras make many camera pairs, and searching them all at once can
+    hold a tick for longer than the cameras' frame period. The answer does
+    not depend on how the steps are spread: the pairs are searched in the
+    same order and each step is the whole search of one camera pair.
 
     Args:
         tracklets: the run's tracklets (in the order of ``similarity``).
@@ -304,25 +315,6 @@ def find_overlaps(
         min_explained: share of the people a mapping puts inside the other
             view that the other camera must see there
             (:func:`explained_share`); 0 turns the check off.
-
-    Returns:
-        The :class:`OverlapEvidence`.
-    """
-    search = OverlapSearch(tracklets, similarity, floor, min_common, max_error, min_support, tolerance,
-                           max_hypotheses, min_explained)
-    while search.step():
-        pass
-    return search.evidence()
-
-
-class OverlapSearch:
-    """:func:`find_overlaps` one camera pair at a time, so a live central can spread it over several ticks.
-
-    Many cameras make many camera pairs, and searching them all at once can
-    hold a tick for longer than the cameras' frame period. The answer does
-    not depend on how the steps are spread: the pairs are searched in the
-    same order and each step is the whole search of one camera pair.
-    Arguments as :func:`find_overlaps`.
 
     Example:
 
