@@ -170,6 +170,22 @@ def _renumber(raw: np.ndarray) -> np.ndarray:
     return np.array([order.setdefault(int(r), len(order)) for r in raw], int)
 
 
+def forbidden_links(
+    tracklets: Sequence[Tracklet], max_gap_seconds: float | None = None, apart: Collection[tuple[int, int]] = ()
+) -> np.ndarray:
+    """``(N, N)`` bool: the pairs of ``tracklets`` no group may hold, by every rule grouping follows.
+
+    Seen together in one camera (:func:`cannot_link`), of two cameras further
+    apart in time than ``max_gap_seconds`` (:func:`far_apart`), or of a camera
+    pair in ``apart`` (see :func:`cluster_tracklets`).
+    """
+    forbidden = cannot_link(tracklets) | far_apart(tracklets, max_gap_seconds)
+    cameras = np.array([t.camera for t in tracklets])
+    for a, b in apart:
+        forbidden |= ((cameras[:, None] == a) & (cameras[None] == b)) | ((cameras[:, None] == b) & (cameras[None] == a))
+    return forbidden
+
+
 def cluster_tracklets(
     tracklets: Iterable[Tracklet],
     threshold: float,
@@ -208,11 +224,8 @@ def cluster_tracklets(
     if with_feat and threshold < 1.0:
         feats = np.stack([items[i].feature(centre) for i in with_feat])
         embedded = [items[i] for i in with_feat]
-        forbidden = cannot_link(embedded) | far_apart(embedded, max_gap_seconds)
+        forbidden = forbidden_links(embedded, max_gap_seconds, apart)
         cameras = np.array([t.camera for t in embedded])
-        for a, b in apart:
-            pair = ((cameras[:, None] == a) & (cameras[None] == b)) | ((cameras[:, None] == b) & (cameras[None] == a))
-            forbidden |= pair
         position = {t.key: i for i, t in enumerate(embedded)}
         linked = np.zeros(forbidden.shape, bool)
         for a, b in same_pairs:

@@ -54,7 +54,10 @@ from mlfn_keras.tracking.core.association.calibration import (
     calibrate,
     pair_similarities,
 )
-from mlfn_keras.tracking.core.association.clustering import cluster_tracklets
+from mlfn_keras.tracking.core.association.clustering import (
+    cluster_tracklets,
+    forbidden_links,
+)
 from mlfn_keras.tracking.core.association.overlap import (
     OverlapSearch,
     ViewOverlap,
@@ -65,8 +68,6 @@ from mlfn_keras.tracking.core.association.tracklets import (
     Tracklet,
     TrackletKey,
     TrackletStore,
-    cannot_link,
-    far_apart,
     time_windows,
 )
 
@@ -494,12 +495,8 @@ class OnlineReviser:
 
     def _may_link(self, store: TrackletStore, a: Sequence[TrackletKey], b: Sequence[TrackletKey]) -> bool:
         """Whether the grouping's rules allow tracklets ``a`` and ``b`` in one id (cannot-link, time gap, clocks)."""
-        items = [store.get(k) for k in (*a, *b)]
-        forbidden = cannot_link(items) | far_apart(items, self.max_gap_seconds)
-        cameras = [t.camera for t in items]
-        across = forbidden[: len(a), len(a) :]
-        apart = any((min(x, y), max(x, y)) in self.apart for x in cameras[: len(a)] for y in cameras[len(a) :])
-        return not across.any() and not apart
+        forbidden = forbidden_links([store.get(k) for k in (*a, *b)], self.max_gap_seconds, self.apart)
+        return not forbidden[: len(a), len(a) :].any()
 
 
 def _similarity(feats: Mapping[TrackletKey, np.ndarray], a: Sequence[TrackletKey], b: Sequence[TrackletKey]) -> float:

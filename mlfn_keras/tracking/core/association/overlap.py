@@ -356,7 +356,7 @@ class OverlapSearch:
         for i, j in zip(*np.nonzero(together)):
             pair, key = (int(i), int(j)), (int(cameras[i]), int(cameras[j]))
             (self._alike if similarity[i, j] >= floor else self._others).setdefault(key, []).append(pair)
-        self._queue = sorted(self._alike)
+        self._queue = sorted(self._alike, reverse=True)  # popped from the end: camera pairs in order
         self._raw: dict[int, np.ndarray] = {}  # each tracklet's points made an array once, when first needed
         self._ordered: dict[int, np.ndarray] = {}
         self._points: dict[int, np.ndarray] = {}  # each camera's foot points, for explained_share
@@ -368,7 +368,7 @@ class OverlapSearch:
     def step(self) -> bool:
         """Searches the next camera pair; returns whether any is left."""
         if self._queue:
-            self._search(self._queue.pop(0))
+            self._search(self._queue.pop())
         return bool(self._queue)
 
     def evidence(self) -> OverlapEvidence:
