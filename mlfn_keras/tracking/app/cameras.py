@@ -3,8 +3,11 @@
 :class:`CameraSet` starts one :class:`~mlfn_keras.tracking.app.sources.CameraStream`
 per source and :meth:`~CameraSet.read_tick` takes at most one frame from each:
 recorded sources (files, folders, generated scenes) are read frame by frame and
-stay in step; live sources contribute their freshest frame when one is ready,
-so a dead camera never holds back a working one. Each camera's
+stay in step, on their common clock where they have one (files given start
+times: a recording that started later waits until the others reach its
+first frame, as it would have on a live site); live sources contribute their
+freshest frame when one is ready, so a dead camera never holds back a
+working one. Each camera's
 :class:`CameraState` counts what it delivered and measures its frame rate;
 :meth:`CameraState.summary` is its row of ``summary.json``.
 
@@ -51,6 +54,8 @@ class CameraState:
         last_timestamp: capture time of the last processed frame.
         rate: measured frames per second (smoothed), ``0`` until measured.
         ended: its stream ended, was given up or reached ``max_frames``.
+        waiting: a frame read but held back: it lies later on the common
+            clock than the other cameras have reached.
     """
 
     index: int
@@ -62,6 +67,7 @@ class CameraState:
     last_timestamp: float = 0.0
     rate: float = 0.0
     ended: bool = False
+    waiting: FramePacket | None = None
     _first_wall: float = 0.0
     _last_wall: float = 0.0
 
@@ -191,12 +197,16 @@ class CameraSet:
         """Takes at most one frame from each camera that has not ended.
 
         Recorded sources are waited for (they stay in step); live ones give a
-        frame only when one is ready. A camera whose stream is over (or that
-        reached ``max_frames``) is marked ended and listed once.
+        frame only when one is ready. Recorded sources with a start time stay
+        in step on their common clock: one whose next frame lies later than
+        the earliest of theirs waits (its frame is kept for a later tick), so
+        a recording that started a minute after another joins the run a
+        minute of footage in, not at its first tick. A camera whose stream is
+        over (or that reached ``max_frames``) is marked ended and listed once.
         """
         out = CameraRead()
         for c in self.cameras:
-            if c.ended:
+            if c.ended or c.waiting is not None:
                 continue
             reached = self.max_frames is not None and c.frames >= self.max_frames
             packet = None
@@ -211,7 +221,15 @@ class CameraSet:
                 c.ended = True
                 out.ended.append(c)
             elif packet is not None:
+                c.waiting = packet
+        clocked = [c.waiting.timestamp for c in self.cameras if c.waiting is not None and _on_common_clock(c.spec)]
+        now = min(clocked, default=0.0)
+        for c in self.cameras:
+            packet = c.waiting
+            # half a frame of slack: cameras of different frame rates share a tick with their nearest frame
+            if packet is not None and (not _on_common_clock(c.spec) or packet.timestamp <= now + 0.5 / c.fps):
                 out.packets.append(packet)
+                c.waiting = None
         with self._lock:
             out.messages, self._messages = self._messages, []
         return out
@@ -235,3 +253,8 @@ class CameraSet:
             last = c.stream.stats.messages[-1] if c.stream.stats.messages else f"[{c.name}] delivered no frames"
             why.append(last)
         return "no camera delivered a frame: " + "; ".join(why)
+
+
+def _on_common_clock(spec: SourceSpec) -> bool:
+    """A recorded source whose frames are timed on the cameras' common clock (given a start time)."""
+    return not spec.live and spec.start_time is not None

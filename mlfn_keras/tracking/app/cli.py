@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="live ids only, revised as the run goes (default for webcams and streams)")
     parser.add_argument("--start-times", nargs="+", type=float, default=None, metavar="S",
                         help="files: when each --cams file started, in seconds on one clock (all 0: recorded "
-                             "together); cross-camera timing (--max-gap, overlapping views) reads it. Without it the "
+                             "together); a later file joins the run when the clock reaches its start, and "
+                             "cross-camera timing (--max-gap, overlapping views) reads it. Without it the "
                              "files' clocks are not trusted to agree: people are linked across them only where their "
                              "views are found to overlap")
     parser.add_argument("--max-gap", type=_gap, default=None, metavar="SECONDS",

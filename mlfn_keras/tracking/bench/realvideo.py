@@ -91,7 +91,9 @@ class Setting:
         specs: the cameras, as the pipeline reads them.
         gt_paths: one MOT ground-truth file per camera (global person ids;
             column 7 = 0 marks an ignored box).
-        num_frames: frames of the longest camera (for the progress bar).
+        num_frames: ticks the run takes (for the progress bar): the longest
+            camera's frames, or the span of the common clock where the
+            cameras started at different times (a later one waits for it).
     """
 
     name: str
@@ -108,7 +110,9 @@ class Setting:
     def without_start_times(self) -> Setting:
         """The same cameras with no start times: files given without ``--start-times`` (each counts from 0)."""
         specs = tuple(dataclasses.replace(s, start_time=None) for s in self.specs)
-        return dataclasses.replace(self, name=f"{self.name}, no start times", specs=specs)
+        # without start times every file counts from its first frame: the longest file's length, not known here
+        frames = None if self.staggered else self.num_frames
+        return dataclasses.replace(self, name=f"{self.name}, no start times", specs=specs, num_frames=frames)
 
     @property
     def slug(self) -> str:
@@ -134,7 +138,7 @@ def pets09_setting(split: str, video: str | None = None, log: Callable[[str], No
     # starts 400 frames (57.1 s) after the first, as a second recording would.
     specs = tuple(SourceSpec("file", str(f.video), f.camera.name, fps=pets09.FPS, start_time=f.camera.start / pets09.FPS)
                   for f in files)
-    frames = max(f.camera.num_frames for f in files)
+    frames = max(f.camera.stop for f in files) - min(f.camera.start for f in files)  # the common clock's span
     return Setting(f"PETS09 {split}", "real", specs, tuple(str(f.gt) for f in files), frames)
 
 

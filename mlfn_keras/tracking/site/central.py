@@ -53,8 +53,9 @@ from mlfn_keras.tracking.site.messages import (
 )
 from mlfn_keras.tracking.site.ordering import Delivery, EdgeFeed, SiteTick, TickOrderer
 
-#: Checkpoint format (a central refuses a checkpoint it cannot read; 2: a revision can be part-way done).
-CHECKPOINT_VERSION = 2
+#: Checkpoint format (a central refuses a checkpoint it cannot read; 2: a revision can be part-way done;
+#: 3: the reviser remembers whether live links were made, for holding).
+CHECKPOINT_VERSION = 3
 #: A live edge whose clock is further off than this (seconds) is reported once.
 SKEW_WARNING = 0.5
 #: Entries kept in ``NS:ids``.

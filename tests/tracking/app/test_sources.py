@@ -129,3 +129,38 @@ def test_a_file_that_started_later_is_timed_on_the_common_clock(tmp_path):
     stream.stop()
     assert [p.index for p in packets] == list(range(5))  # frame numbers stay the file's own
     assert packets[0].timestamp == pytest.approx(57.0) and packets[2].timestamp == pytest.approx(57.2, abs=1e-3)
+
+
+def _read_all_ticks(cameras) -> list[list[tuple[int, int]]]:
+    """Every tick of a started CameraSet as (camera, frame index) pairs, until all cameras end (bounded)."""
+    ticks = []
+    for _ in range(200):
+        if cameras.done:
+            break
+        read = cameras.read_tick()
+        if read.packets:
+            ticks.append([(p.camera, p.index) for p in read.packets])
+            cameras.delivered(read.packets)
+    cameras.stop()
+    assert cameras.done
+    return ticks
+
+
+def test_a_recording_that_started_later_joins_the_run_at_its_start_time(tmp_path):
+    import dataclasses
+
+    from mlfn_keras.tracking.app.cameras import CameraSet
+
+    first, second = str(tmp_path / "first.mp4"), str(tmp_path / "second.mp4")
+    _write_video(first, 5)
+    _write_video(second, 4)
+    early = dataclasses.replace(parse_cam(first), name="early", start_time=0.0)
+    late = dataclasses.replace(parse_cam(second, 1), name="late", start_time=0.3)  # 3 frames in, at 10 FPS
+    ticks = _read_all_ticks(CameraSet([early, late], log=lambda line: None).start())
+    # the late recording's first frame shares the tick of the early one's frame 3 (both at 0.3 s)
+    assert ticks == [[(0, 0)], [(0, 1)], [(0, 2)], [(0, 3), (1, 0)], [(0, 4), (1, 1)], [(1, 2)], [(1, 3)]]
+
+    # without start times (clocks not known to agree) the files stay in step frame by frame, as before
+    unsynced = [dataclasses.replace(s, start_time=None) for s in (early, late)]
+    ticks = _read_all_ticks(CameraSet(unsynced, log=lambda line: None).start())
+    assert ticks == [[(0, 0), (1, 0)], [(0, 1), (1, 1)], [(0, 2), (1, 2)], [(0, 3), (1, 3)], [(0, 4)]]

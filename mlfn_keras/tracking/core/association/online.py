@@ -21,6 +21,14 @@ online (:class:`~mlfn_keras.tracking.core.gallery.IdentityGallery`) and
    that a part could be split off and merged back at the next revision,
    flipping the id shown each time.
 
+A revision **holds** (changes nothing) when live links have been made on a
+measured threshold and the footage so far no longer gives one at the live
+standard (its two kinds of pairs stop separating: the stricter quantile
+reaches the same-person median). A few new pairs move that comparison back
+and forth; it is no evidence against the links made, and undoing them all
+to redo them at the next revision flips every id they touch. New tracks get
+new ids meanwhile.
+
 So no live decision is final: a track's first id (given at once by the
 gallery, on a stricter threshold) and every merge are undone by the first
 revision whose evidence disagrees. What was already shown stays as shown; from
@@ -253,10 +261,17 @@ class OnlineReviser:
         self.calibration = Calibration(manual_threshold, "manual") if manual_threshold is not None else Calibration(1.0, "too_little_evidence")
         self._last = -float("inf")
         self._pending: _Pending | None = None
+        self._linked_live = False  # a live revision has grouped on a measured threshold
 
     @property
     def threshold(self) -> float:
         return self.calibration.threshold
+
+    @property
+    def holding(self) -> bool:
+        """Whether live revisions change nothing for now (see the module docstring): live links were made on a
+        measured threshold, and the last calibration measured the footage but gave no live threshold."""
+        return self._linked_live and self.live_threshold >= 1.0 and self.calibration.threshold < 1.0
 
     def due(self, now: float) -> bool:
         return now - self._last >= self.every_seconds
@@ -450,6 +465,10 @@ class OnlineReviser:
             raise RuntimeError("no revision was started; expected start() first")
         if p.tracklets is None:  # recalibrate, take the tracklets to group
             self.recalibrate(p.store, live=True)
+            if self.holding:
+                self._pending = None
+                return Revision()
+            self._linked_live = self._linked_live or self.live_threshold < 1.0
             p.tracklets = [t for t in p.store.recent(p.now - p.window) if t.embeddings and t.key in p.tracklet_gid]
             if len(p.tracklets) < 2:
                 self._pending = None

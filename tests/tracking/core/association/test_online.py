@@ -294,3 +294,35 @@ def test_a_central_with_a_time_budget_spreads_a_revision_over_ticks_and_checkpoi
     # counted: made in one tick each at once; spread, the last one over the tick it fell due and `took` more
     assert at_once.stats["revision_ticks"] == at_once.stats["revisions"] == spread.stats["revisions"] >= 2
     assert spread.stats["revision_ticks"] - spread.stats["revisions"] >= took[0]
+
+
+def test_a_revision_holds_the_live_ids_when_the_footage_stops_separating_people():
+    # Camera 0 sees 12 people, 4 at a time; person 0 comes back later (tracklet 12), given a new id 13.
+    rng = np.random.default_rng(7)
+    looks = np.linalg.qr(rng.normal(size=(32, 14)))[0].T  # 14 people, nobody alike anybody else
+    store = TrackletStore()
+
+    def walk(key, look, start, noise=0.1):
+        for fr in (start, start + 50):
+            store.observe(key, fr, fr / 10)
+        for _ in range(4):
+            store.add_embedding(key, look + noise * rng.normal(size=32))
+
+    for k in range(12):
+        walk((0, k, 0), looks[k], (k // 4) * 100)
+    walk((0, 12, 0), looks[0], 300)
+    gids = {(0, k, 0): k + 1 for k in range(13)}
+    reviser = OnlineReviser(centred=False, live_quantile=1.0)  # a live link must beat every different pair
+    (merge,) = reviser.revise(store, gids, now=35.0).merges
+    assert (merge.kept, merge.removed) == (1, 13) and reviser.live_threshold < 1.0 and not reviser.holding
+    gids[(0, 12, 0)] = 1
+    # Two lookalikes seen together: the live standard no longer separates the two kinds of pairs
+    # (the offline one still does). The live ids stand as they are ...
+    walk((0, 13, 0), looks[13], 400, noise=0.001)
+    walk((0, 14, 0), looks[13], 400, noise=0.001)
+    gids.update({(0, 13, 0): 14, (0, 14, 0): 15})
+    assert not reviser.revise(store, gids, now=45.0)
+    assert reviser.holding and reviser.live_threshold == 1.0 > reviser.threshold
+    # ... where, without the links made before, the same revision would undo the re-entry
+    undo = OnlineReviser(centred=False, live_quantile=1.0).revise(store, gids, now=45.0)
+    assert [(s.source, s.tracklets) for s in undo.splits] == [(1, ((0, 12, 0),))]
